@@ -1,0 +1,66 @@
+import { execa } from 'execa'
+import { BaseContext, type ContextDefaults, type SpawnOutcome, type SpawnRequest } from './context.js'
+
+/** Options of a {@link LocalContext}. */
+export interface LocalContextOptions extends ContextDefaults {
+  /** Working directory of the commands. Default: the process's. */
+  cwd?: string | undefined
+}
+
+/**
+ * Runs commands on this machine (execa, no shell). `sudo` is prepended only when not root.
+ *
+ * @example
+ * ```ts
+ * const context = new LocalContext({ sudo: true })
+ * if (await context.isDirectory('/mnt/backups')) console.log(await context.listEntries('/mnt/backups'))
+ * ```
+ */
+export class LocalContext extends BaseContext {
+  readonly kind = 'local' as const
+  readonly host = 'localhost'
+  readonly #cwd: string | undefined
+
+  constructor(options: LocalContextOptions = {}) {
+    super({ ...options, interactive: options.interactive ?? Boolean(process.stdin.isTTY) })
+    this.#cwd = options.cwd
+  }
+
+  isPrivileged(): Promise<boolean> {
+    return Promise.resolve(process.getuid?.() === 0)
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  protected async spawn(request: SpawnRequest): Promise<SpawnOutcome> {
+    const [file, ...args] = request.argv as [string, ...string[]]
+    const sink = (push: (chunk: Uint8Array) => void) => ({
+      *transform(chunk: unknown) {
+        push(chunk as Uint8Array)
+      },
+      binary: true,
+    })
+    const subprocess = execa(file, args, {
+      reject: false,
+      ...(this.#cwd === undefined ? {} : { cwd: this.#cwd }),
+      env: request.env,
+      extendEnv: true,
+      ...(request.input === undefined ? { stdin: 'ignore' as const } : { input: request.input }),
+      stdout: sink(request.onStdout),
+      stderr: sink(request.onStderr),
+      buffer: false,
+      ...(request.signal ? { cancelSignal: request.signal } : {}),
+      forceKillAfterDelay: request.killAfterMs,
+    })
+    const result = await subprocess
+    const code = (result.cause as NodeJS.ErrnoException | undefined)?.code
+    return {
+      exitCode: result.exitCode,
+      signal: result.signal,
+      notFound: code === 'ENOENT',
+      aborted: result.isCanceled,
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { ExecError, LocalContext } from '../src/index.ts'
+
+describe('LocalContext', () => {
+  const context = new LocalContext()
+
+  it('returns status and output of an unchecked command', async () => {
+    const result = await context.run(['sh', '-c', 'echo out; echo err >&2; exit 3'], { check: false })
+    expect(result).toMatchObject({ argv: ['sh', '-c', 'echo out; echo err >&2; exit 3'], exitCode: 3, stdout: 'out\n', stderr: 'err\n' })
+  })
+
+  it('throws a typed error with exit status and stderr tail for a failing checked command', async () => {
+    const error = await context.run(['sh', '-c', 'echo first >&2; echo broken >&2; exit 4']).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ExecError)
+    expect(error).toMatchObject({ code: 'ERR_RSB_EXEC_COMMAND_FAILED', exitCode: 4, stderrTail: 'first\nbroken' })
+    expect((error as Error).message).toContain('exit status 4')
+  })
+
+  it('reports a missing program as not found', async () => {
+    await expect(context.run(['rsb-no-such-program'])).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_NOT_FOUND' })
+    expect(await context.test(['rsb-no-such-program'])).toBe(false)
+  })
+
+  it('trims one line of captured output', async () => {
+    expect(await context.capture(['echo', '  x  '])).toBe('x')
+    expect(await context.capture(['printf', 'a\\nb\\n'])).toBe('a\nb\n')
+  })
+
+  it('feeds input and sets environment overrides without sudo', async () => {
+    expect((await context.run(['cat'], { input: 'abc' })).stdout).toBe('abc')
+    expect(await context.capture(['sh', '-c', 'echo "[$RSB_TEST_VAR]"'], { env: { RSB_TEST_VAR: 'a b' } })).toBe('[a b]')
+  })
+
+  it('streams output chunks as they arrive', async () => {
+    const chunks: string[] = []
+    const result = await context.run(['printf', 'one\\rtwo\\n'], { capture: false, onStdout: (c) => chunks.push(c) })
+    expect(chunks.join('')).toBe('one\rtwo\n')
+    expect(result.stdout).toBe('')
+  })
+
+  it('stops a command on abort and rejects with ERR_RSB_EXEC_ABORTED', async () => {
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 100)
+    await expect(context.run(['sleep', '30'], { signal: controller.signal })).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_ABORTED' })
+  })
+
+  it('answers the file tests', async () => {
+    expect(await context.isDirectory('/')).toBe(true)
+    expect(await context.isFile('/')).toBe(false)
+    expect(await context.exists('/rsb-does-not-exist')).toBe(false)
+    expect(await context.which('sh')).toMatch(/\/sh$/)
+    expect(await context.which('rsb-no-such-program')).toBeUndefined()
+  })
+})
