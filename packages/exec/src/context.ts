@@ -242,7 +242,13 @@ export abstract class BaseContext implements Context {
 
   #failure(result: RunResult, notFound: boolean): ExecError {
     const shown = quoteCommandLine(result.argv)
-    const details = { argv: result.argv, host: this.host, exitCode: result.exitCode, signal: result.signal, stderrTail: tailLines(result.stderr) }
+    const details = {
+      argv: result.argv,
+      host: this.host,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      stderrTail: tailLines(result.stderr),
+    }
     if (SUDO_PASSWORD.test(result.stderr)) {
       return new ExecError('ERR_RSB_EXEC_SUDO_PASSWORD', `sudo on ${this.host} asked for a password: ${shown}`, {
         ...details,
@@ -303,7 +309,11 @@ export abstract class BaseContext implements Context {
   }
 
   async listEntries(directory: string, options: RunOptions = {}): Promise<string[]> {
-    const { stdout } = await this.run(['find', directory, '-mindepth', '1', '-maxdepth', '1', '-print0'], { ionice: undefined, ...options, capture: true })
+    const { stdout } = await this.run(['find', directory, '-mindepth', '1', '-maxdepth', '1', '-print0'], {
+      ionice: undefined,
+      ...options,
+      capture: true,
+    })
     return stdout
       .split('\0')
       .filter((entry) => entry !== '')
