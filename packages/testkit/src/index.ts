@@ -1,1 +1,5 @@
-export {}
+export { isRoot, makeTempDir, testdir, writeTree, type Tree } from './tmp.js'
+export { freePort, runChecked, startServer, stopProcess, waitForPort } from './process.js'
+export { startSshd, type SshServer, type StartSshdOptions } from './sshd.js'
+export { startRsyncDaemon, type RsyncDaemon, type RsyncModule } from './rsyncd.js'
+export { createSudoUser, type TestUser } from './users.js'
