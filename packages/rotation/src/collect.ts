@@ -1,0 +1,90 @@
+import { compileShellPatterns } from './fnmatch.js'
+import { compareCodePoints } from './order.js'
+import { timestampSeconds, type Timestamp } from './timestamp.js'
+import { compileTimestampPattern, DEFAULT_TIMESTAMP_PATTERN, parseTimestamp, type TimestampPattern } from './timestamp-pattern.js'
+
+/** A collected backup: an entry name and the timestamp found in it. */
+export interface Backup {
+  readonly name: string
+  readonly timestamp: Timestamp
+}
+
+/** Why an entry is not a backup (it is never touched). */
+export type SkipReason = 'no-timestamp' | 'excluded' | 'not-included' | 'invalid-date'
+
+/** An entry that was not collected, and why. */
+export interface SkippedEntry {
+  readonly name: string
+  readonly reason: SkipReason
+  /** For `invalid-date`: Python's reason, e.g. `month must be in 1..12`. */
+  readonly detail?: string
+}
+
+/** Options of {@link collectBackups}. */
+export interface CollectOptions {
+  /** Timestamp pattern: compiled, or Python syntax (VERBOSE). Default: {@link DEFAULT_TIMESTAMP_PATTERN}. */
+  pattern?: TimestampPattern | string | undefined
+  /** Shell patterns (fnmatch); when not empty, only matching names are backups. */
+  include?: readonly string[] | undefined
+  /** Shell patterns (fnmatch); matching names are never backups. Checked before `include`. */
+  exclude?: readonly string[] | undefined
+}
+
+/** The result of {@link collectBackups}. */
+export interface Collection {
+  /** The backups, oldest first (by timestamp, then name in code point order). */
+  readonly backups: Backup[]
+  /** The other entries, in input order. */
+  readonly skipped: SkippedEntry[]
+}
+
+/**
+ * Orders backups like rotate-backups: by timestamp, then by name (code point order).
+ *
+ * @example
+ * ```ts
+ * backups.sort(compareBackups)
+ * ```
+ */
+export function compareBackups(a: Backup, b: Backup): number {
+  return timestampSeconds(a.timestamp) - timestampSeconds(b.timestamp) || compareCodePoints(a.name, b.name)
+}
+
+/** Sorts backups oldest first in O(n log n) (precomputing the sort keys). */
+export function sortBackups<T extends Backup>(backups: Iterable<T>): T[] {
+  const keyed = Array.from(backups, (backup) => ({ backup, seconds: timestampSeconds(backup.timestamp) }))
+  keyed.sort((a, b) => a.seconds - b.seconds || compareCodePoints(a.backup.name, b.backup.name))
+  return keyed.map((entry) => entry.backup)
+}
+
+/**
+ * Picks the backups out of a directory's entry names: names with a timestamp (the pattern), minus excluded and
+ * not-included names, minus invalid dates.
+ *
+ * @param names - basenames
+ * @param options - pattern and include/exclude lists
+ * @returns the backups (sorted) and the skipped entries with their reasons
+ * @throws {RotationError} ERR_RSB_ROTATION_BAD_PATTERN for a bad pattern given as text
+ * @example
+ * ```ts
+ * const { backups, skipped } = collectBackups(['2024-01-01', 'notes.txt'], { exclude: ['*.tmp'] })
+ * // backups: [{ name: '2024-01-01', timestamp: … }], skipped: [{ name: 'notes.txt', reason: 'no-timestamp' }]
+ * ```
+ */
+export function collectBackups(names: Iterable<string>, options: CollectOptions = {}): Collection {
+  const pattern =
+    typeof options.pattern === 'string' ? compileTimestampPattern(options.pattern) : (options.pattern ?? DEFAULT_TIMESTAMP_PATTERN)
+  const exclude = options.exclude && options.exclude.length > 0 ? compileShellPatterns(options.exclude) : undefined
+  const include = options.include && options.include.length > 0 ? compileShellPatterns(options.include) : undefined
+  const backups: Backup[] = []
+  const skipped: SkippedEntry[] = []
+  for (const name of names) {
+    const match = parseTimestamp(name, pattern)
+    if (match.kind === 'no-match') skipped.push({ name, reason: 'no-timestamp' })
+    else if (exclude?.matches(name)) skipped.push({ name, reason: 'excluded' })
+    else if (include && !include.matches(name)) skipped.push({ name, reason: 'not-included' })
+    else if (match.kind === 'invalid-date') skipped.push({ name, reason: 'invalid-date', detail: match.reason })
+    else backups.push({ name, timestamp: match.timestamp })
+  }
+  return { backups: sortBackups(backups), skipped }
+}

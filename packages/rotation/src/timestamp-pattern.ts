@@ -1,0 +1,96 @@
+import { RotationError } from './errors.js'
+import { compilePythonRegex } from './python-regex.js'
+import { invalidTimestampReason, type Timestamp } from './timestamp.js'
+
+/** A compiled timestamp pattern: a regex with the named groups `year`, `month`, `day` (and optionally `hour`, `minute`, `second`). */
+export interface TimestampPattern {
+  /** The pattern as the user wrote it (Python syntax), or a description of a built-in pattern. */
+  readonly source: string
+  /** The JavaScript regex, applied with `exec` (a match may start anywhere, like Python's `search`). */
+  readonly regex: RegExp
+}
+
+/**
+ * rotate-backups' default pattern: year, month, day, optionally hour and minute (and seconds), with at most one
+ * non-digit character between the components. `\d` is ASCII only.
+ */
+export const DEFAULT_TIMESTAMP_PATTERN: TimestampPattern = {
+  source: String.raw`(?P<year>\d{4}) \D? (?P<month>\d{2}) \D? (?P<day>\d{2}) \D? (?: (?P<hour>\d{2}) \D? (?P<minute>\d{2}) \D? (?P<second>\d{2})? )?`,
+  regex:
+    /(?<year>[0-9]{4})[^0-9]?(?<month>[0-9]{2})[^0-9]?(?<day>[0-9]{2})[^0-9]?(?:(?<hour>[0-9]{2})[^0-9]?(?<minute>[0-9]{2})[^0-9]?(?<second>[0-9]{2})?)?/u,
+}
+
+const REQUIRED_GROUPS = ['year', 'month', 'day'] as const
+
+/**
+ * Compiles a custom timestamp pattern written in Python regex syntax (VERBOSE mode, as rotate-backups'
+ * `--timestamp-pattern`): unescaped whitespace and `#` comments are ignored, `(?P<name>…)` groups name the
+ * components. `year`, `month` and `day` are required; `hour`, `minute` and `second` are optional (0 when absent).
+ *
+ * @param pattern - the Python pattern
+ * @returns the compiled pattern
+ * @throws {RotationError} ERR_RSB_ROTATION_BAD_PATTERN when the pattern is invalid, has no faithful
+ *   JavaScript translation, or lacks a required group
+ * @example
+ * ```ts
+ * const pattern = compileTimestampPattern(String.raw`(?P<day>\d{2})-(?P<month>\d{2})-(?P<year>\d{4})`)
+ * parseTimestamp('grafana-09-04-2020.tar.gz', pattern) // { kind: 'timestamp', timestamp: { year: 2020, month: 4, day: 9, … } }
+ * ```
+ */
+export function compileTimestampPattern(pattern: string): TimestampPattern {
+  const { regex, groupNames } = compilePythonRegex(pattern)
+  const missing = REQUIRED_GROUPS.filter((group) => !groupNames.includes(group))
+  if (missing.length > 0) {
+    throw new RotationError(
+      'ERR_RSB_ROTATION_BAD_PATTERN',
+      `Timestamp pattern ${JSON.stringify(pattern)} is missing the required capture group${missing.length > 1 ? 's' : ''} ${missing.map((g) => `'${g}'`).join(', ')}.`,
+      { target: pattern, hint: 'Name the date components with (?P<year>…), (?P<month>…) and (?P<day>…).' },
+    )
+  }
+  return { source: pattern, regex }
+}
+
+/** What {@link parseTimestamp} found in a name. */
+export type TimestampMatch =
+  | { readonly kind: 'timestamp'; readonly timestamp: Timestamp }
+  | { readonly kind: 'no-match' }
+  | { readonly kind: 'invalid-date'; readonly reason: string }
+
+const NO_MATCH: TimestampMatch = { kind: 'no-match' }
+const PYTHON_INT = /^\s*([+-]?[0-9]+(?:_[0-9]+)*)\s*$/
+
+function component(groups: Record<string, string | undefined>, name: string): number | string {
+  const text = groups[name]
+  if (text === undefined || text === '') return 0
+  const match = PYTHON_INT.exec(text)
+  if (!match) return `invalid literal for int() with base 10: '${text}'`
+  return Number.parseInt(match[1]!.replaceAll('_', ''), 10)
+}
+
+/**
+ * Finds a timestamp in a name: the leftmost match of the pattern; missing hour, minute or second are 0. The
+ * date is validated afterwards and a failed validation never retries at another position.
+ *
+ * @param name - an entry's basename
+ * @param pattern - default: {@link DEFAULT_TIMESTAMP_PATTERN}
+ * @example
+ * ```ts
+ * parseTimestamp('backup-2024-01-02_03-04-05') // { kind: 'timestamp', timestamp: { year: 2024, …, second: 5 } }
+ * parseTimestamp('host1234-2024-01-02')        // { kind: 'invalid-date', reason: 'month must be in 1..12' }
+ * ```
+ */
+export function parseTimestamp(name: string, pattern: TimestampPattern = DEFAULT_TIMESTAMP_PATTERN): TimestampMatch {
+  const match = pattern.regex.exec(name)
+  if (!match) return NO_MATCH
+  const groups = match.groups ?? {}
+  const values: number[] = []
+  for (const key of ['year', 'month', 'day', 'hour', 'minute', 'second']) {
+    const value = component(groups, key)
+    if (typeof value === 'string') return { kind: 'invalid-date', reason: value }
+    values.push(value)
+  }
+  const [year, month, day, hour, minute, second] = values as [number, number, number, number, number, number]
+  const timestamp: Timestamp = { year, month, day, hour, minute, second }
+  const reason = invalidTimestampReason(timestamp)
+  return reason === undefined ? { kind: 'timestamp', timestamp } : { kind: 'invalid-date', reason }
+}
