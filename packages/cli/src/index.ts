@@ -1,1 +1,21 @@
-export {}
+export { main, version, type MainIo } from './main.js'
+export {
+  parseArgs,
+  parseIoniceOption,
+  parseRotationSpec,
+  formatRotationSpec,
+  parseTunnelSpec,
+  OPTIONS,
+  DEFAULT_ROTATION_SCHEME,
+  type Frequency,
+  type IoniceClass,
+  type ParsedArgs,
+  type RotationScheme,
+  type RunOptions,
+  type TunnelSpec,
+} from './args.js'
+export { getopt, type GetoptResult, type OptionDefinition, type OptionOccurrence } from './getopt.js'
+export { CliError, UsageError, type CliErrorCode, type CliErrorDetails } from './errors.js'
+export { helpText, USAGE } from './help.js'
+export { formatDuration, joinWords } from './duration.js'
+export type { RunSummary } from './backup/summary.js'

@@ -1,0 +1,298 @@
+import path from 'node:path'
+import { CleanupScope, LocalContext, SshContext, openTunnel, type Context } from '@rsb/exec'
+import type { RunOptions } from '../args.js'
+import { formatDuration, joinWords } from '../duration.js'
+import { CliError, isRsbError } from '../errors.js'
+import type { Logger, TextSink } from '../log.js'
+import { checkContainment, findCrypttabEntry, isDeviceAvailable, mountFilesystem, unlockDevice } from './disk.js'
+import { acquireRunLock } from './lock.js'
+import { Notifier } from './notify.js'
+import { checkPlatform } from './platform.js'
+import { ProgressBar } from './progress.js'
+import { rotateSnapshots } from './rotate.js'
+import { createSnapshot, removeLeftovers } from './snapshot.js'
+import { createSummary, type RunSummary } from './summary.js'
+import { checkTarget, resolveTarget, type Target } from './target.js'
+import { runTransfer } from './transfer.js'
+
+/** What the workflow needs from its caller. */
+export interface WorkflowIo {
+  readonly logger: Logger
+  readonly stdout: TextSink
+  readonly stderr: TextSink
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly signal: AbortSignal | undefined
+}
+
+/** The outcome of a run: its summary, and the error that ended it (undefined on success). */
+export interface WorkflowResult {
+  readonly summary: RunSummary
+  readonly error: unknown
+}
+
+const RSYNC_PARTIAL = new Set([23, 24])
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** The ssh_config file for rsb's own SSH connections: `$RSB_SSH_CONFIG`, else `-F FILE` of `$RSYNC_RSH`. */
+export function sshConfigFile(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (env.RSB_SSH_CONFIG) return env.RSB_SSH_CONFIG
+  const rsh = env.RSYNC_RSH?.trim().split(/\s+/) ?? []
+  const index = rsh.indexOf('-F')
+  return index === -1 ? undefined : rsh[index + 1]
+}
+
+function interrupted(signal: AbortSignal): CliError {
+  return new CliError('ERR_RSB_CLI_INTERRUPTED', `The backup was interrupted by ${String(signal.reason)}.`)
+}
+
+/**
+ * Runs the backup workflow of rsync-system-backup with rsb's decisions: platform check, destination
+ * checks, run lock, unlock, mount, rsync, atomic snapshot, rotation, notifications, and the cleanups in
+ * reverse order on every exit path (also on SIGINT/SIGTERM through `io.signal`). Never throws: the error
+ * that ended the run is returned with the summary.
+ */
+export async function runWorkflow(options: RunOptions, io: WorkflowIo): Promise<WorkflowResult> {
+  const started = performance.now()
+  const summary = createSummary(options.source, options.destination, options.dryRun)
+  const scope = new CleanupScope()
+  let error: unknown
+  try {
+    await workflow(options, io, scope, summary)
+  } catch (caught) {
+    error = caught
+  }
+  try {
+    await scope.close((description, failure) => io.logger.log('error', `Cleanup failed (${description}): ${message(failure)}`))
+  } catch (failure) {
+    error ??= failure
+  }
+  if (io.signal?.aborted && error === undefined) error = interrupted(io.signal)
+  summary.durationSeconds = Math.round(performance.now() - started) / 1000
+  if (error !== undefined) {
+    summary.error = {
+      code: isRsbError(error) ? error.code : 'ERR_RSB_CLI_INTERNAL',
+      message: message(error),
+      hint: isRsbError(error) ? error.hint : undefined,
+    }
+  }
+  return { summary, error }
+}
+
+async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope, summary: RunSummary): Promise<void> {
+  const { logger, signal } = io
+  const checkAbort = () => {
+    if (signal?.aborted) throw interrupted(signal)
+  }
+
+  // 1. What the destination allows, before anything runs.
+  const target = resolveTarget(options)
+  const actions = checkTarget(target, options)
+  if (target.kind === 'daemon' && options.explicitActions.length === 0) {
+    logger.log(
+      'info',
+      "Only the backup runs for an rsync daemon destination: snapshots and rotation run on the server, from the module's " +
+        "post-xfer exec ('rsb --snapshot --rotate', destination from $RSYNC_MODULE_PATH).",
+    )
+  }
+  if (options.mount !== undefined && target.kind === 'local') checkContainment(target.directory, options.mount)
+
+  // 2. Platform check, in the source context.
+  const source = new LocalContext({ sudo: options.sudo, ionice: options.ionice })
+  const warning = await checkPlatform(source, options.force, logger, signal)
+  if (warning) summary.warnings.push(warning)
+  checkAbort()
+
+  // 3. One run per destination; released last.
+  const lock = acquireRunLock(target.lockKey, target.expression, io.env)
+  scope.add('release the run lock', () => lock.release())
+
+  // 4. Where destination commands run: closed after every other cleanup but the lock.
+  let destination: Context | undefined
+  if (target.kind === 'local') {
+    destination = source
+  } else if (target.kind === 'ssh') {
+    const ssh = new SshContext({
+      host: target.host as string,
+      user: target.user,
+      sshConfigFile: sshConfigFile(io.env),
+      sudo: options.sudo,
+      ionice: options.ionice,
+    })
+    scope.add(`close the SSH connection to ${ssh.host}`, () => ssh.close())
+    destination = ssh
+  }
+
+  // 5. The crypttab entry and the missing-disk check (before any notification).
+  const entry = options.crypto === undefined || !destination ? undefined : await findCrypttabEntry(destination, options.crypto)
+  if (entry && destination && !(await isDeviceAvailable(destination, entry))) {
+    throw new CliError(
+      'ERR_RSB_CRYPTTAB_DEVICE_MISSING' as never,
+      `Encrypted filesystem ${entry.target} isn't available! (the device file ${entry.source} doesn't exist)`,
+    )
+  }
+
+  const notifier = new Notifier(new LocalContext(), logger, options.notifications, io.env)
+  const timer = performance.now()
+  const done: string[] = []
+  if (actions.backup) await notifier.send(options.dryRun ? 'Starting dry-run' : 'Starting backup')
+
+  // 6. Unlock (outside the failure handler, as the original).
+  if (entry && destination) {
+    const lockDisk = await unlockDevice(destination, entry, logger)
+    if (lockDisk) scope.add(`lock ${entry.target}`, lockDisk)
+  }
+
+  try {
+    checkAbort()
+    if (options.mount !== undefined && destination) {
+      const unmount = await mountFilesystem(destination, options.mount, logger)
+      if (unmount) scope.add(`unmount ${options.mount}`, unmount)
+    }
+    if (actions.backup) {
+      await backupStep(options, io, target, source, destination, summary)
+      done.push('create backup')
+      summary.actions.push('backup')
+    }
+    checkAbort()
+    let snapshotName: string | undefined
+    if ((actions.snapshot || actions.rotate) && destination) {
+      await removeLeftovers({
+        context: destination,
+        logger,
+        directory: target.directory,
+        parent: target.parent as string,
+        dryRun: options.dryRun,
+        signal,
+      })
+    }
+    if (actions.snapshot && destination) {
+      const snapshot = await createSnapshot({
+        context: destination,
+        logger,
+        directory: target.directory,
+        parent: target.parent as string,
+        dryRun: options.dryRun,
+        signal,
+      })
+      snapshotName = path.posix.basename(snapshot)
+      summary.snapshot = snapshot
+      done.push('create snapshot')
+      if (!options.dryRun) summary.actions.push('snapshot')
+    }
+    checkAbort()
+    if (actions.rotate && destination) {
+      summary.rotation = await rotateSnapshots({
+        context: destination,
+        logger,
+        parent: target.parent as string,
+        destinationName: path.posix.basename(target.directory.replace(/\/+$/, '')),
+        scheme: options.rotation,
+        keepLatest: options.keepLatest,
+        protect: snapshotName === undefined ? [] : [snapshotName],
+        dryRun: options.dryRun,
+        signal,
+      })
+      done.push('rotate old snapshots')
+      summary.actions.push('rotate')
+    }
+  } catch (error) {
+    if (notifier.enabled)
+      await notifier.send(
+        `Backup failed after ${formatDuration(performance.now() - timer)}! Review the system logs for details.`,
+        'critical',
+      )
+    throw error
+  }
+  if (actions.backup) await notifier.send(`Finished backup in ${formatDuration(performance.now() - timer)}.`)
+  if (done.length > 0) logger.log('info', `Took ${formatDuration(performance.now() - timer)} to ${joinWords(done)}.`)
+}
+
+async function backupStep(
+  options: RunOptions,
+  io: WorkflowIo,
+  target: Target,
+  source: Context,
+  destination: Context | undefined,
+  summary: RunSummary,
+): Promise<void> {
+  const { logger, signal } = io
+  const started = performance.now()
+  let tunnelPort: number | undefined
+  let closeTunnel: (() => Promise<void>) | undefined
+  if (options.tunnel) {
+    const gateway = new SshContext({
+      host: options.tunnel.host,
+      user: options.tunnel.user,
+      port: options.tunnel.port,
+      sshConfigFile: sshConfigFile(io.env),
+    })
+    try {
+      const tunnel = await openTunnel(gateway, 873)
+      tunnelPort = tunnel.localPort
+      closeTunnel = async () => {
+        await tunnel.close()
+        await gateway.close()
+      }
+    } catch (error) {
+      await gateway.close()
+      throw error
+    }
+  }
+  try {
+    if (destination) {
+      if (!(await destination.isDirectory(target.directory))) {
+        if (options.dryRun) {
+          logger.log('info', `Would create missing destination directory: ${target.directory} (dry run: not created)`)
+        } else {
+          logger.log('info', `Creating missing destination directory: ${target.directory}`)
+          await destination.run(['mkdir', '-p', target.directory], { ionice: undefined, signal })
+        }
+      }
+    }
+    logger.log('info', 'Creating system backup using rsync ..')
+    const bar = options.progress && io.stderr.isTTY === true ? new ProgressBar(io.stderr) : undefined
+    if (bar) logger.beforeWrite = () => bar.clear()
+    let result
+    try {
+      result = await runTransfer({
+        context: source,
+        logger,
+        options,
+        destination: rsyncLocation(target, tunnelPort),
+        progress: bar ? (percent, text) => bar.update(percent, text) : undefined,
+        signal,
+        stderr: io.stderr,
+      })
+    } finally {
+      bar?.clear()
+      logger.beforeWrite = undefined
+    }
+    summary.rsync = { exitCode: result.exitCode, statistics: result.statistics }
+    if (signal?.aborted) throw interrupted(signal)
+    const took = formatDuration(performance.now() - started)
+    if (result.exitCode !== 0 && !RSYNC_PARTIAL.has(result.exitCode)) {
+      logger.log('error', `Backup failed after ${took}! (rsync exited with ${result.exitCode})`)
+      throw new CliError('ERR_RSB_RSYNC_EXIT' as never, `rsync failed with exit status ${result.exitCode}.`)
+    }
+    logger.log('info', `Took ${took} to create backup.`)
+    if (RSYNC_PARTIAL.has(result.exitCode)) {
+      const warning = `Ignoring \`partial transfer' warnings (rsync exited with ${result.exitCode}).`
+      logger.log('warning', warning)
+      summary.warnings.push(warning)
+    }
+  } finally {
+    await closeTunnel?.()
+  }
+}
+
+/** rsync's destination argument (before the trailing slash). */
+function rsyncLocation(target: Target, tunnelPort: number | undefined): string {
+  if (target.kind === 'local') return target.directory
+  const user = target.user ? `${target.user}@` : ''
+  if (target.kind === 'ssh') return `${user}${target.host}:${target.directory}`
+  const port = target.port ?? tunnelPort ?? 873
+  return `rsync://${user}${target.host}:${port}/${target.module}${target.directory ? `/${target.directory}` : ''}`
+}

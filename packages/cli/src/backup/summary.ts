@@ -1,0 +1,52 @@
+/** rsync's transfer statistics, as far as rsync reported them. */
+export interface TransferStatistics {
+  readonly [name: string]: number | string | undefined
+}
+
+/**
+ * The `--json` summary of a run (printed on stdout, one document). Schema version 1:
+ * fields are only ever added.
+ */
+export interface RunSummary {
+  schemaVersion: 1
+  source: string
+  destination: string
+  dryRun: boolean
+  /** The actions that completed, in order: `backup`, `snapshot`, `rotate`. */
+  actions: ('backup' | 'snapshot' | 'rotate')[]
+  /** When the run started (ISO 8601). */
+  startedAt: string
+  /** Wall time of the run in seconds. */
+  durationSeconds: number
+  /** rsync's exit status and statistics, when rsync ran. */
+  rsync: { exitCode: number; statistics: TransferStatistics | undefined } | undefined
+  /** The snapshot this run created (full path; in a dry run: the one it would have created). */
+  snapshot: string | undefined
+  /** The rotation's decisions (full paths). */
+  rotation: { kept: string[]; deleted: string[] } | undefined
+  /** Warnings logged during the run (partial transfers, platform…). */
+  warnings: string[]
+  /** The error that ended the run, if any. */
+  error: { code: string; message: string; hint: string | undefined } | undefined
+  /** The run's exit status. */
+  exitCode: number
+}
+
+/** A fresh summary for a run starting now. */
+export function createSummary(source: string, destination: string, dryRun: boolean): RunSummary {
+  return {
+    schemaVersion: 1,
+    source,
+    destination,
+    dryRun,
+    actions: [],
+    startedAt: new Date().toISOString(),
+    durationSeconds: 0,
+    rsync: undefined,
+    snapshot: undefined,
+    rotation: undefined,
+    warnings: [],
+    error: undefined,
+    exitCode: 0,
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Error codes of `@rsb/cli`. Stable API: a code is never reused for another meaning.
+ *
+ * - `ERR_RSB_CLI_USAGE`: a wrong command line (unknown option, missing value, bad value, too many
+ *   arguments, an action the destination cannot do). Exit status 2.
+ * - `ERR_RSB_CLI_UNSUPPORTED_PLATFORM`: `uname` does not say Linux and `--force` was not given.
+ * - `ERR_RSB_CLI_LOCKED`: another rsb run is working on the same destination.
+ * - `ERR_RSB_CLI_SNAPSHOT_EXISTS`: a snapshot with this run's name exists already.
+ * - `ERR_RSB_CLI_SNAPSHOT_FAILED`: copying the destination directory into a snapshot failed.
+ * - `ERR_RSB_CLI_INTERRUPTED`: the run was stopped by SIGINT or SIGTERM (exit 130 or 143).
+ */
+export type CliErrorCode =
+  | 'ERR_RSB_CLI_USAGE'
+  | 'ERR_RSB_CLI_UNSUPPORTED_PLATFORM'
+  | 'ERR_RSB_CLI_LOCKED'
+  | 'ERR_RSB_CLI_SNAPSHOT_EXISTS'
+  | 'ERR_RSB_CLI_SNAPSHOT_FAILED'
+  | 'ERR_RSB_CLI_INTERRUPTED'
+
+/** Details a {@link CliError} may carry. */
+export interface CliErrorDetails {
+  /** What to do about it. */
+  hint?: string | undefined
+  /** The original failure. */
+  cause?: unknown
+  /** The destination expression the error is about. */
+  destination?: string | undefined
+  /** A path the error is about (lock file, snapshot). */
+  path?: string | undefined
+}
+
+/**
+ * The error class of `@rsb/cli`.
+ *
+ * @example
+ * ```ts
+ * throw new CliError('ERR_RSB_CLI_LOCKED', 'Another rsb run is working on /mnt/backups/latest.')
+ * ```
+ */
+export class CliError extends Error {
+  override readonly name: string = 'CliError'
+  readonly code: CliErrorCode
+  readonly hint: string | undefined
+  readonly destination: string | undefined
+  readonly path: string | undefined
+
+  constructor(code: CliErrorCode, message: string, details: CliErrorDetails = {}) {
+    super(message, { cause: details.cause })
+    this.code = code
+    this.hint = details.hint
+    this.destination = details.destination
+    this.path = details.path
+  }
+}
+
+/**
+ * A wrong command line: exit status 2.
+ *
+ * @example
+ * ```ts
+ * throw new UsageError('option --bogus not recognized')
+ * ```
+ */
+export class UsageError extends CliError {
+  override readonly name: string = 'UsageError'
+
+  constructor(message: string, details: Omit<CliErrorDetails, 'path'> = {}) {
+    super('ERR_RSB_CLI_USAGE', message, details)
+  }
+}
+
+/** Any rsb error (from any `@rsb/*` package), recognised by its code (duck typing, no `instanceof`). */
+export function isRsbError(error: unknown): error is Error & { code: string; hint?: string | undefined } {
+  if (!(error instanceof Error)) return false
+  const code: unknown = (error as Error & { code?: unknown }).code
+  return typeof code === 'string' && code.startsWith('ERR_RSB_')
+}

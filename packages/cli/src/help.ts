@@ -1,0 +1,104 @@
+import { OPTIONS } from './args.js'
+import type { OptionDefinition } from './getopt.js'
+
+const WIDTH = 80
+const INDENT = 6
+
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line)
+      line = word
+    } else {
+      line = line === '' ? word : `${line} ${word}`
+    }
+  }
+  if (line !== '') lines.push(indent + line)
+  return lines
+}
+
+function optionHeading(option: OptionDefinition): string {
+  const long = option.value === undefined ? `--${option.name}` : `--${option.name}=${option.value}`
+  if (option.short === undefined) return `  ${long}`
+  const short = option.value === undefined ? `-${option.short}` : `-${option.short} ${option.value}`
+  return `  ${short}, ${long}`
+}
+
+/** The usage line. */
+export const USAGE = 'Usage: rsb [OPTIONS] [SOURCE] DESTINATION'
+
+/**
+ * The text of `rsb --help`: what rsb does, every option and the exit statuses.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(helpText())
+ * ```
+ */
+export function helpText(): string {
+  const paragraphs = [
+    USAGE,
+    '',
+    ...wrap(
+      'Make a full system backup with rsync. SOURCE (default /, the root filesystem) is copied into ' +
+        'DESTINATION, one fixed directory that every run updates. Then a timestamped snapshot ' +
+        '(a hard-link copy, for example 2024-01-02 03:04:05) is made beside DESTINATION, and old ' +
+        'snapshots are rotated (deleted) according to a retention scheme.',
+      WIDTH,
+      '',
+    ),
+    '',
+    ...wrap(
+      "DESTINATION uses rsync's syntax: a local directory, [USER@]HOST:DIR over SSH, or an rsync daemon " +
+        'module [USER@]HOST::MODULE[/DIR] or rsync://[USER@]HOST[:PORT]/MODULE[/DIR], possibly through an ' +
+        'SSH tunnel (--tunnel). Other filesystems below SOURCE are left out unless --multi-fs is given.',
+      WIDTH,
+      '',
+    ),
+    '',
+    ...wrap(
+      'Use --dry-run until the command line is known to be right: swapping SOURCE and DESTINATION ' +
+        'destroys data (rsync runs with --delete).',
+      WIDTH,
+      '',
+    ),
+    '',
+    ...wrap(
+      'For an rsync daemon destination only the backup runs; snapshots and rotation run on the server, from ' +
+        "the module's post-xfer exec, as 'rsb --snapshot --rotate': without DESTINATION, rsb then uses " +
+        '$RSYNC_MODULE_PATH (and needs -b, -s or -r).',
+      WIDTH,
+      '',
+    ),
+    '',
+    'Options:',
+  ]
+  const options = OPTIONS.flatMap((option) => [optionHeading(option), ...wrap(option.description, WIDTH, ' '.repeat(INDENT))])
+  const tail = [
+    '',
+    'Long options may be abbreviated to any unique prefix (--dry, --disable).',
+    '',
+    'Exit status:',
+    '  0    success (also when rsync reported a partial transfer, 23 or 24, with',
+    '       a warning; and when the --crypto disk is not connected in a run',
+    '       without a terminal)',
+    '  1    error',
+    '  2    usage error (wrong command line); nothing was done',
+    '  130  interrupted by SIGINT (Ctrl-C); cleanups ran',
+    '  143  stopped by SIGTERM; cleanups ran',
+    '',
+    'Environment:',
+    '  RSYNC_MODULE_PATH  the default DESTINATION (set by rsync daemons for post-xfer',
+    '                     exec)',
+    '  RSYNC_RSH          the remote shell rsync uses for HOST:DIR destinations; an',
+    "                     -F FILE in it is also used for rsb's own SSH connections",
+    "  RSB_SSH_CONFIG     the ssh_config file for rsb's own SSH connections",
+    '  RSB_LOCK_DIR       where run locks are kept (default /run/lock/rsb as root)',
+    '  TZ                 the time zone of snapshot names',
+    '  NODE_DEBUG=rsb:*   debug tracing of the commands rsb runs',
+    '',
+  ]
+  return [...paragraphs, ...options, ...tail].join('\n')
+}
