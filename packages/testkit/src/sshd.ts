@@ -57,6 +57,9 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshServ
     await runChecked('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', file('host_key')])
     await runChecked('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'rsb-test-client', '-f', file('client_key')])
     await fs.copyFile(file('client_key.pub'), file('authorized_keys'))
+    // sshd reads authorized_keys as the logging-in user: let non-root test users reach it (keys stay 0600).
+    await fs.chmod(dir, 0o755)
+    await fs.chmod(file('authorized_keys'), 0o644)
     const hostKeyLine = (await fs.readFile(file('host_key.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ')
     await fs.writeFile(file('known_hosts'), `[127.0.0.1]:${port} ${hostKeyLine}\n`)
     await fs.writeFile(
