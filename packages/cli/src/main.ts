@@ -72,6 +72,15 @@ async function run(options: RunOptions, io: MainIo): Promise<number> {
   return exitCode
 }
 
+/**
+ * Codes of errors in the command line itself, found after option parsing: exit 2. The destination's
+ * parse errors are usage errors; a destination without a parent or a command context is not.
+ */
+function isUsageCode(code: string): boolean {
+  if (code === 'ERR_RSB_CLI_USAGE') return true
+  return code.startsWith('ERR_RSB_DESTINATION_') && code !== 'ERR_RSB_DESTINATION_NO_PARENT' && code !== 'ERR_RSB_DESTINATION_NO_CONTEXT'
+}
+
 /** Logs a failed run's error and returns its exit status. */
 function reportError(error: unknown, options: RunOptions, logger: Logger, io: MainIo): number {
   const reason: unknown = io.signal?.aborted ? io.signal.reason : undefined
@@ -80,7 +89,7 @@ function reportError(error: unknown, options: RunOptions, logger: Logger, io: Ma
     return reason === 'SIGINT' ? 130 : 143
   }
   if (isRsbError(error)) {
-    if (error.code === 'ERR_RSB_CLI_USAGE') {
+    if (isUsageCode(error.code)) {
       io.stderr.write(`rsb: error: ${error.message} (${error.code})\n`)
       if (error.hint) io.stderr.write(`rsb: hint: ${error.hint}\n`)
       return 2

@@ -1,14 +1,14 @@
 import path from 'node:path'
-import { CleanupScope, LocalContext, SshContext, openTunnel, type Context } from '@rsb/exec'
+import { CleanupScope, LocalContext, SshContext, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
 import { formatDuration, joinWords } from '../duration.js'
-import { CliError, isRsbError } from '../errors.js'
+import { buildRsyncArgs } from '@rsb/rsync'
+import { CliError, UsageError, isRsbError } from '../errors.js'
 import type { Logger, TextSink } from '../log.js'
 import { checkContainment, findCrypttabEntry, isDeviceAvailable, mountFilesystem, unlockDevice } from './disk.js'
 import { acquireRunLock } from './lock.js'
 import { Notifier } from './notify.js'
 import { checkPlatform } from './platform.js'
-import { ProgressBar } from './progress.js'
 import { rotateSnapshots } from './rotate.js'
 import { createSnapshot, removeLeftovers } from './snapshot.js'
 import { createSummary, type RunSummary } from './summary.js'
@@ -29,8 +29,6 @@ export interface WorkflowResult {
   readonly summary: RunSummary
   readonly error: unknown
 }
-
-const RSYNC_PARTIAL = new Set([23, 24])
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
@@ -90,14 +88,19 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   // 1. What the destination allows, before anything runs.
   const target = resolveTarget(options)
   const actions = checkTarget(target, options)
-  if (target.kind === 'daemon' && options.explicitActions.length === 0) {
+  if (target.destination.kind === 'daemon' && options.explicitActions.length === 0) {
     logger.log(
       'info',
       "Only the backup runs for an rsync daemon destination: snapshots and rotation run on the server, from the module's " +
         "post-xfer exec ('rsb --snapshot --rotate', destination from $RSYNC_MODULE_PATH).",
     )
   }
-  if (options.mount !== undefined && target.kind === 'local') checkContainment(target.directory, options.mount)
+  try {
+    buildRsyncArgs({ source: options.source, destination: target.rsync, excludes: options.exclude, rsyncOptions: options.rsyncOptions })
+  } catch (error) {
+    throw new UsageError((error as Error).message, { hint: (error as { hint?: string }).hint, cause: error })
+  }
+  if (options.mount !== undefined && target.destination.kind === 'local') checkContainment(target.destination.directory, options.mount)
 
   // 2. Platform check, in the source context.
   const source = new LocalContext({ sudo: options.sudo, ionice: options.ionice })
@@ -111,12 +114,12 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
 
   // 4. Where destination commands run: closed after every other cleanup but the lock.
   let destination: Context | undefined
-  if (target.kind === 'local') {
+  if (target.destination.kind === 'local') {
     destination = source
-  } else if (target.kind === 'ssh') {
+  } else if (target.destination.kind === 'ssh') {
     const ssh = new SshContext({
-      host: target.host as string,
-      user: target.user,
+      host: target.destination.hostname,
+      user: target.destination.username,
       sshConfigFile: sshConfigFile(io.env),
       sudo: options.sudo,
       ionice: options.ionice,
@@ -162,7 +165,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
       await removeLeftovers({
         context: destination,
         logger,
-        directory: target.directory,
+        directory: target.destination.directory,
         parent: target.parent as string,
         dryRun: options.dryRun,
         signal,
@@ -172,7 +175,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
       const snapshot = await createSnapshot({
         context: destination,
         logger,
-        directory: target.directory,
+        directory: target.destination.directory,
         parent: target.parent as string,
         dryRun: options.dryRun,
         signal,
@@ -188,7 +191,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         context: destination,
         logger,
         parent: target.parent as string,
-        destinationName: path.posix.basename(target.directory.replace(/\/+$/, '')),
+        destinationName: path.posix.basename(target.destination.directory.replace(/\/+$/, '')),
         scheme: options.rotation,
         keepLatest: options.keepLatest,
         protect: snapshotName === undefined ? [] : [snapshotName],
@@ -219,80 +222,39 @@ async function backupStep(
   summary: RunSummary,
 ): Promise<void> {
   const { logger, signal } = io
-  const started = performance.now()
-  let tunnelPort: number | undefined
-  let closeTunnel: (() => Promise<void>) | undefined
-  if (options.tunnel) {
-    const gateway = new SshContext({
-      host: options.tunnel.host,
-      user: options.tunnel.user,
-      port: options.tunnel.port,
-      sshConfigFile: sshConfigFile(io.env),
-    })
-    try {
-      const tunnel = await openTunnel(gateway, 873)
-      tunnelPort = tunnel.localPort
-      closeTunnel = async () => {
-        await tunnel.close()
-        await gateway.close()
+  const directory = target.destination.directory
+  if (destination) {
+    if (!(await destination.isDirectory(directory))) {
+      if (options.dryRun) {
+        logger.log('info', `Not creating missing destination directory in a dry run: ${directory}`)
+      } else {
+        logger.log('info', `Creating missing destination directory: ${directory}`)
+        await destination.run(['mkdir', '-p', directory], { ionice: undefined, signal })
       }
-    } catch (error) {
-      await gateway.close()
-      throw error
     }
   }
-  try {
-    if (destination) {
-      if (!(await destination.isDirectory(target.directory))) {
-        if (options.dryRun) {
-          logger.log('info', `Would create missing destination directory: ${target.directory} (dry run: not created)`)
-        } else {
-          logger.log('info', `Creating missing destination directory: ${target.directory}`)
-          await destination.run(['mkdir', '-p', target.directory], { ionice: undefined, signal })
-        }
-      }
-    }
-    logger.log('info', 'Creating system backup using rsync ..')
-    const bar = options.progress && io.stderr.isTTY === true ? new ProgressBar(io.stderr) : undefined
-    if (bar) logger.beforeWrite = () => bar.clear()
-    let result
-    try {
-      result = await runTransfer({
-        context: source,
-        logger,
-        options,
-        destination: rsyncLocation(target, tunnelPort),
-        progress: bar ? (percent, text) => bar.update(percent, text) : undefined,
-        signal,
-        stderr: io.stderr,
+  const gateway = options.tunnel
+    ? new SshContext({
+        host: options.tunnel.host,
+        user: options.tunnel.user,
+        port: options.tunnel.port,
+        sshConfigFile: sshConfigFile(io.env),
       })
-    } finally {
-      bar?.clear()
-      logger.beforeWrite = undefined
-    }
-    summary.rsync = { exitCode: result.exitCode, statistics: result.statistics }
-    if (signal?.aborted) throw interrupted(signal)
-    const took = formatDuration(performance.now() - started)
-    if (result.exitCode !== 0 && !RSYNC_PARTIAL.has(result.exitCode)) {
-      logger.log('error', `Backup failed after ${took}! (rsync exited with ${result.exitCode})`)
-      throw new CliError('ERR_RSB_RSYNC_EXIT' as never, `rsync failed with exit status ${result.exitCode}.`)
-    }
-    logger.log('info', `Took ${took} to create backup.`)
-    if (RSYNC_PARTIAL.has(result.exitCode)) {
-      const warning = `Ignoring \`partial transfer' warnings (rsync exited with ${result.exitCode}).`
-      logger.log('warning', warning)
-      summary.warnings.push(warning)
-    }
+    : undefined
+  try {
+    const result = await runTransfer({
+      context: source,
+      logger,
+      options,
+      destination: target.rsync,
+      tunnel: gateway,
+      signal,
+      stderr: io.stderr,
+      env: io.env,
+    })
+    summary.rsync = { exitCode: result.exitCode, statistics: result.stats }
+    if (result.warning !== undefined) summary.warnings.push(`rsync exited with ${result.exitCode}: ${result.warning}`)
   } finally {
-    await closeTunnel?.()
+    await gateway?.close()
   }
-}
-
-/** rsync's destination argument (before the trailing slash). */
-function rsyncLocation(target: Target, tunnelPort: number | undefined): string {
-  if (target.kind === 'local') return target.directory
-  const user = target.user ? `${target.user}@` : ''
-  if (target.kind === 'ssh') return `${user}${target.host}:${target.directory}`
-  const port = target.port ?? tunnelPort ?? 873
-  return `rsync://${user}${target.host}:${port}/${target.module}${target.directory ? `/${target.directory}` : ''}`
 }

@@ -2,7 +2,7 @@ import { quoteCommandLine, type Context } from '@rsb/exec'
 import { formatDuration } from '../duration.js'
 import { CliError } from '../errors.js'
 import type { Logger } from '../log.js'
-import { formatSnapshotName } from './names.js'
+import { formatSnapshotName } from '@rsb/rotation'
 
 /** Prefix of the hidden temporary names snapshots are copied to before the rename. */
 export const TEMPORARY_PREFIX = '.rsb-snapshot-'

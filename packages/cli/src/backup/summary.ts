@@ -1,7 +1,4 @@
-/** rsync's transfer statistics, as far as rsync reported them. */
-export interface TransferStatistics {
-  readonly [name: string]: number | string | undefined
-}
+import type { RsyncStats } from '@rsb/rsync'
 
 /**
  * The `--json` summary of a run (printed on stdout, one document). Schema version 1:
@@ -18,8 +15,8 @@ export interface RunSummary {
   startedAt: string
   /** Wall time of the run in seconds. */
   durationSeconds: number
-  /** rsync's exit status and statistics, when rsync ran. */
-  rsync: { exitCode: number; statistics: TransferStatistics | undefined } | undefined
+  /** rsync's exit status and statistics (`--stats`, asked for with `--json`), when rsync ran. */
+  rsync: { exitCode: number; statistics: RsyncStats | undefined } | undefined
   /** The snapshot this run created (full path; in a dry run: the one it would have created). */
   snapshot: string | undefined
   /** The rotation's decisions (full paths). */

@@ -1,45 +1,90 @@
-import type { Context } from '@rsb/exec'
+import { quoteCommandLine, type Context, type SshContext } from '@rsb/exec'
+import { runRsync, type RsyncDestination, type RsyncStats } from '@rsb/rsync'
 import type { RunOptions } from '../args.js'
-import type { Logger } from '../log.js'
-import type { TransferStatistics } from './summary.js'
+import { formatDuration } from '../duration.js'
+import type { Logger, TextSink } from '../log.js'
+import { ProgressBar } from './progress.js'
 
 export interface TransferStep {
   readonly context: Context
   readonly logger: Logger
   readonly options: RunOptions
-  /** rsync's destination argument (before the trailing slash). */
-  readonly destination: string
-  readonly progress: ((percent: number, text: string) => void) | undefined
+  readonly destination: RsyncDestination
+  /** The SSH connection of `--tunnel`, when given. */
+  readonly tunnel: SshContext | undefined
   readonly signal: AbortSignal | undefined
-  readonly stderr: { write(text: string): unknown }
+  readonly stderr: TextSink
+  /** Forwarded to rsync's environment (`RSYNC_RSH`, `RSYNC_PASSWORD`). */
+  readonly env: Readonly<Record<string, string | undefined>>
 }
 
 export interface TransferResult {
   readonly exitCode: number
-  readonly statistics: TransferStatistics | undefined
+  readonly warning: string | undefined
+  readonly stats: RsyncStats | undefined
 }
 
-/** Runs rsync (local adapter until @rsb/rsync exports runRsync). */
+const FORWARDED = ['RSYNC_RSH', 'RSYNC_PASSWORD', 'RSYNC_CONNECT_PROG', 'RSYNC_PROXY'] as const
+
+/**
+ * The backup step: rsync through `@rsb/rsync` (its argv, sudo, ionice, exit statuses), with the progress bar
+ * on a terminal and rsync's own output on stderr. Logs the original's lines (`Took … to create backup.`,
+ * the partial-transfer warning, `Backup failed after …! (rsync exited with N)`).
+ *
+ * @throws {RsyncError} ERR_RSB_RSYNC_* when rsync fails (not for 23/24)
+ */
 export async function runTransfer(step: TransferStep): Promise<TransferResult> {
-  const { options } = step
-  const trail = (s: string) => (s === '' ? s : `${s.replace(/\/+$/, '')}/`)
-  const argv = ['rsync']
-  if (options.dryRun) argv.push('--dry-run', '--verbose')
-  argv.push('--delete', '--delete-excluded', '--acls', '--archive', '--hard-links', '--numeric-ids', '--xattrs')
-  if (!options.multiFs) argv.push('--one-file-system')
-  for (const root of ['/dev/', '/home/*/.cache/', '/media/', '/mnt/', '/proc/', '/run/', '/sys/', '/tmp/', '/var/cache/', '/var/tmp/']) {
-    argv.push(`--filter=-/ ${root}`)
+  const { options, logger, stderr } = step
+  const started = performance.now()
+  const bar = options.progress && stderr.isTTY === true ? new ProgressBar(stderr) : undefined
+  if (bar) logger.beforeWrite = () => bar.clear()
+  const env: Record<string, string> = {}
+  for (const name of FORWARDED) {
+    const value = step.env[name]
+    if (value !== undefined) env[name] = value
   }
-  for (const pattern of options.exclude) argv.push(`--exclude=${pattern}`)
-  argv.push(...options.rsyncOptions)
-  argv.push(trail(options.source), trail(step.destination))
-  const result = await step.context.run(argv, {
-    env: { HOME: '' },
-    check: false,
-    capture: false,
-    signal: step.signal,
-    onStdout: (chunk) => step.stderr.write(chunk),
-    onStderr: (chunk) => step.stderr.write(chunk),
-  })
-  return { exitCode: result.exitCode ?? 1, statistics: undefined }
+  logger.log('info', 'Creating system backup using rsync ..')
+  try {
+    const result = await runRsync({
+      context: step.context,
+      source: options.source,
+      destination: step.destination,
+      dryRun: options.dryRun,
+      multiFs: options.multiFs,
+      excludes: options.exclude,
+      rsyncOptions: options.rsyncOptions,
+      progress: bar !== undefined,
+      stats: options.json,
+      env,
+      signal: step.signal,
+      ...(step.tunnel ? { tunnel: { context: step.tunnel } } : {}),
+      onEvent(event) {
+        if (event.type === 'progress') {
+          bar?.update(event.percent, `${event.rate}  ${event.time}`)
+        } else if (event.type === 'command') {
+          logger.log('verbose', `Running ${quoteCommandLine(event.argv)}`)
+        } else if (event.type === 'output') {
+          if (event.stream === 'stderr' || logger.enabled('info')) {
+            bar?.clear()
+            stderr.write(`${event.line}\n`)
+          }
+        }
+      },
+    })
+    bar?.clear()
+    logger.beforeWrite = undefined
+    logger.log('info', `Took ${formatDuration(performance.now() - started)} to create backup.`)
+    if (result.warning !== undefined) {
+      logger.log('warning', `Ignoring \`partial transfer' warnings (rsync exited with ${result.exitCode}).`)
+    }
+    return { exitCode: result.exitCode, warning: result.warning, stats: result.stats }
+  } catch (error) {
+    bar?.clear()
+    logger.beforeWrite = undefined
+    const exitCode = (error as { exitCode?: unknown }).exitCode
+    if (typeof exitCode === 'number') {
+      logger.log('error', `Backup failed after ${formatDuration(performance.now() - started)}! (rsync exited with ${exitCode})`)
+    }
+    throw error
+  }
 }
