@@ -1,1 +1,6 @@
-export {}
+export { DEFAULT_DAEMON_PORT, type DaemonDestination, type Destination, type LocalDestination, type SshDestination } from './destination.js'
+export { DestinationError, type DestinationErrorCode } from './errors.js'
+export { parseDestination, type ParseDestinationOptions } from './parse.js'
+export { formatDestination } from './format.js'
+export { ensureTrailingSlash, parentDirectory } from './paths.js'
+export { assertCommandContext } from './context.js'
