@@ -1,1 +1,13 @@
-export {}
+export {
+  BASE_RSYNC_OPTIONS,
+  DEFAULT_EXCLUDED_ROOTS,
+  buildRsyncArgs,
+  formatRsyncLocation,
+  type RsyncArgsOptions,
+  type RsyncDestination,
+} from './args.js'
+export { RsyncError, describeRsyncExit, type RsyncErrorCode, type RsyncErrorDetails, type RsyncExitStatus } from './errors.js'
+export { RsyncOutputParser, type RsyncEvent, type RsyncOutputParserOptions } from './output.js'
+export { parseProgressLine, type RsyncProgress } from './progress.js'
+export { parseStats, type RsyncFileCounts, type RsyncStats } from './stats.js'
+export { runRsync, type RsyncResult, type RsyncTunnelOptions, type RunRsyncOptions } from './run.js'

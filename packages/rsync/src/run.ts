@@ -1,0 +1,211 @@
+import { performance } from 'node:perf_hooks'
+import { debuglog } from 'node:util'
+import {
+  ExecError,
+  LocalContext,
+  openTunnel,
+  quoteCommandLine,
+  tailLines,
+  type Context,
+  type IoniceClass,
+  type RunOptions,
+  type RunResult,
+  type SshContext,
+  type Tunnel,
+} from '@rsb/exec'
+import { buildRsyncArgs, type RsyncArgsOptions } from './args.js'
+import { describeRsyncExit, RsyncError } from './errors.js'
+import { RsyncOutputParser, type RsyncEvent } from './output.js'
+import type { RsyncStats } from './stats.js'
+
+const debug = debuglog('rsb:rsync')
+
+/** An SSH tunnel to the rsync daemon (`-t [user@]host[:port]`), opened around the transfer. */
+export interface RsyncTunnelOptions {
+  /** The SSH host that can reach the daemon (its connection is reused; the caller closes the context). */
+  context: SshContext
+  /** The daemon's port as seen from the SSH host. Default: 873. */
+  remotePort?: number | undefined
+  /** The daemon's host as seen from the SSH host. Default: `localhost`. */
+  remoteHost?: string | undefined
+}
+
+/** Options of {@link runRsync}: the command line ({@link RsyncArgsOptions}) and how to run it. */
+export interface RunRsyncOptions extends RsyncArgsOptions {
+  /** Where rsync runs (the source side). Default: a new `LocalContext`. */
+  context?: Context | undefined
+  /** Run rsync with sudo when not root (`sudo HOME= rsync …`). Default: the context's `sudo`. */
+  sudo?: boolean | undefined
+  /** Run rsync under `ionice -c CLASS` (dropped where there is no ionice). Default: the context's. */
+  ionice?: IoniceClass | undefined
+  /**
+   * More environment for rsync, such as `RSYNC_RSH` or `RSYNC_PASSWORD` (with sudo these travel on sudo's
+   * command line, where other local users can read them in `ps`). `HOME` is always the empty string, so
+   * rsync ignores `~/.cvsignore` and the like.
+   */
+  env?: Readonly<Record<string, string>> | undefined
+  /**
+   * Open an SSH tunnel to the daemon for the transfer (over `@rsb/exec`'s ssh2 connection) and close it right
+   * after: a daemon destination without an explicit port then uses the tunnel's local port.
+   */
+  tunnel?: RsyncTunnelOptions | undefined
+  /** Stops rsync: SIGTERM, then SIGKILL after `killAfterMs`; the call then rejects with ERR_RSB_RSYNC_CANCELLED. */
+  signal?: AbortSignal | undefined
+  /** Grace period between SIGTERM and SIGKILL when cancelled, in milliseconds. Default: 5000. */
+  killAfterMs?: number | undefined
+  /** Receives {@link RsyncEvent}s: the command, progress, statistics, rsync's other output, the 23/24 warning. */
+  onEvent?: ((event: RsyncEvent) => void) | undefined
+}
+
+/** The outcome of a successful rsync run (exit status 0, 23 or 24). */
+export interface RsyncResult {
+  /** The final argv that ran, with the sudo and ionice prefixes. */
+  argv: readonly string[]
+  /** 0, or 23/24 (a success with a warning). */
+  exitCode: number
+  /** For 23 and 24: rsync's meaning (`partial transfer due to vanished source files`); undefined for 0. */
+  warning: string | undefined
+  /** The statistics (with `stats: true`, or the summary lines of a `--verbose` run); undefined when rsync printed none. */
+  stats: RsyncStats | undefined
+  /** The last lines of rsync's standard error (warnings of a 23/24 run are here). */
+  stderrTail: string
+  /** The tunnel's local port, when a tunnel was used. */
+  tunnelPort: number | undefined
+  /** How long rsync ran, in milliseconds. */
+  durationMs: number
+}
+
+const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required)/
+const SUDO_NOT_FOUND = /^sudo: [^\n]*: command not found$/m
+
+function cancelled(argv: readonly string[], cause: unknown, stderrTail?: string): RsyncError {
+  return new RsyncError('ERR_RSB_RSYNC_CANCELLED', 'rsync was cancelled.', { argv, cause, stderrTail })
+}
+
+function lastLine(text: string): string {
+  return text.split('\n').at(-1) ?? ''
+}
+
+function interpret(result: RunResult, tunnel: Tunnel | undefined): { exitCode: number; warning: string | undefined } {
+  const stderrTail = tailLines(result.stderr)
+  const shown = quoteCommandLine(result.argv)
+  const details = { argv: result.argv, exitCode: result.exitCode, signal: result.signal, stderrTail }
+  if (result.exitCode === undefined) {
+    throw new RsyncError('ERR_RSB_RSYNC_KILLED', `rsync was killed by ${result.signal ?? 'a signal'}: ${shown}`, {
+      ...details,
+      hint: 'Something outside rsb stopped rsync (the OOM killer, an administrator, a service manager). Run the backup again.',
+    })
+  }
+  const usedSudo = result.argv[0] === 'sudo'
+  if (usedSudo && result.exitCode === 1 && SUDO_PASSWORD.test(result.stderr)) {
+    throw new RsyncError('ERR_RSB_RSYNC_SUDO_PASSWORD', `sudo asked for a password to run rsync: ${shown}`, {
+      ...details,
+      hint: 'Allow rsync without a password (a NOPASSWD rule in /etc/sudoers.d/), run as root, or turn sudo off.',
+    })
+  }
+  if (result.exitCode === 127 || (usedSudo && result.exitCode === 1 && SUDO_NOT_FOUND.test(result.stderr))) {
+    throw new RsyncError('ERR_RSB_RSYNC_NOT_FOUND', `rsync could not be started (command not found): ${shown}`, {
+      ...details,
+      hint: 'Install rsync (for example `apt-get install rsync`) or check PATH.',
+    })
+  }
+  const status = describeRsyncExit(result.exitCode)
+  if (status.outcome !== 'error') {
+    return { exitCode: result.exitCode, warning: status.outcome === 'warning' ? status.meaning : undefined }
+  }
+  const reason = stderrTail ? `: ${lastLine(stderrTail)}` : ''
+  const tunnelError = tunnel?.lastError
+  throw new RsyncError(
+    status.code ?? 'ERR_RSB_RSYNC_EXIT',
+    `rsync failed with exit status ${result.exitCode} (${status.meaning})${reason}`,
+    {
+      ...details,
+      meaning: status.meaning,
+      cause: tunnelError,
+      hint: tunnelError ? `${tunnelError.message} ${(tunnelError as ExecError).hint ?? ''}`.trim() : status.hint,
+    },
+  )
+}
+
+/**
+ * Runs rsync the way rsync-system-backup did: the argv of {@link buildRsyncArgs}, in the given context (local
+ * by default), with `sudo` when asked and not root (`sudo HOME= rsync …`), under `ionice -c CLASS` when asked,
+ * and with `HOME` empty. Exit status 0 is a success; 23 and 24 are a success with a warning (a `warning` event
+ * and `result.warning`); every other status throws an {@link RsyncError} whose code names rsync's meaning and
+ * which carries the tail of rsync's standard error.
+ *
+ * With `progress: true` rsync gets `--info=progress2` and each progress line becomes a `progress` event; with
+ * `stats: true` it gets `--stats` and the statistics come back in the result (and a `stats` event).
+ *
+ * @param options - the command line and how to run it
+ * @returns the exit status, the warning, the statistics
+ * @throws {RsyncError} ERR_RSB_RSYNC_* for a failing exit status (`ERR_RSB_RSYNC_SOCKET_IO` for 10, …),
+ *   ERR_RSB_RSYNC_NOT_FOUND, ERR_RSB_RSYNC_SUDO_PASSWORD, ERR_RSB_RSYNC_KILLED, ERR_RSB_RSYNC_CANCELLED (after
+ *   rsync has stopped), ERR_RSB_RSYNC_INVALID_OPTION
+ * @throws {ExecError} the SSH and tunnel errors of `@rsb/exec` when the tunnel cannot be opened
+ * @example
+ * ```ts
+ * import { runRsync } from '@rsb/rsync'
+ * const result = await runRsync({
+ *   source: '/home/me/documents',
+ *   destination: '/mnt/backups/latest',
+ *   progress: true,
+ *   stats: true,
+ *   onEvent: (event) => { if (event.type === 'progress') console.error(`${event.percent}% ${event.rate}`) },
+ * })
+ * console.log(result.exitCode, result.stats?.files?.total)
+ * ```
+ */
+export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
+  const context = options.context ?? new LocalContext()
+  const onEvent = options.onEvent
+  if (options.signal?.aborted) throw cancelled(['rsync'], options.signal.reason)
+  // Check the command line before opening anything.
+  buildRsyncArgs(options)
+  let tunnel: Tunnel | undefined
+  if (options.tunnel) {
+    tunnel = await openTunnel(options.tunnel.context, options.tunnel.remotePort ?? 873, { remoteHost: options.tunnel.remoteHost })
+    debug('tunnel 127.0.0.1:%d → %s:%d via %s', tunnel.localPort, tunnel.remoteHost, tunnel.remotePort, options.tunnel.context.host)
+  }
+  try {
+    const args = buildRsyncArgs({ ...options, tunnelPort: tunnel?.localPort ?? options.tunnelPort })
+    const parse = onEvent !== undefined || options.stats === true || options.dryRun === true
+    const parser = parse ? new RsyncOutputParser({ onEvent }) : undefined
+    const runOptions: RunOptions = {
+      env: { ...options.env, HOME: '' },
+      check: false,
+      capture: false,
+      killAfterMs: options.killAfterMs ?? 5000,
+    }
+    if (options.sudo !== undefined) runOptions.sudo = options.sudo
+    if (options.ionice !== undefined) runOptions.ionice = options.ionice
+    if (options.signal !== undefined) runOptions.signal = options.signal
+    if (parser !== undefined) {
+      runOptions.onStdout = (chunk) => parser.pushStdout(chunk)
+      runOptions.onStderr = (chunk) => parser.pushStderr(chunk)
+    }
+    let argv: readonly string[] = args
+    if (onEvent !== undefined) {
+      argv = (await context.commandLine(args, runOptions)).argv
+      onEvent({ type: 'command', argv })
+    }
+    const started = performance.now()
+    let result: RunResult
+    try {
+      result = await context.run(args, runOptions)
+    } catch (error) {
+      if (error instanceof ExecError && error.code === 'ERR_RSB_EXEC_ABORTED') throw cancelled(error.argv ?? argv, error, error.stderrTail)
+      throw error
+    }
+    const durationMs = performance.now() - started
+    const stats = parser?.end()
+    if (options.signal?.aborted && result.exitCode !== 0) throw cancelled(result.argv, options.signal.reason, tailLines(result.stderr))
+    const { exitCode, warning } = interpret(result, tunnel)
+    if (warning !== undefined) {
+      onEvent?.({ type: 'warning', exitCode, meaning: warning, message: `rsync exited with ${exitCode} (${warning}).` })
+    }
+    return { argv: result.argv, exitCode, warning, stats, stderrTail: tailLines(result.stderr), tunnelPort: tunnel?.localPort, durationMs }
+  } finally {
+    await tunnel?.close()
+  }
+}

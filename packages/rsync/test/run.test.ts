@@ -1,0 +1,219 @@
+import { BaseContext, type ContextDefaults, type SpawnOutcome, type SpawnRequest } from '@rsb/exec'
+import { describe, expect, it } from 'vitest'
+import { buildRsyncArgs, runRsync, RsyncError, type RsyncEvent } from '../src/index.ts'
+import { fixture } from './fixtures.ts'
+
+interface Script {
+  stdout?: string[]
+  stderr?: string
+  outcome?: SpawnOutcome
+  /** Wait for the abort signal and report an aborted run. */
+  hang?: boolean
+}
+
+/** A context that records what it is asked to run and plays back recorded rsync output (tier 2: no real process). */
+class RecordingContext extends BaseContext {
+  readonly kind = 'local' as const
+  readonly host = 'localhost'
+  readonly requests: SpawnRequest[] = []
+  readonly #root: boolean
+  readonly #script: Script
+
+  constructor(script: Script, options: ContextDefaults & { root?: boolean } = {}) {
+    super(options)
+    this.#root = options.root ?? true
+    this.#script = script
+  }
+
+  isPrivileged(): Promise<boolean> {
+    return Promise.resolve(this.#root)
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  protected async spawn(request: SpawnRequest): Promise<SpawnOutcome> {
+    if (request.argv[0] === 'which') {
+      request.onStdout(new TextEncoder().encode(`/usr/bin/${request.argv[1]}\n`))
+      return { exitCode: 0, signal: undefined }
+    }
+    this.requests.push(request)
+    const encoder = new TextEncoder()
+    for (const chunk of this.#script.stdout ?? []) request.onStdout(encoder.encode(chunk))
+    if (this.#script.stderr) request.onStderr(encoder.encode(this.#script.stderr))
+    if (this.#script.hang) {
+      await new Promise((resolve) => request.signal?.addEventListener('abort', resolve))
+      return { exitCode: undefined, signal: 'SIGTERM', aborted: true }
+    }
+    return this.#script.outcome ?? { exitCode: 0, signal: undefined }
+  }
+}
+
+const base = { source: '/src', destination: '/dst/latest' }
+const args = buildRsyncArgs(base)
+
+describe('runRsync: command line', () => {
+  it('as root: no sudo, HOME empty in the real environment', async () => {
+    const context = new RecordingContext({}, { root: true, sudo: true })
+    const result = await runRsync({ ...base, context })
+    expect(context.requests[0]?.argv).toEqual(args)
+    expect(context.requests[0]?.env).toEqual({ HOME: '' })
+    expect(result).toMatchObject({ exitCode: 0, warning: undefined, argv: args, stats: undefined })
+  })
+
+  it('not root with sudo: sudo HOME= ionice -c idle rsync … (environment on sudo’s command line, sorted)', async () => {
+    const context = new RecordingContext({}, { root: false, sudo: true, interactive: true })
+    await runRsync({ ...base, context, ionice: 'idle', env: { RSYNC_RSH: 'ssh -F /tmp/my config' } })
+    expect(context.requests[0]?.argv).toEqual(['sudo', 'HOME=', 'RSYNC_RSH=ssh -F /tmp/my config', 'ionice', '-c', 'idle', ...args])
+    expect(context.requests[0]?.env).toEqual({})
+  })
+
+  it('non-interactive sudo gets -n', async () => {
+    const context = new RecordingContext({}, { root: false, sudo: true })
+    await runRsync({ ...base, context })
+    expect(context.requests[0]?.argv.slice(0, 3)).toEqual(['sudo', '-n', 'HOME='])
+  })
+
+  it('sudo: false overrides the context', async () => {
+    const context = new RecordingContext({}, { root: false, sudo: true })
+    await runRsync({ ...base, context, sudo: false })
+    expect(context.requests[0]?.argv).toEqual(args)
+    expect(context.requests[0]?.env).toEqual({ HOME: '' })
+  })
+
+  it('HOME is always emptied, whatever env says', async () => {
+    const context = new RecordingContext({})
+    await runRsync({ ...base, context, env: { HOME: '/root', RSYNC_PASSWORD: 'x' } })
+    expect(context.requests[0]?.env).toEqual({ HOME: '', RSYNC_PASSWORD: 'x' })
+  })
+
+  it('reports the final command first, then progress, then the statistics', async () => {
+    const text = fixture('initial.stdout')
+    const context = new RecordingContext(
+      { stdout: [text.slice(0, 5000), text.slice(5000)] },
+      { root: false, sudo: true, interactive: true },
+    )
+    const events: RsyncEvent[] = []
+    const result = await runRsync({ ...base, context, progress: true, stats: true, onEvent: (e) => events.push(e) })
+    expect(events[0]).toEqual({ type: 'command', argv: ['sudo', 'HOME=', ...buildRsyncArgs({ ...base, progress: true, stats: true })] })
+    expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThan(300)
+    expect(events.at(-1)).toMatchObject({ type: 'stats', stats: { files: { total: 306 } } })
+    expect(result.stats).toEqual((events.at(-1) as Extract<RsyncEvent, { type: 'stats' }>).stats)
+  })
+
+  it('returns the statistics without onEvent when stats are asked for', async () => {
+    const context = new RecordingContext({ stdout: [fixture('no-change.stdout')] })
+    expect((await runRsync({ ...base, context, stats: true })).stats).toMatchObject({ regularFilesTransferred: 0 })
+  })
+})
+
+describe('runRsync: exit statuses', () => {
+  it.each([23, 24])('%i is a success with a warning event', async (status) => {
+    const context = new RecordingContext({ outcome: { exitCode: status, signal: undefined }, stderr: 'file has vanished: "/src/x"\n' })
+    const events: RsyncEvent[] = []
+    const result = await runRsync({ ...base, context, onEvent: (e) => events.push(e) })
+    expect(result.exitCode).toBe(status)
+    expect(result.warning).toMatch(/^partial transfer/)
+    expect(result.stderrTail).toBe('file has vanished: "/src/x"')
+    expect(events).toContainEqual({
+      type: 'warning',
+      exitCode: status,
+      meaning: result.warning,
+      message: `rsync exited with ${status} (${result.warning}).`,
+    })
+    expect(events).toContainEqual({ type: 'output', stream: 'stderr', line: 'file has vanished: "/src/x"' })
+  })
+
+  it('any other status throws the RsyncError naming its meaning, with the tail of stderr', async () => {
+    const stderr = fixture('connection-refused.stderr')
+    const context = new RecordingContext({ outcome: { exitCode: 10, signal: undefined }, stderr })
+    const error = await runRsync({ ...base, context }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RsyncError)
+    expect(error).toMatchObject({
+      code: 'ERR_RSB_RSYNC_SOCKET_IO',
+      exitCode: 10,
+      meaning: 'error in socket I/O',
+      stderrTail: stderr.trimEnd(),
+      argv: args,
+      hint: expect.stringContaining('listening'),
+    })
+    expect((error as Error).message).toBe(`rsync failed with exit status 10 (error in socket I/O): ${stderr.trimEnd().split('\n').at(-1)}`)
+  })
+
+  it('keeps only the last lines of a long stderr', async () => {
+    const stderr = Array.from({ length: 500 }, (_, i) => `line ${i}`).join('\n')
+    const context = new RecordingContext({ outcome: { exitCode: 11, signal: undefined }, stderr })
+    const error = (await runRsync({ ...base, context }).catch((e: unknown) => e)) as RsyncError
+    expect(error.code).toBe('ERR_RSB_RSYNC_FILE_IO')
+    expect(error.stderrTail?.split('\n')).toEqual(Array.from({ length: 10 }, (_, i) => `line ${490 + i}`))
+  })
+
+  it('an unknown status is ERR_RSB_RSYNC_EXIT', async () => {
+    const context = new RecordingContext({ outcome: { exitCode: 42, signal: undefined } })
+    await expect(runRsync({ ...base, context })).rejects.toMatchObject({
+      code: 'ERR_RSB_RSYNC_EXIT',
+      exitCode: 42,
+      meaning: 'unknown exit status',
+    })
+  })
+
+  it('a missing rsync is ERR_RSB_RSYNC_NOT_FOUND (directly, and behind sudo)', async () => {
+    const missing = new RecordingContext({ outcome: { exitCode: undefined, signal: undefined, notFound: true } })
+    await expect(runRsync({ ...base, context: missing })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_NOT_FOUND' })
+    const behindSudo = new RecordingContext(
+      { outcome: { exitCode: 1, signal: undefined }, stderr: 'sudo: rsync: command not found\n' },
+      { root: false, sudo: true },
+    )
+    await expect(runRsync({ ...base, context: behindSudo })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_NOT_FOUND' })
+  })
+
+  it('sudo asking for a password is ERR_RSB_RSYNC_SUDO_PASSWORD, not a syntax error', async () => {
+    const context = new RecordingContext(
+      { outcome: { exitCode: 1, signal: undefined }, stderr: 'sudo: a password is required\n' },
+      { root: false, sudo: true },
+    )
+    await expect(runRsync({ ...base, context })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_SUDO_PASSWORD', exitCode: 1 })
+  })
+
+  it('a signal from elsewhere is ERR_RSB_RSYNC_KILLED', async () => {
+    const context = new RecordingContext({ outcome: { exitCode: undefined, signal: 'SIGKILL' } })
+    await expect(runRsync({ ...base, context })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_KILLED', signal: 'SIGKILL' })
+  })
+})
+
+describe('runRsync: cancellation', () => {
+  it('an abort while rsync runs is ERR_RSB_RSYNC_CANCELLED', async () => {
+    const context = new RecordingContext({ hang: true, stderr: 'rsync error: received SIGINT, SIGTERM, or SIGHUP (code 20)\n' })
+    const controller = new AbortController()
+    const running = runRsync({ ...base, context, signal: controller.signal, killAfterMs: 100 })
+    setTimeout(() => controller.abort(), 20)
+    const error = await running.catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RsyncError)
+    expect(error).toMatchObject({ code: 'ERR_RSB_RSYNC_CANCELLED', stderrTail: expect.stringContaining('code 20') })
+    expect(context.requests[0]?.killAfterMs).toBe(100)
+  })
+
+  it('an already aborted signal runs nothing', async () => {
+    const context = new RecordingContext({})
+    await expect(runRsync({ ...base, context, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_CANCELLED' })
+    expect(context.requests).toEqual([])
+  })
+
+  it('a failing exit after the abort counts as cancelled, not as the exit status', async () => {
+    const controller = new AbortController()
+    const context = new RecordingContext({ outcome: { exitCode: 20, signal: undefined } })
+    const originalRun = context.run.bind(context)
+    context.run = async (argv, options) => {
+      controller.abort()
+      return originalRun(argv, { ...options, signal: undefined })
+    }
+    await expect(runRsync({ ...base, context, signal: controller.signal })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_CANCELLED' })
+  })
+
+  it('rejects a bad command line before running anything', async () => {
+    const context = new RecordingContext({})
+    await expect(runRsync({ source: '-x', destination: '/d', context })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_INVALID_OPTION' })
+    expect(context.requests).toEqual([])
+  })
+})
