@@ -37,6 +37,10 @@ function describe(reasons: readonly KeepReason[]): string {
 export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
   const { context, logger, parent } = step
   logger.log('info', `Scanning ${parent} for backups ..`)
+  if (step.dryRun && !(await context.isDirectory(parent))) {
+    logger.log('info', `No backups found in ${parent} (it does not exist yet).`)
+    return { kept: [], deleted: [] }
+  }
   const entries = (await context.listEntries(parent)).filter((name) => name !== step.destinationName)
   const names = [...new Set([...entries, ...step.protect])]
   const { backups } = collectBackups(names, { pattern: SNAPSHOT_NAME_PATTERN })

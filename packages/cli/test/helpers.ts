@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { expect } from 'vitest'
+
+/** The built program (scripts/test.sh builds before the tests run). */
+export const BIN = path.resolve(import.meta.dirname, '../dist/bin.js')
+
+/** The outcome of a finished rsb process. */
+export interface RsbResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+export interface RsbOptions {
+  /** Added to (and overriding) the test process's environment; `undefined` removes a variable. */
+  env?: Record<string, string | undefined>
+  /** Directories put first on PATH (stand-in programs). */
+  path?: string[]
+  cwd?: string
+  /** Run in its own process group (so a test can kill rsb and its children with -PID). */
+  detached?: boolean
+}
+
+function environment(options: RsbOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, RSYNC_MODULE_PATH: undefined, TZ: process.env.TZ ?? 'UTC' }
+  for (const [key, value] of Object.entries(options.env ?? {})) env[key] = value
+  if (options.path?.length) env.PATH = [...options.path, env.PATH].join(':')
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
+  return env
+}
+
+/** A running rsb process with its collected output. */
+export interface RsbProcess {
+  child: ChildProcess
+  /** stderr so far. */
+  stderr(): string
+  /** Resolves when stderr contains `text`. */
+  waitForStderr(text: string | RegExp, timeoutMs?: number): Promise<void>
+  done: Promise<RsbResult>
+}
+
+/** Starts `node dist/bin.js ARGS` (no shell). Stop it by its PID. */
+export function startRsb(args: readonly string[], options: RsbOptions = {}): RsbProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: environment(options),
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  })
+  let stdout = ''
+  let stderr = ''
+  const listeners: Array<() => void> = []
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()))
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString()
+    for (const listener of listeners) listener()
+  })
+  const done = new Promise<RsbResult>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+  return {
+    child,
+    stderr: () => stderr,
+    done,
+    waitForStderr(text, timeoutMs = 30_000) {
+      const found = () => (typeof text === 'string' ? stderr.includes(text) : text.test(stderr))
+      if (found()) return Promise.resolve()
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`rsb never printed ${String(text)}; stderr:\n${stderr}`)), timeoutMs)
+        const check = () => {
+          if (!found()) return
+          clearTimeout(timer)
+          resolve()
+        }
+        listeners.push(check)
+        void done.then(() => {
+          if (!found()) {
+            clearTimeout(timer)
+            reject(new Error(`rsb exited without printing ${String(text)}; stderr:\n${stderr}`))
+          }
+        })
+      })
+    },
+  }
+}
+
+/** Runs rsb to completion. */
+export function runRsb(args: readonly string[], options: RsbOptions = {}): Promise<RsbResult> {
+  return startRsb(args, options).done
+}
+
+/** The original tests' source tree: notes.txt, subdirectory/, a dangling symlink. */
+export async function createSource(dir: string): Promise<void> {
+  await fs.mkdir(path.join(dir, 'subdirectory'), { recursive: true })
+  await fs.writeFile(path.join(dir, 'notes.txt'), 'This file should be included in the backup.\n')
+  await fs.symlink('../include-me.txt', path.join(dir, 'subdirectory', 'symbolic-link'))
+}
+
+/** The original tests' check of a destination made from {@link createSource}. */
+export async function verifyDestination(dir: string): Promise<void> {
+  expect(await fs.readFile(path.join(dir, 'notes.txt'), 'utf8')).toBe('This file should be included in the backup.\n')
+  expect((await fs.stat(path.join(dir, 'subdirectory'))).isDirectory()).toBe(true)
+  const link = await fs.lstat(path.join(dir, 'subdirectory', 'symbolic-link'))
+  expect(link.isSymbolicLink()).toBe(true)
+  expect(await fs.readlink(path.join(dir, 'subdirectory', 'symbolic-link'))).toBe('../include-me.txt')
+}
+
+const SNAPSHOT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/
+
+/** Entries of `dir` named like snapshots (`latest` does not count). */
+export async function snapshotsIn(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir)).filter((name) => SNAPSHOT.test(name)).sort()
+  } catch {
+    return []
+  }
+}
+
+/** A full listing (names, types, sizes, mtimes, link targets) of a tree, for before/after comparisons. */
+export async function listing(root: string): Promise<string[]> {
+  const lines: string[] = []
+  async function walk(dir: string): Promise<void> {
+    let entries
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true })
+    } catch {
+      lines.push(`${dir}: missing`)
+      return
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = path.join(dir, entry.name)
+      const stat = await fs.lstat(full)
+      const target = stat.isSymbolicLink() ? ` -> ${await fs.readlink(full)}` : ''
+      lines.push(`${path.relative(root, full)} ${stat.mode.toString(8)} ${stat.size} ${stat.mtimeMs} ${stat.nlink}${target}`)
+      if (entry.isDirectory()) await walk(full)
+    }
+  }
+  await walk(root)
+  return lines
+}
+
+/** Writes an executable script into `dir` (a stand-in program for PATH). */
+export async function writeProgram(dir: string, name: string, script: string): Promise<string> {
+  await fs.mkdir(dir, { recursive: true })
+  const file = path.join(dir, name)
+  await fs.writeFile(file, `#!/bin/sh\n${script}\n`, { mode: 0o755 })
+  return file
+}
+
+/** Names that break naive quoting: spaces, quotes, $() and backticks. */
+export const HOSTILE_NAME = `it's a "name" $(touch pwned) \`touch pwned2\``
