@@ -3,7 +3,6 @@ import { parseArgs, type RunOptions } from './args.js'
 import { isRsbError } from './errors.js'
 import { helpText } from './help.js'
 import { createLogger, type Logger, type TextSink } from './log.js'
-import type { RunSummary } from './backup/summary.js'
 
 /** What {@link main} reads and writes. Tests pass buffers; `bin.ts` passes the process's streams. */
 export interface MainIo {

@@ -1,0 +1,161 @@
+// End-to-end tests of the built `rsb` against real servers on 127.0.0.1: an sshd (SSH destinations, the
+// tunnel) and rsync daemons (push, post-xfer exec running `rsb --snapshot --rotate`). Needs root.
+import type { ChildProcess } from 'node:child_process'
+import fs from 'node:fs/promises'
+import net from 'node:net'
+import path from 'node:path'
+import { isRoot, startRsyncDaemon, startServer, startSshd, stopProcess, testdir, waitForPort, type SshServer } from '@rsb/testkit'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { BIN, HOSTILE_NAME, createSource, runRsb, snapshotsIn, verifyDestination } from './helpers.ts'
+
+const QUIET = ['--no-sudo', '--disable-notifications']
+
+/** Polls until `check` holds (the daemon runs post-xfer exec after the client has gone). */
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** The post-xfer exec line that runs the built rsb on the server side. */
+function postXferExec(log: string): string {
+  return `${process.execPath} ${BIN} --snapshot --rotate --no-sudo --disable-notifications >> ${log} 2>&1`
+}
+
+describe.skipIf(!isRoot)('SSH destinations (needs root: sshd on 127.0.0.1)', () => {
+  let server: SshServer
+  beforeAll(async () => {
+    server = await startSshd()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it('backup, snapshot and rotation on the remote side, all of rsb’s remote commands over one SSH connection', async () => {
+    const t = await testdir({ 'backups/2024-01-01 00:00:00/a': 'a', 'backups/2024-01-01 00:30:00/a': 'a' })
+    await createSource(path.join(t, 'source'))
+    const before = await server.connectionCount()
+    const result = await runRsb(['--json', ...QUIET, path.join(t, 'source'), `${server.alias}:${t}/backups/latest`], {
+      env: { RSYNC_RSH: server.rsyncRsh },
+    })
+    expect(result.stderr).toContain('Creating snapshot:')
+    expect(result.code).toBe(0)
+    await verifyDestination(path.join(t, 'backups/latest'))
+    const snapshots = await snapshotsIn(path.join(t, 'backups'))
+    expect(snapshots).toHaveLength(2)
+    expect(snapshots[0]).toBe('2024-01-01 00:00:00')
+    expect(JSON.parse(result.stdout).rotation.deleted).toEqual([`${t}/backups/2024-01-01 00:30:00`])
+    // one login for rsync's own ssh, one for every command rsb ran
+    expect((await server.connectionCount()) - before).toBe(2)
+  })
+
+  it('an unknown host key is refused with a clear error before anything is transferred', async () => {
+    const t = await testdir({ known_hosts: '' })
+    await createSource(path.join(t, 'source'))
+    const config = await server.writeSshConfig({ alias: 'rsb-unknown-host', knownHostsFile: path.join(t, 'known_hosts') })
+    const result = await runRsb([...QUIET, path.join(t, 'source'), `rsb-unknown-host:${t}/backups/latest`], {
+      env: { RSYNC_RSH: `ssh -F ${config}` },
+    })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('(ERR_RSB_EXEC_HOST_KEY_UNKNOWN)')
+    expect(result.stderr).not.toContain('Creating system backup')
+    await expect(fs.stat(path.join(t, 'backups'))).rejects.toThrow()
+  })
+
+  it('names with spaces, quotes and $() over SSH', async () => {
+    const t = await testdir()
+    const source = path.join(t, `src ${HOSTILE_NAME}`)
+    await createSource(source)
+    const parent = path.join(t, `dest ${HOSTILE_NAME}`)
+    const result = await runRsb([...QUIET, source, `${server.alias}:${parent}/latest`], { env: { RSYNC_RSH: server.rsyncRsh }, cwd: t })
+    expect(result.code).toBe(0)
+    await verifyDestination(path.join(parent, 'latest'))
+    expect(await snapshotsIn(parent)).toHaveLength(1)
+    expect(await fs.readdir(t)).not.toContain('pwned')
+    expect(await fs.readdir(t)).not.toContain('pwned2')
+    expect(await fs.readdir(process.env.HOME ?? '/root')).not.toContain('pwned')
+  })
+})
+
+describe.skipIf(!isRoot)('rsync daemon destinations (needs root: rsync --daemon on 127.0.0.1)', () => {
+  it('pushing into mod/dir of a daemon whose post-xfer exec runs rsb --snapshot --rotate leaves snapshots on the server (15.2 #1)', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    const daemon = await startRsyncDaemon({
+      modules: { laptop: { path: path.join(t, 'server/laptop'), postXferExec: postXferExec(path.join(t, 'post.log')) } },
+    })
+    onTestFinished(() => daemon.stop())
+    await fs.mkdir(path.join(t, 'server/laptop/latest'), { recursive: true })
+    // the daemon's post-xfer exec gets the module path; rsb snapshots the module's directory itself
+    const result = await runRsb([...QUIET, path.join(t, 'source'), `rsync://127.0.0.1:${daemon.port}/laptop/latest`])
+    expect(result.code).toBe(0)
+    expect(result.stderr).toContain("snapshots and rotation run on the server, from the module's post-xfer exec")
+    await verifyDestination(path.join(t, 'server/laptop/latest'))
+    const snapshots = await eventually(async () => {
+      const found = await snapshotsIn(path.join(t, 'server'))
+      return found.length > 0 ? found : undefined
+    })
+    expect(snapshots).toHaveLength(1)
+    await verifyDestination(path.join(t, 'server', snapshots[0] as string, 'latest'))
+  })
+
+  it('-t: the same through an SSH tunnel to the daemon on port 873 of the SSH server', async () => {
+    if (!(await portFree(873))) {
+      console.warn('skipped: port 873 is in use on this machine')
+      return
+    }
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    const server = await startSshd()
+    onTestFinished(() => server.stop())
+    const daemon = await startDaemonOn873(t)
+    onTestFinished(() => stopProcess(daemon))
+    const result = await runRsb([...QUIET, '-t', server.alias, path.join(t, 'source'), 'localhost::laptop'], {
+      env: { RSB_SSH_CONFIG: server.sshConfigFile },
+    })
+    expect(result.code).toBe(0)
+    await verifyDestination(path.join(t, 'module/latest'))
+    const snapshots = await eventually(async () => {
+      const found = await snapshotsIn(path.join(t, 'module'))
+      return found.length > 0 ? found : undefined
+    })
+    expect(snapshots).toHaveLength(1)
+  })
+})
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer()
+    probe.once('error', () => resolve(false))
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
+  })
+}
+
+/** An rsync daemon on 127.0.0.1:873 (the tunnel's fixed remote port) with module `laptop` → T/module/latest. */
+async function startDaemonOn873(t: string): Promise<ChildProcess> {
+  const config = path.join(t, 'rsyncd.conf')
+  await fs.mkdir(path.join(t, 'module/latest'), { recursive: true })
+  await fs.writeFile(
+    config,
+    [
+      `pid file = ${t}/rsyncd.pid`,
+      `log file = ${t}/rsyncd.log`,
+      'use chroot = no',
+      'munge symlinks = no',
+      '[laptop]',
+      `    path = ${t}/module/latest`,
+      '    read only = no',
+      '    uid = root',
+      '    gid = root',
+      `    post-xfer exec = ${postXferExec(path.join(t, 'post.log'))}`,
+      '',
+    ].join('\n'),
+  )
+  const child = startServer('rsync', ['--daemon', '--no-detach', `--config=${config}`, '--address=127.0.0.1', '--port=873'])
+  await waitForPort(873, child)
+  return child
+}
