@@ -142,6 +142,8 @@ export class SshContext extends BaseContext {
       let ready = false
       client.once('ready', () => {
         ready = true
+        // Small request/response packets: without TCP_NODELAY, Nagle and the server's delayed ACKs cost ~40 ms twice per command.
+        client.setNoDelay(true)
         client.on('error', () => undefined)
         resolve(client)
       })
