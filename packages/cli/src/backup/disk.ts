@@ -92,10 +92,19 @@ export async function mountFilesystem(context: Context, directory: string, logge
     return undefined
   }
   logger.log('info', `Mounting filesystem (${directory}) ..`)
-  await context.run(['mount', directory], { sudo: true, ionice: undefined })
-  if (!(await isMountPoint(context, directory))) {
-    throw new CliError('ERR_RSB_MOUNT_FAILED' as never, `Failed to mount filesystem! (${directory})`)
+  const failed = (cause?: unknown) => {
+    const detail = (cause as { stderrTail?: string } | undefined)?.stderrTail?.split('\n').at(-1)
+    return new CliError('ERR_RSB_MOUNT_FAILED' as never, `Failed to mount filesystem! (${directory})${detail ? `: ${detail}` : ''}`, {
+      cause,
+      hint: `Check the /etc/fstab entry of ${directory} and that its device is present.`,
+    })
   }
+  try {
+    await context.run(['mount', directory], { sudo: true, ionice: undefined })
+  } catch (error) {
+    throw failed(error)
+  }
+  if (!(await isMountPoint(context, directory))) throw failed()
   return async () => {
     logger.log('info', `Unmounting filesystem (${directory}) ..`)
     await context.run(['umount', directory], { sudo: true, ionice: undefined })
