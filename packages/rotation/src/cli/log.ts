@@ -1,0 +1,50 @@
+import os from 'node:os'
+import { styleText } from 'node:util'
+
+/** Log levels, lowest first (rotate-backups' verboselogs levels). */
+export type LogLevel = 'spam' | 'debug' | 'verbose' | 'info' | 'notice' | 'warning' | 'success' | 'error' | 'critical'
+
+const LEVELS: readonly LogLevel[] = ['spam', 'debug', 'verbose', 'info', 'notice', 'warning', 'success', 'error', 'critical']
+
+/** Where text goes: anything with `write` (process.stderr, a test buffer). */
+export interface TextSink {
+  write(text: string): unknown
+  readonly isTTY?: boolean | undefined
+}
+
+/** The logger of `rsb-rotate`. */
+export interface Logger {
+  log(level: LogLevel, message: string): void
+}
+
+const COLOURS: Partial<Record<LogLevel, Parameters<typeof styleText>[0]>> = {
+  spam: 'gray',
+  debug: 'gray',
+  verbose: 'blue',
+  notice: 'magenta',
+  warning: 'yellow',
+  success: 'green',
+  error: 'red',
+  critical: 'red',
+}
+
+const pad = (n: number) => String(n).padStart(2, '0')
+
+/**
+ * Lines like rotate-backups': `YYYY-MM-DD HH:MM:SS HOST rsb-rotate[PID] LEVEL message`, coloured only on a
+ * terminal; `verbosity` (-v count minus -q count) moves the threshold from INFO.
+ */
+export function createLogger(sink: TextSink, verbosity: number): Logger {
+  const threshold = Math.min(LEVELS.length - 1, Math.max(0, LEVELS.indexOf('info') - verbosity))
+  const host = os.hostname()
+  return {
+    log(level, message) {
+      if (LEVELS.indexOf(level) < threshold) return
+      const now = new Date()
+      const time = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}`
+      const style = COLOURS[level]
+      const name = sink.isTTY === true && style ? styleText(style, level.toUpperCase()) : level.toUpperCase()
+      sink.write(`${time} ${host} rsb-rotate[${process.pid}] ${name} ${message}\n`)
+    },
+  }
+}

@@ -1,0 +1,16 @@
+// The I/O layer of @rsb/rotation: listing, sanity checks and removal through @rsb/exec contexts.
+export {
+  applyRotation,
+  DEFAULT_REMOVAL_COMMAND,
+  executeRotation,
+  prepareRotation,
+  removalError,
+  type ExecuteOptions,
+  type PreparedRotation,
+  type Removal,
+  type RemovalResult,
+  type RotationEvent,
+  type RotationOptions,
+  type RotationResult,
+} from './apply.js'
+export { formatLocation, joinPath, parseLocation, type Location } from './location.js'

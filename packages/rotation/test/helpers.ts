@@ -1,0 +1,47 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { testdir } from '@rsb/testkit'
+import { main, type MainIo } from '../src/cli/main.ts'
+
+export interface CliRun {
+  code: number
+  stdout: string
+  stderr: string
+  /** The log messages without the time/host/pid prefix: `LEVEL message`. */
+  lines: string[]
+}
+
+/**
+ * Runs `rsb-rotate` in-process with HOME, XDG_CONFIG_HOME and the system configuration directory pointed at
+ * an empty temporary directory (no configuration file of this machine leaks in).
+ */
+export async function runCli(
+  argv: readonly string[],
+  io: Partial<MainIo> & { env?: Record<string, string | undefined> } = {},
+): Promise<CliRun> {
+  let stdout = ''
+  let stderr = ''
+  const home = io.env?.HOME ?? (await testdir({}, 'rsb-rotate-home-'))
+  const code = await main(argv, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    systemConfigDir: path.join(home, 'etc'),
+    ...io,
+    env: { PATH: process.env.PATH, HOME: home, ...io.env },
+  })
+  const lines = stderr
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ rsb-rotate\[\d+\] /, ''))
+  return { code, stdout, stderr, lines }
+}
+
+/** Creates one directory per name below `root`. */
+export async function makeEntries(root: string, names: readonly string[]): Promise<void> {
+  for (const name of names) await fs.mkdir(path.join(root, name))
+}
+
+/** The sorted entries of a directory. */
+export async function entries(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir)).sort()
+}
