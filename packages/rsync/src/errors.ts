@@ -179,7 +179,7 @@ const EXIT_STATUSES: ReadonlyMap<number, Entry> = new Map<number, Entry>([
     [
       'error in rsync protocol data stream',
       'ERR_RSB_RSYNC_DATA_STREAM',
-      'The connection was lost or the other side failed; see the messages above.',
+      'The connection was lost or the other side failed (for an SSH destination: check that `ssh HOST` works non-interactively); see rsync’s messages.',
     ],
   ],
   [13, ['errors with program diagnostics', 'ERR_RSB_RSYNC_DIAGNOSTICS']],

@@ -82,8 +82,18 @@ function cancelled(argv: readonly string[], cause: unknown, stderrTail?: string)
   return new RsyncError('ERR_RSB_RSYNC_CANCELLED', 'rsync was cancelled.', { argv, cause, stderrTail })
 }
 
-function lastLine(text: string): string {
-  return text.split('\n').at(-1) ?? ''
+/**
+ * The most telling line of rsync's stderr for a one-line message: ssh's own complaint or the daemon's `@ERROR`,
+ * else the last line that is not rsync's closing `rsync error: … (code N) at …` (which repeats the status).
+ */
+function reasonLine(stderrTail: string): string {
+  const lines = stderrTail.split('\n').filter((line) => line.trim() !== '')
+  return (
+    lines.find((line) => line.startsWith('ssh: ') || line.startsWith('@ERROR')) ??
+    lines.findLast((line) => !line.startsWith('rsync error: ')) ??
+    lines.at(-1) ??
+    ''
+  )
 }
 
 function interpret(result: RunResult, tunnel: Tunnel | undefined): { exitCode: number; warning: string | undefined } {
@@ -113,7 +123,7 @@ function interpret(result: RunResult, tunnel: Tunnel | undefined): { exitCode: n
   if (status.outcome !== 'error') {
     return { exitCode: result.exitCode, warning: status.outcome === 'warning' ? status.meaning : undefined }
   }
-  const reason = stderrTail ? `: ${lastLine(stderrTail)}` : ''
+  const reason = stderrTail ? `: ${reasonLine(stderrTail)}` : ''
   const tunnelError = tunnel?.lastError
   throw new RsyncError(
     status.code ?? 'ERR_RSB_RSYNC_EXIT',

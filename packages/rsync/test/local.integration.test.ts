@@ -144,6 +144,26 @@ describe('runRsync local → local (real rsync)', () => {
     expect(events.filter((e) => e.type === 'output')).toEqual([])
   })
 
+  it('empties HOME: rsync does not read ~/.cvsignore (checked with --cvs-exclude)', async () => {
+    const { source, destination, root } = await pair()
+    await createSource(source)
+    const home = path.join(root, 'home')
+    await fs.mkdir(home)
+    await fs.writeFile(path.join(home, '.cvsignore'), 'notes.txt\n')
+    // control: with that HOME, plain rsync leaves notes.txt out
+    const control = spawnSync('rsync', ['-a', '--cvs-exclude', `${source}/`, `${root}/control/`], { env: { ...process.env, HOME: home } })
+    expect(control.status).toBe(0)
+    await expect(fs.access(path.join(root, 'control', 'notes.txt'))).rejects.toThrow()
+    const saved = process.env.HOME
+    process.env.HOME = home
+    try {
+      await runRsync({ source, destination, context, rsyncOptions: ['--cvs-exclude'] })
+    } finally {
+      process.env.HOME = saved
+    }
+    await verifyDestination(destination)
+  })
+
   it('runs under ionice when asked', async () => {
     const { source, destination } = await pair()
     await createSource(source)

@@ -138,7 +138,23 @@ describe('runRsync: exit statuses', () => {
       argv: args,
       hint: expect.stringContaining('listening'),
     })
-    expect((error as Error).message).toBe(`rsync failed with exit status 10 (error in socket I/O): ${stderr.trimEnd().split('\n').at(-1)}`)
+    expect((error as Error).message).toBe(
+      'rsync failed with exit status 10 (error in socket I/O): rsync: [sender] failed to connect to 127.0.0.1 (127.0.0.1): Connection refused (111)',
+    )
+  })
+
+  it.each([
+    [
+      'ssh: connect to host h port 22: Connection refused\nrsync: connection unexpectedly closed (0 bytes received so far) [sender]\nrsync error: x (code 12) at io.c(285)\n',
+      12,
+      'ssh: connect to host h port 22: Connection refused',
+    ],
+    [fixture('unknown-module.stderr'), 5, "@ERROR: Unknown module 'nosuchmodule'"],
+    ['rsync error: error in file IO (code 11) at main.c(808)\n', 11, 'rsync error: error in file IO (code 11) at main.c(808)'],
+  ])('names the most telling stderr line in the message (%#)', async (stderr, status, reason) => {
+    const context = new RecordingContext({ outcome: { exitCode: status, signal: undefined }, stderr })
+    const error = (await runRsync({ ...base, context }).catch((e: unknown) => e)) as RsyncError
+    expect(error.message.endsWith(`): ${reason}`)).toBe(true)
   })
 
   it('keeps only the last lines of a long stderr', async () => {
