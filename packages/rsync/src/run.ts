@@ -13,6 +13,7 @@ import {
   type SshContext,
   type Tunnel,
 } from '@rsb/exec'
+import { parseDestination } from '@rsb/destination'
 import { buildRsyncArgs, type RsyncArgsOptions } from './args.js'
 import { describeRsyncExit, RsyncError } from './errors.js'
 import { RsyncOutputParser, type RsyncEvent } from './output.js'
@@ -77,6 +78,31 @@ export interface RsyncResult {
 
 const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required)/
 const SUDO_NOT_FOUND = /^sudo: [^\n]*: command not found$/m
+
+function destinationKind(destination: RsyncArgsOptions['destination']): string {
+  return typeof destination === 'string' ? parseDestination(destination).kind : destination.kind
+}
+
+const SHORT_WITH_VALUE = 'BefMT'
+
+/**
+ * The base of the unit suffixes in rsync's numbers, from the pass-through options: rsync prints separators by
+ * default (level 1), units of 1000 after one `-h` (level 2) and units of 1024 after two (level 3).
+ */
+function unitBaseOf(rsyncOptions: readonly string[]): number {
+  let level = 1
+  for (const option of rsyncOptions) {
+    if (option === '--human-readable') level++
+    else if (option === '--no-human-readable' || option === '--no-h') level = 0
+    else if (/^-[A-Za-z]/.test(option)) {
+      for (const letter of option.slice(1)) {
+        if (SHORT_WITH_VALUE.includes(letter)) break
+        if (letter === 'h') level++
+      }
+    }
+  }
+  return level >= 3 ? 1024 : 1000
+}
 
 function cancelled(argv: readonly string[], cause: unknown, stderrTail?: string): RsyncError {
   return new RsyncError('ERR_RSB_RSYNC_CANCELLED', 'rsync was cancelled.', { argv, cause, stderrTail })
@@ -151,7 +177,8 @@ function interpret(result: RunResult, tunnel: Tunnel | undefined): { exitCode: n
  * @returns the exit status, the warning, the statistics
  * @throws {RsyncError} ERR_RSB_RSYNC_* for a failing exit status (`ERR_RSB_RSYNC_SOCKET_IO` for 10, …),
  *   ERR_RSB_RSYNC_NOT_FOUND, ERR_RSB_RSYNC_SUDO_PASSWORD, ERR_RSB_RSYNC_KILLED, ERR_RSB_RSYNC_CANCELLED (after
- *   rsync has stopped), ERR_RSB_RSYNC_INVALID_OPTION
+ *   rsync has stopped), ERR_RSB_RSYNC_INVALID_OPTION (see {@link buildRsyncArgs}; also a tunnel to a destination
+ *   that is not a daemon)
  * @throws {ExecError} the SSH and tunnel errors of `@rsb/exec` when the tunnel cannot be opened
  * @example
  * ```ts
@@ -172,6 +199,11 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
   if (options.signal?.aborted) throw cancelled(['rsync'], options.signal.reason)
   // Check the command line before opening anything.
   buildRsyncArgs(options)
+  if (options.tunnel && destinationKind(options.destination) !== 'daemon') {
+    throw new RsyncError('ERR_RSB_RSYNC_INVALID_OPTION', 'An SSH tunnel only applies to an rsync daemon destination.', {
+      hint: 'Give the destination as HOST::MODULE[/DIR] or rsync://HOST/MODULE[/DIR], or leave the tunnel out.',
+    })
+  }
   let tunnel: Tunnel | undefined
   if (options.tunnel) {
     tunnel = await openTunnel(options.tunnel.context, options.tunnel.remotePort ?? 873, { remoteHost: options.tunnel.remoteHost })
@@ -180,7 +212,7 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
   try {
     const args = buildRsyncArgs({ ...options, tunnelPort: tunnel?.localPort ?? options.tunnelPort })
     const parse = onEvent !== undefined || options.stats === true || options.dryRun === true
-    const parser = parse ? new RsyncOutputParser({ onEvent }) : undefined
+    const parser = parse ? new RsyncOutputParser({ onEvent, unitBase: unitBaseOf(options.rsyncOptions ?? []) }) : undefined
     const runOptions: RunOptions = {
       env: { ...options.env, HOME: '' },
       check: false,

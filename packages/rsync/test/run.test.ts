@@ -227,6 +227,32 @@ describe('runRsync: cancellation', () => {
     await expect(runRsync({ ...base, context, signal: controller.signal })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_CANCELLED' })
   })
 
+  it('reads -hh byte counts with units of 1024', async () => {
+    const block = 'Number of files: 3 (reg: 2, dir: 1)\nTotal file size: 2.00M bytes\n'
+    for (const [rsyncOptions, size] of [
+      [['-h'], 2_000_000],
+      [['-hh'], 2 * 1024 * 1024],
+      [['-avhh'], 2 * 1024 * 1024],
+      [['-h', '--human-readable'], 2 * 1024 * 1024],
+      [['-hh', '--no-h', '-h'], 1_000_000 * 2],
+      [['-essh-h', '-h'], 2_000_000],
+    ] as const) {
+      const context = new RecordingContext({ stdout: ['\n', block] })
+      const result = await runRsync({ ...base, context, stats: true, rsyncOptions })
+      expect(result.stats?.totalFileSize, rsyncOptions.join(' ')).toBe(size)
+    }
+  })
+
+  it('rejects a tunnel to a destination that is not a daemon, before opening it', async () => {
+    const context = new RecordingContext({})
+    const tunnel = { context: undefined as never }
+    await expect(runRsync({ ...base, context, tunnel })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_INVALID_OPTION' })
+    await expect(runRsync({ ...base, destination: 'host:/dir', context, tunnel })).rejects.toMatchObject({
+      code: 'ERR_RSB_RSYNC_INVALID_OPTION',
+    })
+    expect(context.requests).toEqual([])
+  })
+
   it('rejects a bad command line before running anything', async () => {
     const context = new RecordingContext({})
     await expect(runRsync({ source: '-x', destination: '/d', context })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_INVALID_OPTION' })
