@@ -194,7 +194,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         destinationName: path.posix.basename(target.destination.directory.replace(/\/+$/, '')),
         scheme: options.rotation,
         keepLatest: options.keepLatest,
-        protect: snapshotName === undefined ? [] : [snapshotName],
+        snapshot: snapshotName,
         dryRun: options.dryRun,
         signal,
       })
