@@ -6,7 +6,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { isRoot, runChecked, testdir } from '@rsb/testkit'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { BIN, createSource, runRsb, snapshotsIn, verifyDestination } from './helpers.ts'
+import { BIN, createSource, runRsb, shellQuote, snapshotsIn, verifyDestination } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 
@@ -24,7 +24,7 @@ if [ -n "$T_FSTAB" ]; then mount --bind "$T_FSTAB" /etc/fstab; fi
 if [ -n "$T_CRYPTTAB" ]; then mount --bind "$T_CRYPTTAB" /etc/crypttab; fi
 if [ -n "$T_PREMOUNT" ]; then mount "$T_PREMOUNT"; fi
 set +e
-"$T_NODE" "$T_BIN" "$@"
+if [ -n "$T_TERMINAL" ]; then script -qfec "$T_TERMINAL" /dev/null; else "$T_NODE" "$T_BIN" "$@"; fi
 code=$?
 if mountpoint -q "$T_MP"; then echo T_STATE=mounted; else echo T_STATE=unmounted; fi
 if [ -n "$T_VERIFY" ]; then mountpoint -q "$T_MP" || mount "$T_MP"; cp -a "$T_MP/." "$T_VERIFY/"; umount "$T_MP"; fi
@@ -34,7 +34,7 @@ exit $code
 /** Runs rsb inside a private mount namespace with the test's fstab/crypttab. */
 function runInNamespace(
   args: readonly string[],
-  options: { fstab?: string; crypttab?: string; mountPoint: string; premount?: boolean; verifyInto?: string },
+  options: { fstab?: string; crypttab?: string; mountPoint: string; premount?: boolean; verifyInto?: string; terminal?: boolean },
 ): Promise<NamespaceRun> {
   const env = {
     ...process.env,
@@ -46,6 +46,7 @@ function runInNamespace(
     T_PREMOUNT: options.premount ? options.mountPoint : '',
     T_MP: options.mountPoint,
     T_VERIFY: options.verifyInto ?? '',
+    T_TERMINAL: options.terminal ? [process.execPath, BIN, ...args].map(shellQuote).join(' ') : '',
   }
   delete (env as Record<string, string | undefined>).RSYNC_MODULE_PATH
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', ...args], {
@@ -159,6 +160,21 @@ describe.skipIf(!isRoot)('--crypto without unlocking (needs root)', () => {
     )
     expect(run.stderr).not.toContain('Creating system backup')
     await expect(fs.stat(path.join(t, 'mnt'))).rejects.toThrow()
+  })
+
+  it('the same on a terminal is an error: exit 1 (15.1 #11)', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    const crypttab = path.join(t, 'crypttab')
+    await fs.writeFile(crypttab, `rsb-backup-disk ${t}/missing.img none luks,noauto\n`)
+    const run = await runInNamespace(['--crypto=rsb-backup-disk', '--no-sudo', path.join(t, 'source'), `${t}/mnt/latest`], {
+      crypttab,
+      mountPoint: `${t}/mnt`,
+      terminal: true,
+    })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain("Aborting due to error: Encrypted filesystem rsb-backup-disk isn't available!")
+    expect(run.stdout).toContain('(ERR_RSB_CRYPTTAB_DEVICE_MISSING)')
   })
 
   it('--crypto NAME without a crypttab entry: ERR_RSB_CRYPTTAB_NO_ENTRY, exit 1, nothing changed (15.2 #2)', async () => {

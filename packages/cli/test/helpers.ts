@@ -153,3 +153,25 @@ export async function writeProgram(dir: string, name: string, script: string): P
 
 /** Names that break naive quoting: spaces, quotes, $() and backticks. */
 export const HOSTILE_NAME = `it's a "name" $(touch pwned) \`touch pwned2\``
+
+/** Quotes one argument for a POSIX shell. */
+export function shellQuote(argument: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(argument) ? argument : `'${argument.replaceAll("'", `'"'"'`)}'`
+}
+
+/**
+ * Runs rsb with standard output and error on a pseudo-terminal (util-linux `script`): the output of both
+ * streams arrives together, with `\r\n` line ends.
+ */
+export function runRsbOnTerminal(args: readonly string[], options: RsbOptions = {}): Promise<RsbResult> {
+  const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ')
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: environment(options), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.once('error', reject)
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+}

@@ -4,7 +4,17 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { freePort, testdir } from '@rsb/testkit'
 import { describe, expect, it } from 'vitest'
-import { HOSTILE_NAME, createSource, listing, runRsb, snapshotsIn, startRsb, verifyDestination, writeProgram } from './helpers.ts'
+import {
+  HOSTILE_NAME,
+  createSource,
+  listing,
+  runRsb,
+  runRsbOnTerminal,
+  snapshotsIn,
+  startRsb,
+  verifyDestination,
+  writeProgram,
+} from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 
@@ -325,6 +335,21 @@ describe('--json and progress (15.2 #13)', () => {
     const result = await runRsb(['--json', ...QUIET, '/nonexistent', `rsync://127.0.0.1:${port}/m/d`])
     expect(result.code).toBe(1)
     expect(JSON.parse(result.stdout)).toMatchObject({ exitCode: 1, error: { code: expect.stringMatching(/^ERR_RSB_RSYNC_/) }, actions: [] })
+  })
+})
+
+describe('progress bar (15.2 #13)', () => {
+  it('is drawn on a terminal, and not with --no-progress', async () => {
+    const t = await testdir()
+    await fs.mkdir(path.join(t, 'source'))
+    await fs.writeFile(path.join(t, 'source/data.bin'), Buffer.alloc(2 * 1024 * 1024, 3))
+    const shown = await runRsbOnTerminal([...QUIET, '--backup', path.join(t, 'source'), path.join(t, 'a/latest')])
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toMatch(/\r\x1b\[2K\[[#.]{30}\] +\d+%/)
+    expect(shown.stdout).toContain('Took ')
+    const hidden = await runRsbOnTerminal([...QUIET, '--backup', '--no-progress', path.join(t, 'source'), path.join(t, 'b/latest')])
+    expect(hidden.code).toBe(0)
+    expect(hidden.stdout).not.toContain('\x1b[2K')
   })
 })
 
