@@ -166,7 +166,11 @@ export function shellQuote(argument: string): string {
 export function runRsbOnTerminal(args: readonly string[], options: RsbOptions = {}): Promise<RsbResult> {
   const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ')
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: environment(options), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: environment(options),
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()))

@@ -4,7 +4,17 @@ import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
-import { isRoot, startRsyncDaemon, startServer, startSshd, stopProcess, testdir, waitForPort, type SshServer } from '@rsb/testkit'
+import {
+  isRoot,
+  runChecked,
+  startRsyncDaemon,
+  startServer,
+  startSshd,
+  stopProcess,
+  testdir,
+  waitForPort,
+  type SshServer,
+} from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { BIN, HOSTILE_NAME, createSource, runRsb, snapshotsIn, verifyDestination } from './helpers.ts'
 
@@ -63,6 +73,21 @@ describe.skipIf(!isRoot)('SSH destinations (needs root: sshd on 127.0.0.1)', () 
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('(ERR_RSB_EXEC_HOST_KEY_UNKNOWN)')
     expect(result.stderr).not.toContain('Creating system backup')
+    await expect(fs.stat(path.join(t, 'backups'))).rejects.toThrow()
+  })
+
+  it('a changed host key is refused (15.2 #12)', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    await runChecked('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', path.join(t, 'other_key')])
+    const other = (await fs.readFile(path.join(t, 'other_key.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ')
+    await fs.writeFile(path.join(t, 'known_hosts'), `[127.0.0.1]:${server.port} ${other}\n`)
+    const config = await server.writeSshConfig({ alias: 'rsb-changed-host', knownHostsFile: path.join(t, 'known_hosts') })
+    const result = await runRsb([...QUIET, path.join(t, 'source'), `rsb-changed-host:${t}/backups/latest`], {
+      env: { RSYNC_RSH: `ssh -F ${config}` },
+    })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('(ERR_RSB_EXEC_HOST_KEY_MISMATCH)')
     await expect(fs.stat(path.join(t, 'backups'))).rejects.toThrow()
   })
 
