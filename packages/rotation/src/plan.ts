@@ -1,5 +1,6 @@
 import { DateTime, type DurationLikeObject } from 'luxon'
-import { sortBackups, type Backup } from './collect.js'
+import type { Backup } from './collect.js'
+import { compareCodePoints } from './order.js'
 import { RotationError } from './errors.js'
 import { FREQUENCIES, parseRetention, validateScheme, type Frequency, type Retention, type RotationScheme } from './retention.js'
 import { isoWeek, timestampSeconds, type Timestamp } from './timestamp.js'
@@ -134,9 +135,11 @@ export function planRotation(backups: Iterable<Backup>, options: PlanOptions): R
   const preferRecent = options.preferRecent ?? false
   const legacyWeekBuckets = options.legacyWeekBuckets ?? false
   const keepLatest = checkCount(options.keepLatest, 'keep-latest count')
-  const sorted = sortBackups(backups)
+  const keyed = Array.from(backups, (backup) => ({ backup, seconds: timestampSeconds(backup.timestamp) }))
+  keyed.sort((a, b) => a.seconds - b.seconds || compareCodePoints(a.backup.name, b.backup.name))
+  const sorted = keyed.map((entry) => entry.backup)
+  const seconds = keyed.map((entry) => entry.seconds)
   const count = sorted.length
-  const seconds = sorted.map((backup) => timestampSeconds(backup.timestamp))
   const kept = new Map<number, Set<KeepReason>>()
   const keep = (index: number, reason: KeepReason) => {
     const reasons = kept.get(index)

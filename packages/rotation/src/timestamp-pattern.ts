@@ -62,6 +62,18 @@ const PYTHON_INT = /^\s*([+-]?[0-9]+(?:_[0-9]+)*)\s*$/
 function component(groups: Record<string, string | undefined>, name: string): number | string {
   const text = groups[name]
   if (text === undefined || text === '') return 0
+  // Fast path: plain ASCII digits (always the case with the default pattern).
+  let value = 0
+  for (let i = 0; i < text.length; i++) {
+    const digit = text.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return slowComponent(text)
+    value = value * 10 + digit
+  }
+  return value
+}
+
+// What Python's int(text, 10) accepts besides plain digits: surrounding whitespace, a sign, underscores.
+function slowComponent(text: string): number | string {
   const match = PYTHON_INT.exec(text)
   if (!match) return `invalid literal for int() with base 10: '${text}'`
   return Number.parseInt(match[1]!.replaceAll('_', ''), 10)

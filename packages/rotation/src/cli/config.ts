@@ -79,7 +79,6 @@ const SUGGESTIONS: Record<string, string> = {
 export function defaultConfigFiles(env: Readonly<Record<string, string | undefined>>, systemDir = '/etc'): string[] {
   const home = env.HOME || os.homedir()
   const xdg = env.XDG_CONFIG_HOME || path.join(home, '.config')
-  const collator = new Intl.Collator('en', { numeric: true })
   const files: string[] = []
   for (const [file, dir] of [
     [path.join(systemDir, 'rotate-backups.ini'), path.join(systemDir, 'rotate-backups.d')],
@@ -93,7 +92,8 @@ export function defaultConfigFiles(env: Readonly<Record<string, string | undefin
     } catch {
       // no such directory
     }
-    files.push(...names.sort(collator.compare).map((name) => path.join(dir, name)))
+    if (names.length > 1) names.sort(new Intl.Collator('en', { numeric: true }).compare)
+    files.push(...names.map((name) => path.join(dir, name)))
   }
   return files
 }

@@ -15,6 +15,8 @@ export interface TextSink {
 /** The logger of `rsb-rotate`. */
 export interface Logger {
   log(level: LogLevel, message: string): void
+  /** Writes out buffered lines (lines are batched until the next turn of the event loop). */
+  flush(): void
 }
 
 const COLOURS: Partial<Record<LogLevel, Parameters<typeof styleText>[0]>> = {
@@ -37,14 +39,35 @@ const pad = (n: number) => String(n).padStart(2, '0')
 export function createLogger(sink: TextSink, verbosity: number): Logger {
   const threshold = Math.min(LEVELS.length - 1, Math.max(0, LEVELS.indexOf('info') - verbosity))
   const host = os.hostname()
+  let buffer = ''
+  let scheduled = false
+  let second = -1
+  let prefix = ''
+  const flush = () => {
+    scheduled = false
+    if (buffer === '') return
+    const text = buffer
+    buffer = ''
+    sink.write(text)
+  }
   return {
+    flush,
     log(level, message) {
       if (LEVELS.indexOf(level) < threshold) return
-      const now = new Date()
-      const time = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}`
+      const now = Date.now()
+      if (Math.floor(now / 1000) !== second) {
+        second = Math.floor(now / 1000)
+        const d = new Date(now)
+        prefix = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${host} rsb-rotate[${process.pid}]`
+      }
       const style = COLOURS[level]
       const name = sink.isTTY === true && style ? styleText(style, level.toUpperCase()) : level.toUpperCase()
-      sink.write(`${time} ${host} rsb-rotate[${process.pid}] ${name} ${message}\n`)
+      buffer += `${prefix} ${name} ${message}\n`
+      if (buffer.length > 65536) flush()
+      else if (!scheduled) {
+        scheduled = true
+        setImmediate(flush)
+      }
     },
   }
 }

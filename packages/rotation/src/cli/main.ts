@@ -91,6 +91,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     return run.report(error)
   } finally {
     await run.close()
+    logger.flush()
     if (options.json) io.stdout.write(`${JSON.stringify({ locations: run.json })}\n`)
   }
 }

@@ -244,7 +244,7 @@ export async function executeRotation(prepared: readonly PreparedRotation[], opt
       for (const decision of p.plan.decisions) {
         p.onEvent?.({ type: 'decision', location: p.location, path: joinPath(p.directory, decision.name), decision })
         const removal = byName.get(decision.name)
-        if (removal) results.get(p)!.push(await remove(p, removal))
+        if (removal) results.get(p)!.push(p.dryRun ? { ...removal, status: 'planned' } : await remove(p, removal))
       }
     }
   } else {

@@ -1,0 +1,26 @@
+// Smoke test of the built program (needs `tsc -b` first, as scripts/test.sh does): exit statuses and
+// stdout/stderr separation of a real `node dist/bin.js` process.
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { testdir } from '@rsb/testkit'
+import { describe, expect, it } from 'vitest'
+import { makeEntries } from './helpers.ts'
+
+const bin = path.join(import.meta.dirname, '..', 'dist', 'bin.js')
+
+describe.skipIf(!fs.existsSync(bin))('rsb-rotate (built)', () => {
+  it('prints --json on stdout, logs on stderr, and exits 0, 2 as documented', async () => {
+    const root = await testdir()
+    await makeEntries(root, ['2024-01-01', '2024-01-02'])
+    const home = await testdir()
+    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: home }
+    const ok = spawnSync(process.execPath, [bin, '-n', '--json', '--daily=1', root], { encoding: 'utf8', env })
+    expect(ok.status).toBe(0)
+    expect(JSON.parse(ok.stdout).locations[0].backups.map((b: { action: string }) => b.action)).toEqual(['delete', 'keep'])
+    expect(ok.stderr).toContain('Performing a dry run (because of -n option) ..')
+    const usage = spawnSync(process.execPath, [bin, '--daily=soon', root], { encoding: 'utf8', env })
+    expect(usage.status).toBe(2)
+    expect(usage.stderr).not.toContain('    at ')
+  })
+})
