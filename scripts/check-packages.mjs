@@ -10,7 +10,10 @@ const root = path.resolve(import.meta.dirname, '..')
 const packages = fs
   .readdirSync(path.join(root, 'packages'))
   .sort()
-  .map((dir) => ({ dir: path.join(root, 'packages', dir), manifest: JSON.parse(fs.readFileSync(path.join(root, 'packages', dir, 'package.json'), 'utf8')) }))
+  .map((dir) => ({
+    dir: path.join(root, 'packages', dir),
+    manifest: JSON.parse(fs.readFileSync(path.join(root, 'packages', dir, 'package.json'), 'utf8')),
+  }))
   .filter((p) => !p.manifest.private)
 
 let failures = 0
@@ -39,7 +42,9 @@ try {
       continue
     }
     tarballs.push({ manifest, file: path.join(work, tarball) })
-    run(`attw ${manifest.name}`, 'pnpm', ['exec', 'attw', path.join(work, tarball), '--profile', 'esm-only', '--format', 'ascii'], { cwd: root })
+    run(`attw ${manifest.name}`, 'pnpm', ['exec', 'attw', path.join(work, tarball), '--profile', 'esm-only', '--format', 'ascii'], {
+      cwd: root,
+    })
   }
 
   const project = path.join(work, 'project')
@@ -54,8 +59,18 @@ try {
   if (install.status === 0) {
     for (const { manifest } of tarballs) {
       const name = JSON.stringify(manifest.name)
-      run(`import ${manifest.name} (ESM)`, process.execPath, ['--input-type=module', '-e', `const m = await import(${name}); if (Object.keys(m).length === 0) throw new Error('no exports')`], { cwd: project })
-      run(`require ${manifest.name} (CJS)`, process.execPath, ['-e', `const m = require(${name}); if (Object.keys(m).length === 0) throw new Error('no exports')`], { cwd: project })
+      run(
+        `import ${manifest.name} (ESM)`,
+        process.execPath,
+        ['--input-type=module', '-e', `const m = await import(${name}); if (Object.keys(m).length === 0) throw new Error('no exports')`],
+        { cwd: project },
+      )
+      run(
+        `require ${manifest.name} (CJS)`,
+        process.execPath,
+        ['-e', `const m = require(${name}); if (Object.keys(m).length === 0) throw new Error('no exports')`],
+        { cwd: project },
+      )
       for (const bin of Object.keys(typeof manifest.bin === 'object' ? manifest.bin : {})) {
         run(`${bin} --version`, path.join(project, 'node_modules', '.bin', bin), ['--version'], { cwd: project })
       }

@@ -14,13 +14,6 @@ export {
 export { LocalContext, type LocalContextOptions } from './local.js'
 export { SshContext, type SshContextOptions } from './ssh.js'
 export { resolveSshHost, parseSshG, splitUserHost, type SshHostConfig } from './ssh-config.js'
-export {
-  parseKnownHosts,
-  verifyHostKey,
-  hostFieldMatches,
-  knownHostName,
-  type HostKeyVerdict,
-  type KnownHostEntry,
-} from './known-hosts.js'
+export { parseKnownHosts, verifyHostKey, hostFieldMatches, knownHostName, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.js'
 export { openTunnel, type OpenTunnelOptions, type Tunnel } from './tunnel.js'
 export { CleanupScope } from './cleanup.js'

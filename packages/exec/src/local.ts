@@ -37,8 +37,10 @@ export class LocalContext extends BaseContext {
   protected async spawn(request: SpawnRequest): Promise<SpawnOutcome> {
     const [file, ...args] = request.argv as [string, ...string[]]
     const sink = (push: (chunk: Uint8Array) => void) => ({
-      *transform(chunk: unknown) {
+      *transform(chunk: unknown): Generator<never, void, unknown> {
         push(chunk as Uint8Array)
+        // nothing is passed on: the output is collected by the sink, not by execa
+        yield* []
       },
       binary: true,
     })

@@ -92,7 +92,10 @@ export function splitUserHost(target: string): { user: string | undefined; host:
  *
  * @throws {ExecError} ERR_RSB_EXEC_SSH_CONFIG when ssh rejects the host or the config
  */
-export async function resolveSshHost(target: string, options: { configFile?: string | undefined; user?: string | undefined; port?: number | undefined } = {}): Promise<SshHostConfig> {
+export async function resolveSshHost(
+  target: string,
+  options: { configFile?: string | undefined; user?: string | undefined; port?: number | undefined } = {},
+): Promise<SshHostConfig> {
   const { user, host } = splitUserHost(target)
   if (host === '' || host.startsWith('-') || /[\s\0]/.test(host)) {
     throw new ExecError('ERR_RSB_EXEC_SSH_CONFIG', `Invalid SSH host '${target}'.`, { host: target })
@@ -105,7 +108,15 @@ export async function resolveSshHost(target: string, options: { configFile?: str
   args.push('--', host)
   const result = await execa('ssh', args, { reject: false, stdin: 'ignore' })
   if ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    return parseSshG(host, [`hostname ${host}`, `port ${options.port ?? 22}`, ...(loginUser ? [`user ${loginUser}`] : []), ...['id_rsa', 'id_ecdsa', 'id_ed25519'].map((k) => `identityfile ~/.ssh/${k}`)].join('\n'))
+    return parseSshG(
+      host,
+      [
+        `hostname ${host}`,
+        `port ${options.port ?? 22}`,
+        ...(loginUser ? [`user ${loginUser}`] : []),
+        ...['id_rsa', 'id_ecdsa', 'id_ed25519'].map((k) => `identityfile ~/.ssh/${k}`),
+      ].join('\n'),
+    )
   }
   if (result.exitCode !== 0) {
     throw new ExecError('ERR_RSB_EXEC_SSH_CONFIG', `Could not resolve the SSH settings of '${target}': ${String(result.stderr).trim()}`, {

@@ -3,7 +3,14 @@ import ssh2 from 'ssh2'
 import type { AuthenticationType, ClientChannel, ConnectConfig } from 'ssh2'
 import { BaseContext, type ContextDefaults, type SpawnOutcome, type SpawnRequest } from './context.js'
 import { ExecError } from './errors.js'
-import { knownHostKeyAlgorithms, knownHostName, parseKnownHosts, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.js'
+import {
+  knownHostKeyAlgorithms,
+  knownHostName,
+  parseKnownHosts,
+  verifyHostKey,
+  type HostKeyVerdict,
+  type KnownHostEntry,
+} from './known-hosts.js'
 import { quoteCommandLine } from './quote.js'
 import { resolveSshHost, type SshHostConfig } from './ssh-config.js'
 
@@ -38,7 +45,10 @@ export interface SshContextOptions extends ContextDefaults {
  * channel's protocol directly (sshd delivers it with killpg to the command's process group).
  */
 function sendSignal(channel: ClientChannel, name: 'TERM' | 'KILL'): void {
-  const internal = channel as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal?: (id: number, signal: string) => void } } }
+  const internal = channel as unknown as {
+    outgoing?: { id?: number; state?: string }
+    _client?: { _protocol?: { signal?: (id: number, signal: string) => void } }
+  }
   const id = internal.outgoing?.id
   const protocol = internal._client?._protocol
   if (internal.outgoing?.state === 'open' && id !== undefined && typeof protocol?.signal === 'function') protocol.signal(id, name)
@@ -120,7 +130,15 @@ export class SshContext extends BaseContext {
     const strict = STRICT_REFUSING.has(config.strictHostKeyChecking) || options.knownHostsFiles !== undefined
 
     const preferred = knownHostKeyAlgorithms(entries, lookupName)
-    const all = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']
+    const all = [
+      'ssh-ed25519',
+      'ecdsa-sha2-nistp256',
+      'ecdsa-sha2-nistp384',
+      'ecdsa-sha2-nistp521',
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+      'ssh-rsa',
+    ]
     const connectConfig: ConnectConfig = {
       host: config.hostname,
       port: config.port,
@@ -169,20 +187,31 @@ export class SshContext extends BaseContext {
   ): ExecError {
     const host = this.host
     if (verdict?.status === 'unknown') {
-      return new ExecError('ERR_RSB_EXEC_HOST_KEY_UNKNOWN', `The host key of ${target} is not known (looked for ${lookupName} in ${knownFiles.join(', ') || 'no known_hosts file'}).`, {
-        host,
-        cause: error,
-        hint: `Connect once with 'ssh ${this.#options.host}' and check the fingerprint, or add the key with ssh-keyscan after checking it.`,
-      })
+      return new ExecError(
+        'ERR_RSB_EXEC_HOST_KEY_UNKNOWN',
+        `The host key of ${target} is not known (looked for ${lookupName} in ${knownFiles.join(', ') || 'no known_hosts file'}).`,
+        {
+          host,
+          cause: error,
+          hint: `Connect once with 'ssh ${this.#options.host}' and check the fingerprint, or add the key with ssh-keyscan after checking it.`,
+        },
+      )
     }
     if (verdict?.status === 'mismatch' || verdict?.status === 'revoked') {
-      const where = verdict.status === 'revoked' ? `${verdict.entry.file}:${verdict.entry.line}` : verdict.entries.map((e) => `${e.file}:${e.line}`).join(', ')
+      const where =
+        verdict.status === 'revoked'
+          ? `${verdict.entry.file}:${verdict.entry.line}`
+          : verdict.entries.map((e) => `${e.file}:${e.line}`).join(', ')
       return new ExecError(
         'ERR_RSB_EXEC_HOST_KEY_MISMATCH',
         verdict.status === 'revoked'
           ? `The host key of ${target} is revoked (${where}); refusing to connect.`
           : `The host key of ${target} has CHANGED (known key at ${where}); refusing to connect: someone may be impersonating the server.`,
-        { host, cause: error, hint: 'If the server was really reinstalled, check its new fingerprint and update known_hosts (ssh-keygen -R).' },
+        {
+          host,
+          cause: error,
+          hint: 'If the server was really reinstalled, check its new fingerprint and update known_hosts (ssh-keygen -R).',
+        },
       )
     }
     if (error.level === 'client-authentication') {
@@ -248,14 +277,22 @@ export class SshContext extends BaseContext {
     // A command that may be cancelled reports its PID first (on stderr, stripped here): sshd refuses signal
     // requests on root logins (no privilege separation there), so cancelling kills the process group by PID.
     const killable = request.signal !== undefined
-    const command = killable ? `exec ${quoteCommandLine(['sh', '-c', `echo "${PID_MARK}$$" >&2; exec "$@"`, 'rsb', ...argv])}` : quoteCommandLine(argv)
+    const command = killable
+      ? `exec ${quoteCommandLine(['sh', '-c', `echo "${PID_MARK}$$" >&2; exec "$@"`, 'rsb', ...argv])}`
+      : quoteCommandLine(argv)
     const useSudo = request.argv[0] === 'sudo'
     await this.#acquire()
     try {
       return await new Promise<SpawnOutcome>((resolve, reject) => {
         client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
           if (error) {
-            reject(new ExecError('ERR_RSB_EXEC_SSH_CONNECT', `Could not start a command on ${this.host}: ${error.message}`, { host: this.host, argv: request.argv, cause: error }))
+            reject(
+              new ExecError('ERR_RSB_EXEC_SSH_CONNECT', `Could not start a command on ${this.host}: ${error.message}`, {
+                host: this.host,
+                argv: request.argv,
+                cause: error,
+              }),
+            )
             return
           }
           let exitCode: number | undefined
@@ -312,7 +349,13 @@ export class SshContext extends BaseContext {
             if (killTimer) clearTimeout(killTimer)
             if (pending !== undefined && pending.length > 0) request.onStderr(pending)
             if (exitCode === undefined && signal === undefined && !aborted) {
-              reject(new ExecError('ERR_RSB_EXEC_SSH_CONNECT', `The SSH connection to ${this.host} was lost while running: ${quoteCommandLine(argv)}`, { host: this.host, argv: request.argv }))
+              reject(
+                new ExecError(
+                  'ERR_RSB_EXEC_SSH_CONNECT',
+                  `The SSH connection to ${this.host} was lost while running: ${quoteCommandLine(argv)}`,
+                  { host: this.host, argv: request.argv },
+                ),
+              )
               return
             }
             resolve({ exitCode, signal, aborted })

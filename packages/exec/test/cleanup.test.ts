@@ -12,7 +12,10 @@ describe('CleanupScope', () => {
     })
     scope.add('close tunnel', async () => void ran.push('close tunnel'))
     const failures: string[] = []
-    await expect(scope.close((d) => failures.push(d))).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_CLEANUP', message: "Cleanup 'unmount' failed: busy" })
+    await expect(scope.close((d) => failures.push(d))).rejects.toMatchObject({
+      code: 'ERR_RSB_EXEC_CLEANUP',
+      message: "Cleanup 'unmount' failed: busy",
+    })
     expect(ran).toEqual(['close tunnel', 'unmount', 'lock'])
     expect(failures).toEqual(['unmount'])
     expect(scope.size).toBe(0)

@@ -16,9 +16,9 @@ describe('quoteArgument (shlex.quote)', () => {
   })
 
   it('joins quoted arguments with spaces', () => {
-    expect(quoteCommandLine(['sudo', 'ionice', '-c', 'idle', 'cp', '--archive', '--link', '/backups/latest', '/backups/2024-01-01 12:00:00'])).toBe(
-      "sudo ionice -c idle cp --archive --link /backups/latest '/backups/2024-01-01 12:00:00'",
-    )
+    expect(
+      quoteCommandLine(['sudo', 'ionice', '-c', 'idle', 'cp', '--archive', '--link', '/backups/latest', '/backups/2024-01-01 12:00:00']),
+    ).toBe("sudo ionice -c idle cp --archive --link /backups/latest '/backups/2024-01-01 12:00:00'")
   })
 })
 
@@ -31,24 +31,25 @@ describe('buildCommandLine', () => {
   })
 
   it('never prefixes sudo when privileged, and keeps the environment for the child', () => {
-    expect(buildCommandLine({ argv: ['rsync'], sudo: true, privileged: true, env: { HOME: '' } })).toEqual({ argv: ['rsync'], env: { HOME: '' } })
+    expect(buildCommandLine({ argv: ['rsync'], sudo: true, privileged: true, env: { HOME: '' } })).toEqual({
+      argv: ['rsync'],
+      env: { HOME: '' },
+    })
   })
 
   it('adds -n to sudo in non-interactive runs and ionice after sudo', () => {
-    expect(buildCommandLine({ argv: ['cp', 'a', 'b'], sudo: true, privileged: false, nonInteractive: true, ionice: 'idle', hasIonice: true }).argv).toEqual([
-      'sudo',
-      '-n',
-      'ionice',
-      '-c',
-      'idle',
-      'cp',
-      'a',
-      'b',
-    ])
+    expect(
+      buildCommandLine({ argv: ['cp', 'a', 'b'], sudo: true, privileged: false, nonInteractive: true, ionice: 'idle', hasIonice: true })
+        .argv,
+    ).toEqual(['sudo', '-n', 'ionice', '-c', 'idle', 'cp', 'a', 'b'])
   })
 
   it('drops the ionice prefix where ionice does not exist', () => {
-    expect(buildCommandLine({ argv: ['rm', '-fR', 'x'], privileged: true, ionice: 'idle', hasIonice: false }).argv).toEqual(['rm', '-fR', 'x'])
+    expect(buildCommandLine({ argv: ['rm', '-fR', 'x'], privileged: true, ionice: 'idle', hasIonice: false }).argv).toEqual([
+      'rm',
+      '-fR',
+      'x',
+    ])
   })
 
   it('accepts the six ionice classes and rejects others with a typed error', () => {

@@ -59,7 +59,17 @@ describe('ssh -G output and user@host', () => {
   it('extracts the effective settings', () => {
     const config = parseSshG(
       'backup-server',
-      ['hostname 127.0.0.1', 'user backup', 'port 2222', 'identityfile ~/.ssh/id_ed25519', 'identityfile /keys/b', 'userknownhostsfile /kh ~/.ssh/kh2', 'globalknownhostsfile /etc/ssh/ssh_known_hosts', 'stricthostkeychecking yes', 'connecttimeout 5'].join('\n'),
+      [
+        'hostname 127.0.0.1',
+        'user backup',
+        'port 2222',
+        'identityfile ~/.ssh/id_ed25519',
+        'identityfile /keys/b',
+        'userknownhostsfile /kh ~/.ssh/kh2',
+        'globalknownhostsfile /etc/ssh/ssh_known_hosts',
+        'stricthostkeychecking yes',
+        'connecttimeout 5',
+      ].join('\n'),
     )
     expect(config).toMatchObject({ hostname: '127.0.0.1', user: 'backup', port: 2222, strictHostKeyChecking: 'yes', connectTimeout: 5 })
     expect(config.identityFiles[1]).toBe('/keys/b')

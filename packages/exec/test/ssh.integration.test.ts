@@ -88,7 +88,11 @@ describe('SshContext against a real sshd on 127.0.0.1 (root)', () => {
 
   it('refuses an unknown host key with a hint, and a changed host key', async () => {
     const dir = await testdir({ empty_known_hosts: '' })
-    const unknown = new SshContext({ host: server.alias, sshConfigFile: server.sshConfigFile, knownHostsFiles: [path.join(dir, 'empty_known_hosts')] })
+    const unknown = new SshContext({
+      host: server.alias,
+      sshConfigFile: server.sshConfigFile,
+      knownHostsFiles: [path.join(dir, 'empty_known_hosts')],
+    })
     const error = await unknown.run(['true']).catch((e: unknown) => e)
     await unknown.close()
     expect(error).toBeInstanceOf(ExecError)
@@ -99,7 +103,11 @@ describe('SshContext against a real sshd on 127.0.0.1 (root)', () => {
     expect(other.status).toBe(0)
     const otherKey = (await fs.readFile(path.join(dir, 'other.pub'), 'utf8')).split(' ').slice(0, 2).join(' ')
     await fs.writeFile(path.join(dir, 'changed'), `[127.0.0.1]:${server.port} ${otherKey}\n`)
-    const changed = new SshContext({ host: server.alias, sshConfigFile: server.sshConfigFile, knownHostsFiles: [path.join(dir, 'changed')] })
+    const changed = new SshContext({
+      host: server.alias,
+      sshConfigFile: server.sshConfigFile,
+      knownHostsFiles: [path.join(dir, 'changed')],
+    })
     await expect(changed.run(['true'])).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_HOST_KEY_MISMATCH' })
     await changed.close()
   })
@@ -129,7 +137,12 @@ describe('SshContext against a real sshd on 127.0.0.1 (root)', () => {
 
     const dir = await testdir()
     spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'stranger')])
-    const stranger = new SshContext({ host: server.alias, sshConfigFile: server.sshConfigFile, identityFiles: [path.join(dir, 'stranger')], agent: false })
+    const stranger = new SshContext({
+      host: server.alias,
+      sshConfigFile: server.sshConfigFile,
+      identityFiles: [path.join(dir, 'stranger')],
+      agent: false,
+    })
     await expect(stranger.run(['true'])).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_SSH_AUTH' })
     await stranger.close()
   })

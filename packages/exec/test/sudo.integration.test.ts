@@ -44,7 +44,11 @@ describe('sudo for a non-root user (root: creates a throwaway user)', () => {
        console.log(JSON.stringify({ argv: r.argv, out: r.stdout.trim(), plain: await c.capture(['id', '-u'], { sudo: false }) }))`,
     )
     expect(result.stderr).toBe('')
-    expect(JSON.parse(result.stdout)).toEqual({ argv: ['sudo', '-n', 'HOME=', 'sh', '-c', 'echo "$(id -u) [$HOME]"'], out: '0 []', plain: String(user.uid) })
+    expect(JSON.parse(result.stdout)).toEqual({
+      argv: ['sudo', '-n', 'HOME=', 'sh', '-c', 'echo "$(id -u) [$HOME]"'],
+      out: '0 []',
+      plain: String(user.uid),
+    })
   })
 
   it('LocalContext fails at once with ERR_RSB_EXEC_SUDO_PASSWORD when sudo wants a password', () => {

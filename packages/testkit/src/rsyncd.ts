@@ -43,7 +43,13 @@ export async function startRsyncDaemon(options: { modules: Record<string, RsyncM
   const lines = [`pid file = ${path.join(dir, 'rsyncd.pid')}`, `log file = ${logFile}`, 'use chroot = no', 'munge symlinks = no', '']
   for (const [name, module] of Object.entries(options.modules)) {
     await fs.mkdir(module.path, { recursive: true })
-    lines.push(`[${name}]`, `    path = ${module.path}`, `    read only = ${module.readOnly ? 'yes' : 'no'}`, '    uid = root', '    gid = root')
+    lines.push(
+      `[${name}]`,
+      `    path = ${module.path}`,
+      `    read only = ${module.readOnly ? 'yes' : 'no'}`,
+      '    uid = root',
+      '    gid = root',
+    )
     if (module.postXferExec) lines.push(`    post-xfer exec = ${module.postXferExec}`)
     for (const [key, value] of Object.entries(module.extra ?? {})) lines.push(`    ${key} = ${value}`)
     lines.push('')

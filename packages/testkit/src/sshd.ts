@@ -78,7 +78,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshServ
         'AllowTcpForwarding yes',
         'MaxSessions 20',
         'MaxStartups 100',
-        (process.env.RSB_SSHD_LOGLEVEL ? 'LogLevel ' + process.env.RSB_SSHD_LOGLEVEL : 'LogLevel VERBOSE'),
+        process.env.RSB_SSHD_LOGLEVEL ? 'LogLevel ' + process.env.RSB_SSHD_LOGLEVEL : 'LogLevel VERBOSE',
         '',
       ].join('\n'),
     )
