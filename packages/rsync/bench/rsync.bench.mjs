@@ -10,7 +10,7 @@ import { buildRsyncArgs, runRsync } from '../dist/index.js'
 
 const FILES = 20_000
 const PER_DIR = 100
-const ROUNDS = Number(process.env.RSB_BENCH_ROUNDS ?? 15)
+const ROUNDS = Number(process.env.RSB_BENCH_ROUNDS ?? 21)
 const root = path.resolve(import.meta.dirname, '../../../.bench-tmp', `rsync-${process.pid}`)
 const source = path.join(root, 'source')
 const destination = path.join(root, 'latest')

@@ -41,7 +41,8 @@ export interface RunRsyncOptions extends RsyncArgsOptions {
   ionice?: IoniceClass | undefined
   /**
    * More environment for rsync, such as `RSYNC_RSH` or `RSYNC_PASSWORD` (with sudo these travel on sudo's
-   * command line, where other local users can read them in `ps`). `HOME` is always the empty string, so
+   * command line, where other local users can read them in `ps`; rsb shows `RSYNC_PASSWORD=***` in the argv of
+   * its events, results and errors). `HOME` is always the empty string, so
    * rsync ignores `~/.cvsignore` and the like.
    */
   env?: Readonly<Record<string, string>> | undefined
@@ -60,7 +61,7 @@ export interface RunRsyncOptions extends RsyncArgsOptions {
 
 /** The outcome of a successful rsync run (exit status 0, 23 or 24). */
 export interface RsyncResult {
-  /** The final argv that ran, with the sudo and ionice prefixes. */
+  /** The final argv that ran, with the sudo and ionice prefixes (an `RSYNC_PASSWORD` on sudo's command line shown as `***`). */
   argv: readonly string[]
   /** 0, or 23/24 (a success with a warning). */
   exitCode: number
@@ -104,6 +105,21 @@ function unitBaseOf(rsyncOptions: readonly string[]): number {
   return level >= 3 ? 1024 : 1000
 }
 
+/** Environment variables whose values never appear in argv handed out (messages, events, results). */
+const SECRET_ENVIRONMENT = ['RSYNC_PASSWORD']
+
+/**
+ * The final argv with the values of secret environment overrides on sudo's command line (`RSYNC_PASSWORD=…`,
+ * before the rsync command of `commandLength` elements) replaced by `***`.
+ */
+function redact(argv: readonly string[], commandLength: number): readonly string[] {
+  const prefix = argv.length - commandLength
+  return argv.map((argument, index) => {
+    const name = argument.slice(0, argument.indexOf('='))
+    return index < prefix && SECRET_ENVIRONMENT.includes(name) ? `${name}=***` : argument
+  })
+}
+
 function cancelled(argv: readonly string[], cause: unknown, stderrTail?: string): RsyncError {
   return new RsyncError('ERR_RSB_RSYNC_CANCELLED', 'rsync was cancelled.', { argv, cause, stderrTail })
 }
@@ -122,10 +138,14 @@ function reasonLine(stderrTail: string): string {
   )
 }
 
-function interpret(result: RunResult, tunnel: Tunnel | undefined): { exitCode: number; warning: string | undefined } {
+function interpret(
+  result: RunResult,
+  argv: readonly string[],
+  tunnel: Tunnel | undefined,
+): { exitCode: number; warning: string | undefined } {
   const stderrTail = tailLines(result.stderr)
-  const shown = quoteCommandLine(result.argv)
-  const details = { argv: result.argv, exitCode: result.exitCode, signal: result.signal, stderrTail }
+  const shown = quoteCommandLine(argv)
+  const details = { argv, exitCode: result.exitCode, signal: result.signal, stderrTail }
   if (result.exitCode === undefined) {
     throw new RsyncError('ERR_RSB_RSYNC_KILLED', `rsync was killed by ${result.signal ?? 'a signal'}: ${shown}`, {
       ...details,
@@ -228,7 +248,7 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
     }
     let argv: readonly string[] = args
     if (onEvent !== undefined) {
-      argv = (await context.commandLine(args, runOptions)).argv
+      argv = redact((await context.commandLine(args, runOptions)).argv, args.length)
       onEvent({ type: 'command', argv })
     }
     const started = performance.now()
@@ -236,17 +256,20 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
     try {
       result = await context.run(args, runOptions)
     } catch (error) {
-      if (error instanceof ExecError && error.code === 'ERR_RSB_EXEC_ABORTED') throw cancelled(error.argv ?? argv, error, error.stderrTail)
+      if (error instanceof ExecError && error.code === 'ERR_RSB_EXEC_ABORTED') {
+        throw cancelled(redact(error.argv ?? argv, args.length), error, error.stderrTail)
+      }
       throw error
     }
     const durationMs = performance.now() - started
     const stats = parser?.end()
-    if (options.signal?.aborted && result.exitCode !== 0) throw cancelled(result.argv, options.signal.reason, tailLines(result.stderr))
-    const { exitCode, warning } = interpret(result, tunnel)
+    argv = redact(result.argv, args.length)
+    if (options.signal?.aborted && result.exitCode !== 0) throw cancelled(argv, options.signal.reason, tailLines(result.stderr))
+    const { exitCode, warning } = interpret(result, argv, tunnel)
     if (warning !== undefined) {
       onEvent?.({ type: 'warning', exitCode, meaning: warning, message: `rsync exited with ${exitCode} (${warning}).` })
     }
-    return { argv: result.argv, exitCode, warning, stats, stderrTail: tailLines(result.stderr), tunnelPort: tunnel?.localPort, durationMs }
+    return { argv, exitCode, warning, stats, stderrTail: tailLines(result.stderr), tunnelPort: tunnel?.localPort, durationMs }
   } finally {
     await tunnel?.close()
   }

@@ -233,9 +233,14 @@ describe('runRsync local → local (real rsync)', () => {
     clearTimeout(fallback)
     expect(error).toBeInstanceOf(RsyncError)
     expect(error).toMatchObject({ code: 'ERR_RSB_RSYNC_CANCELLED' })
-    // rsync and its children are gone (no process mentions our temporary directory)
-    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout
-    expect(ps.split('\n').filter((line) => line.includes(destination))).toEqual([])
+    // rsync and its children are gone (no process mentions our temporary directory); the forked receiver may
+    // take a moment after the main process has exited
+    const leftovers = () =>
+      spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((line) => line.includes(destination))
+    for (let i = 0; i < 200 && leftovers().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(leftovers()).toEqual([])
     // it was stopped before the end
     expect(
       await fs

@@ -69,6 +69,22 @@ describe('runRsync: command line', () => {
     expect(context.requests[0]?.env).toEqual({})
   })
 
+  it('never hands out RSYNC_PASSWORD from sudo’s command line (events, results, errors)', async () => {
+    const events: RsyncEvent[] = []
+    const ok = new RecordingContext({}, { root: false, sudo: true, interactive: true })
+    const result = await runRsync({ ...base, context: ok, env: { RSYNC_PASSWORD: 's3cret' }, onEvent: (e) => events.push(e) })
+    expect(ok.requests[0]?.argv.slice(0, 3)).toEqual(['sudo', 'HOME=', 'RSYNC_PASSWORD=s3cret'])
+    expect(result.argv.slice(0, 3)).toEqual(['sudo', 'HOME=', 'RSYNC_PASSWORD=***'])
+    expect(events[0]).toMatchObject({ type: 'command', argv: ['sudo', 'HOME=', 'RSYNC_PASSWORD=***', ...args] })
+    const failing = new RecordingContext(
+      { outcome: { exitCode: undefined, signal: 'SIGKILL' } },
+      { root: false, sudo: true, interactive: true },
+    )
+    const error = (await runRsync({ ...base, context: failing, env: { RSYNC_PASSWORD: 's3cret' } }).catch((e: unknown) => e)) as RsyncError
+    expect(error.message).not.toContain('s3cret')
+    expect(error.argv?.join(' ')).not.toContain('s3cret')
+  })
+
   it('non-interactive sudo gets -n', async () => {
     const context = new RecordingContext({}, { root: false, sudo: true })
     await runRsync({ ...base, context })
