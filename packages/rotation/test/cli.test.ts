@@ -366,6 +366,18 @@ describe('configuration files', () => {
     expect(run.lines).toContain(`VERBOSE Ignoring match (not a directory): ${config}`)
   })
 
+  it('glob sections: the section of ROOT/* replaces a command-line scheme for ROOT/laptop', async () => {
+    const root = await testdir({ laptop: null })
+    await makeEntries(path.join(root, 'laptop'), ['2024-01-01', '2024-01-02'])
+    const config = path.join(root, 'rotate-backups.ini')
+    await fs.writeFile(config, `[${root}/*]\ndaily = 7\nweekly = 4\nmonthly = always\n`)
+    const run = await runCli(['-v', '-c', config, '-n', '--json', '--monthly=always', `${root}/laptop`])
+    expect(run.code).toBe(0)
+    expect(run.lines).toContain(`VERBOSE Using configuration section [${root}/*] for ${root}/laptop.`)
+    const backups = JSON.parse(run.stdout).locations[0].backups as { periods: string[] }[]
+    expect(backups.map((b) => b.periods)).toEqual([['daily', 'weekly', 'monthly'], ['daily']])
+  })
+
   it('a specific section beats a glob one; nothing leaks between sections; strict = no works; [DEFAULT] applies', async () => {
     const root = await testdir({ a: null, b: null })
     const names = ['backup-2016-01-10_21-15-00', 'backup-2016-01-10_21-30-00', 'backup-2016-01-10_21-45-00', 'x-2016-01-10_21-50-00']

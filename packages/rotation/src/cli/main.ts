@@ -1,14 +1,15 @@
 import fs from 'node:fs'
 import os from 'node:os'
-import { isRsbError, LocalContext, quoteArgument, quoteCommandLine, SshContext, type Context } from '@rsb/exec'
+import { isRsbError, LocalContext, quoteArgument, SshContext, type Context } from '@rsb/exec'
 import { RotationError, SETTINGS_ERROR_CODES } from '../errors.js'
 import { executeRotation, prepareRotation, type PreparedRotation, type RotationEvent, type RotationResult } from '../io/apply.js'
+import { describeRotationEvent } from '../io/messages.js'
 import { formatLocation, parseLocation, type Location } from '../io/location.js'
 import { FREQUENCIES, formatScheme } from '../retention.js'
 import { formatTimestamp } from '../timestamp.js'
 import { parseArgs, type CliOptions } from './args.js'
 import { defaultConfigFiles, findSection, loadConfig, resolveLocalDirectory, type RotationConfig, type SectionSettings } from './config.js'
-import { formatDuration, joinWords } from './duration.js'
+import { formatDuration } from '../io/duration.js'
 import { helpText } from './help.js'
 import { createLogger, type Logger, type TextSink } from './log.js'
 import { pythonListRepr } from './values.js'
@@ -42,14 +43,6 @@ interface Target {
 export function version(): string {
   const manifest = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return manifest.version
-}
-
-const quote = (word: string) => `'${word}'`
-
-function describeReasons(reasons: readonly string[]): string {
-  const periods = reasons.filter((r) => r !== 'protected')
-  if (periods.length === 0) return 'protected'
-  return `matches ${joinWords(periods.map(quote))} retention period${periods.length === 1 ? '' : 's'}`
 }
 
 function exitCodeOf(error: unknown): number {
@@ -283,54 +276,9 @@ class Run {
     return results
   }
 
-  #display(path: string, local: boolean): string {
-    return local && path.startsWith(`${this.#home}/`) && this.#home !== '/' ? `~${path.slice(this.#home.length)}` : path
-  }
-
   #render(event: RotationEvent, local: boolean): void {
-    const log = this.#logger
-    switch (event.type) {
-      case 'scanning':
-        log.log('info', `Scanning ${event.location} for backups ..`)
-        break
-      case 'check': {
-        const what = { exists: 'exists', readable: 'is readable', writable: 'is writable' }[event.check]
-        const not = { exists: "doesn't exist", readable: "isn't readable", writable: "isn't writable" }[event.check]
-        if (event.ok) log.log('verbose', `Confirmed that location ${what}: ${event.location}`)
-        else if (this.#options.force) log.log('notice', `It seems ${event.location} ${not} but --force was given so continuing anyway ..`)
-        break
-      }
-      case 'skipped': {
-        const { name, reason, detail } = event.entry
-        if (reason === 'no-timestamp') log.log('debug', `Failed to match time stamp in filename: ${name}`)
-        else if (reason === 'invalid-date') log.log('notice', `Ignoring ${name} due to invalid date (${detail}).`)
-        else if (reason === 'excluded') log.log('verbose', `Excluded ${name} (it matched the exclude list).`)
-        else log.log('verbose', `Excluded ${name} (it didn't match the include list).`)
-        break
-      }
-      case 'found':
-        if (event.count > 0) log.log('info', `Found ${event.count} timestamped backup${event.count === 1 ? '' : 's'} in ${event.location}.`)
-        else log.log('info', `No backups found in ${event.location}.`)
-        break
-      case 'decision': {
-        const path = this.#display(event.path, local)
-        if (event.decision.action === 'keep') log.log('info', `Preserving ${path} (${describeReasons(event.decision.reasons)}) ..`)
-        else log.log('info', `Deleting ${path} ..`)
-        break
-      }
-      case 'removing':
-        log.log('debug', `Running ${quoteCommandLine(event.argv)}`)
-        break
-      case 'removed':
-        log.log('verbose', `Deleted ${this.#display(event.path, local)} in ${formatDuration(event.durationMs)}.`)
-        break
-      case 'removal-failed': {
-        const error = event.error
-        const code = isRsbError(error) ? ` (${error.code})` : ''
-        log.log('error', `Failed to delete ${quoteArgument(event.path)}: ${error instanceof Error ? error.message : String(error)}${code}`)
-        break
-      }
-    }
+    const line = describeRotationEvent(event, { force: this.#options.force, home: local ? this.#home : undefined })
+    if (line) this.#logger.log(line.level, line.message)
   }
 
   /** Logs an error and returns the exit status. */

@@ -14,3 +14,13 @@ export {
   type RotationResult,
 } from './apply.js'
 export { formatLocation, joinPath, parseLocation, type Location } from './location.js'
+export { describeRotationEvent, type DescribeOptions, type RotationLogLine } from './messages.js'
+export { formatDuration } from './duration.js'
+export {
+  defaultConfigFiles,
+  findSection,
+  loadConfig,
+  type ConfigSection,
+  type RotationConfig,
+  type SectionSettings,
+} from '../cli/config.js'
