@@ -4,7 +4,7 @@ import { OPTIONS } from './args.js'
 export function helpText(): string {
   const lines = OPTIONS.map((option) => {
     const names = `${option.short ? `-${option.short}, ` : '    '}--${option.name}${option.value ? `=${option.value}` : ''}`
-    return `  ${names.padEnd(32)} ${option.description}`
+    return `  ${names.padEnd(32)} ${wrap(option.description, 75).join(`\n${' '.repeat(35)}`)}`
   })
   return `Usage: rsb-rotate [OPTIONS] [DIRECTORY, ..]
 
@@ -33,4 +33,18 @@ retention value, empty rotation scheme, bad timestamp pattern).
 Environment: HOME and XDG_CONFIG_HOME (configuration files), RSB_SSH_CONFIG (ssh_config for remote
 locations), NODE_DEBUG=rsb:rotation,rsb:exec (debug tracing).
 `
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else {
+      line = line === '' ? word : `${line} ${word}`
+    }
+  }
+  return [...lines, line]
 }
