@@ -2,6 +2,7 @@
 // rsb runs in a private mount namespace (`unshare -m`) where the test's fstab and crypttab are bind-mounted
 // over /etc/fstab and /etc/crypttab, so the host's files and mounts are never touched. Needs root.
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { isRoot, runChecked, testdir } from '@rsb/testkit'
@@ -34,10 +35,20 @@ exit $code
 /** Runs rsb inside a private mount namespace with the test's fstab/crypttab. */
 function runInNamespace(
   args: readonly string[],
-  options: { fstab?: string; crypttab?: string; mountPoint: string; premount?: boolean; verifyInto?: string; terminal?: boolean },
+  options: {
+    fstab?: string
+    crypttab?: string
+    mountPoint: string
+    premount?: boolean
+    verifyInto?: string
+    terminal?: boolean
+    /** Directories put first on PATH (the LUKS stand-ins). */
+    path?: string[]
+  },
 ): Promise<NamespaceRun> {
   const env = {
     ...process.env,
+    PATH: [...(options.path ?? []), process.env.PATH].join(':'),
     TZ: 'UTC',
     T_NODE: process.execPath,
     T_BIN: BIN,
@@ -216,3 +227,189 @@ describe.skipIf(!isRoot)('a full destination (needs root: a small loop-mounted f
     await verifyDestination(path.join(mountPoint, first as string))
   })
 })
+
+/** The LUKS stand-ins of @rsb/crypttab's tests (cryptsetup, cryptdisks_start, cryptdisks_stop). */
+const STAND_INS = path.resolve(import.meta.dirname, '../../crypttab/test/fixtures/bin')
+
+/**
+ * A LUKS image (formatted for real; the stand-in checks the key for real) whose "opened" device is a loop
+ * device holding a plain ext4 (recorded in IMAGE.plain-device for the stand-in), with crypttab and fstab lines.
+ */
+async function luksDisk(t: string, options: { filesystem?: boolean } = {}) {
+  const name = `rsb-cli-${process.pid}-${Math.floor(Math.random() * 1e6)}`
+  const key = path.join(t, 'disk.key')
+  const luks = path.join(t, 'luks.img')
+  const plain = path.join(t, 'plain.img')
+  const mountPoint = path.join(t, 'mnt')
+  await fs.mkdir(mountPoint)
+  await fs.writeFile(key, 'correct horse battery staple', { mode: 0o600 })
+  await runChecked('truncate', ['-s', '32M', luks])
+  await runChecked('cryptsetup', [
+    'luksFormat',
+    '--batch-mode',
+    '--type',
+    'luks2',
+    '--pbkdf',
+    'pbkdf2',
+    '--pbkdf-force-iterations',
+    '1000',
+    '--key-file',
+    key,
+    luks,
+  ])
+  await runChecked('truncate', ['-s', '16M', plain])
+  if (options.filesystem !== false) await runChecked('mkfs.ext4', ['-q', '-F', plain])
+  const loop = (await runChecked('losetup', ['--find', '--show', plain])).trim()
+  onTestFinished(async () => {
+    await fs.rm(`/dev/mapper/${name}`, { force: true })
+    await runChecked('losetup', ['-d', loop]).catch(() => undefined)
+  })
+  await fs.writeFile(`${luks}.plain-device`, `${loop}\n`)
+  const crypttab = path.join(t, 'crypttab')
+  await fs.writeFile(crypttab, `${name} ${luks} ${key} luks,noauto\n`)
+  const fstab = path.join(t, 'fstab')
+  await fs.writeFile(fstab, `/dev/mapper/${name} ${mountPoint} ext4 noauto 0 0\n`)
+  const unlocked = () =>
+    fs.lstat(`/dev/mapper/${name}`).then(
+      () => true,
+      () => false,
+    )
+  return { name, key, luks, loop, crypttab, fstab, mountPoint, unlocked }
+}
+
+/** Mounts the plain device read-only outside the namespace and returns the snapshot names and latest's files. */
+async function readDisk(t: string, loop: string): Promise<{ snapshots: string[]; latest: string }> {
+  const dir = path.join(t, 'check')
+  await fs.mkdir(dir, { recursive: true })
+  await runChecked('mount', ['-o', 'ro', loop, dir])
+  try {
+    await verifyDestination(path.join(dir, 'latest'))
+    return { snapshots: await snapshotsIn(dir), latest: path.join(dir, 'latest') }
+  } finally {
+    await runChecked('umount', [dir])
+  }
+}
+
+describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start')))(
+  '--crypto with the LUKS stand-ins of @rsb/crypttab (needs root and the stand-ins; 15.1 #10, #12)',
+  () => {
+    it('locked and not mounted: rsb unlocks, mounts, backs up, unmounts and locks', async () => {
+      const t = await testdir()
+      await createSource(path.join(t, 'source'))
+      const disk = await luksDisk(t)
+      const run = await runInNamespace(
+        [
+          `--crypto=${disk.name}`,
+          `--mount=${disk.mountPoint}`,
+          '--disable-notifications',
+          path.join(t, 'source'),
+          `${disk.mountPoint}/latest`,
+        ],
+        { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS] },
+      )
+      expect(run.stderr).toContain(`Mounting filesystem (${disk.mountPoint}) ..`)
+      expect(run.code).toBe(0)
+      expect(run.mounted).toBe(false)
+      expect(await disk.unlocked()).toBe(false)
+      expect((await readDisk(t, disk.loop)).snapshots).toHaveLength(1)
+    })
+
+    it('unlocked and mounted: nothing is undone', async () => {
+      const t = await testdir()
+      await createSource(path.join(t, 'source'))
+      const disk = await luksDisk(t)
+      await runChecked(path.join(STAND_INS, 'cryptsetup'), [`--key-file=${disk.key}`, 'luksOpen', disk.luks, disk.name])
+      const run = await runInNamespace(
+        [
+          `--crypto=${disk.name}`,
+          `--mount=${disk.mountPoint}`,
+          '--disable-notifications',
+          '--backup',
+          path.join(t, 'source'),
+          `${disk.mountPoint}/latest`,
+        ],
+        { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS], premount: true },
+      )
+      expect(run.code).toBe(0)
+      expect(run.stderr).toContain(`Encrypted filesystem is already unlocked (${disk.name}) ..`)
+      expect(run.stderr).toContain(`Filesystem is already mounted (${disk.mountPoint}) ..`)
+      expect(run.mounted).toBe(true)
+      expect(await disk.unlocked()).toBe(true)
+    })
+
+    it('unlocked, not mounted: rsb mounts and unmounts; the device stays unlocked', async () => {
+      const t = await testdir()
+      await createSource(path.join(t, 'source'))
+      const disk = await luksDisk(t)
+      await runChecked(path.join(STAND_INS, 'cryptsetup'), [`--key-file=${disk.key}`, 'luksOpen', disk.luks, disk.name])
+      const run = await runInNamespace(
+        [
+          `--crypto=${disk.name}`,
+          `--mount=${disk.mountPoint}`,
+          '--disable-notifications',
+          path.join(t, 'source'),
+          `${disk.mountPoint}/latest`,
+        ],
+        { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS] },
+      )
+      expect(run.code).toBe(0)
+      expect(run.mounted).toBe(false)
+      expect(await disk.unlocked()).toBe(true)
+      expect((await readDisk(t, disk.loop)).snapshots).toHaveLength(1)
+    })
+
+    it('a LUKS disk without a filesystem: the mount fails, naming the mount point, and the disk is locked again', async () => {
+      const t = await testdir()
+      await createSource(path.join(t, 'source'))
+      const disk = await luksDisk(t, { filesystem: false })
+      const run = await runInNamespace(
+        [
+          `--crypto=${disk.name}`,
+          `--mount=${disk.mountPoint}`,
+          '--disable-notifications',
+          path.join(t, 'source'),
+          `${disk.mountPoint}/latest`,
+        ],
+        { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS] },
+      )
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain(`Failed to mount filesystem! (${disk.mountPoint})`)
+      expect(run.stderr).toContain('(ERR_RSB_MOUNT_FAILED)')
+      expect(await disk.unlocked()).toBe(false)
+    })
+
+    it('SIGTERM during the transfer: exit 143, unmounted and locked (15.2 #10)', async () => {
+      const t = await testdir()
+      await fs.mkdir(path.join(t, 'source'))
+      await fs.writeFile(path.join(t, 'source/big.bin'), Buffer.alloc(6 * 1024 * 1024, 5))
+      const disk = await luksDisk(t)
+      const args = [
+        `--crypto=${disk.name}`,
+        `--mount=${disk.mountPoint}`,
+        '--disable-notifications',
+        '--rsync-option=--bwlimit=256',
+        path.join(t, 'source'),
+        `${disk.mountPoint}/latest`,
+      ]
+      const running = runInNamespace(args, { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS] })
+      // the namespace's shell runs rsb as a child: signal rsb itself once rsync is running
+      const pgrep = (pattern: string) =>
+        runChecked('pgrep', ['-f', '--', pattern]).then(
+          (out) => out.trim().split('\n').filter(Boolean),
+          () => [],
+        )
+      let rsb: string[] = []
+      for (let i = 0; i < 200; i++) {
+        await new Promise((r) => setTimeout(r, 50))
+        rsb = await pgrep(`${BIN} --crypto=${disk.name}`)
+        if (rsb.length > 0 && (await pgrep(`rsync .*${disk.mountPoint}/latest/`)).length > 0) break
+      }
+      expect(rsb).toHaveLength(1)
+      process.kill(Number(rsb[0]), 'SIGTERM')
+      const run = await running
+      expect(run.code).toBe(143)
+      expect(run.mounted).toBe(false)
+      expect(await disk.unlocked()).toBe(false)
+    })
+  },
+)
