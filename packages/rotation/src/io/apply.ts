@@ -212,10 +212,8 @@ async function remove(prepared: PreparedRotation, removal: Removal): Promise<Rem
   }
 }
 
-function emitDecisions(prepared: PreparedRotation): void {
-  for (const decision of prepared.plan.decisions) {
-    prepared.onEvent?.({ type: 'decision', location: prepared.location, path: joinPath(prepared.directory, decision.name), decision })
-  }
+function emitDecision(prepared: PreparedRotation, decision: BackupDecision): void {
+  prepared.onEvent?.({ type: 'decision', location: prepared.location, path: joinPath(prepared.directory, decision.name), decision })
 }
 
 /** Options of {@link executeRotation}. */
@@ -242,13 +240,13 @@ export async function executeRotation(prepared: readonly PreparedRotation[], opt
     for (const p of prepared) {
       const byName = new Map(p.removals.map((r) => [r.name, r]))
       for (const decision of p.plan.decisions) {
-        p.onEvent?.({ type: 'decision', location: p.location, path: joinPath(p.directory, decision.name), decision })
+        emitDecision(p, decision)
         const removal = byName.get(decision.name)
         if (removal) results.get(p)!.push(p.dryRun ? { ...removal, status: 'planned' } : await remove(p, removal))
       }
     }
   } else {
-    for (const p of prepared) emitDecisions(p)
+    for (const p of prepared) for (const decision of p.plan.decisions) emitDecision(p, decision)
     // Group by (context, mount point): one command at a time per group, up to `limit` groups at once.
     const groups = new Map<string, { prepared: PreparedRotation; removal: Removal; index: number }[]>()
     const contextIds = new Map<Context, number>()
