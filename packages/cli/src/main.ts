@@ -93,7 +93,7 @@ function reportError(error: unknown, options: RunOptions, logger: Logger, io: Ma
       if (error.hint) io.stderr.write(`rsb: hint: ${error.hint}\n`)
       return 2
     }
-    if (error.code === 'ERR_RSB_CRYPTTAB_DEVICE_MISSING' && io.stdout.isTTY !== true) {
+    if (error.code === 'ERR_RSB_CRYPTTAB_MISSING_DISK' && io.stdout.isTTY !== true) {
       logger.log('info', `Skipping backup: ${error.message}`)
       return 0
     }

@@ -185,7 +185,7 @@ describe.skipIf(!isRoot)('--crypto without unlocking (needs root)', () => {
     })
     expect(run.code).toBe(1)
     expect(run.stdout).toContain("Aborting due to error: Encrypted filesystem rsb-backup-disk isn't available!")
-    expect(run.stdout).toContain('(ERR_RSB_CRYPTTAB_DEVICE_MISSING)')
+    expect(run.stdout).toContain('(ERR_RSB_CRYPTTAB_MISSING_DISK)')
   })
 
   it('--crypto NAME without a crypttab entry: ERR_RSB_CRYPTTAB_NO_ENTRY, exit 1, nothing changed (15.2 #2)', async () => {

@@ -5,7 +5,8 @@ import { formatDuration, joinWords } from '../duration.js'
 import { buildRsyncArgs } from '@rsb/rsync'
 import { CliError, UsageError, isRsbError } from '../errors.js'
 import type { Logger, TextSink } from '../log.js'
-import { checkContainment, findCrypttabEntry, isDeviceAvailable, mountFilesystem, unlockDevice } from './disk.js'
+import { assertInside } from '@rsb/mount'
+import { checkCryptoDisk, mountDisk, unlockDisk } from './disk.js'
 import { acquireRunLock } from './lock.js'
 import { Notifier } from './notify.js'
 import { checkPlatform } from './platform.js'
@@ -100,7 +101,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   } catch (error) {
     throw new UsageError((error as Error).message, { hint: (error as { hint?: string }).hint, cause: error })
   }
-  if (options.mount !== undefined && target.destination.kind === 'local') checkContainment(target.destination.directory, options.mount)
+  if (options.mount !== undefined && target.destination.kind === 'local') assertInside(target.destination.directory, options.mount)
 
   // 2. Platform check, in the source context.
   const source = new LocalContext({ sudo: options.sudo, ionice: options.ionice })
@@ -129,13 +130,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   }
 
   // 5. The crypttab entry and the missing-disk check (before any notification).
-  const entry = options.crypto === undefined || !destination ? undefined : await findCrypttabEntry(destination, options.crypto)
-  if (entry && destination && !(await isDeviceAvailable(destination, entry))) {
-    throw new CliError(
-      'ERR_RSB_CRYPTTAB_DEVICE_MISSING' as never,
-      `Encrypted filesystem ${entry.target} isn't available! (the device file ${entry.source} doesn't exist)`,
-    )
-  }
+  const crypto = options.crypto !== undefined && destination ? await checkCryptoDisk(destination, options.crypto, signal) : undefined
 
   const notifier = new Notifier(new LocalContext(), logger, options.notifications, io.env)
   const timer = performance.now()
@@ -143,16 +138,12 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   if (actions.backup) await notifier.send(options.dryRun ? 'Starting dry-run' : 'Starting backup')
 
   // 6. Unlock (outside the failure handler, as the original).
-  if (entry && destination) {
-    const lockDisk = await unlockDevice(destination, entry, logger)
-    if (lockDisk) scope.add(`lock ${entry.target}`, lockDisk)
-  }
+  if (crypto && destination) scope.add(`lock ${crypto.target}`, await unlockDisk(destination, crypto.target, logger))
 
   try {
     checkAbort()
     if (options.mount !== undefined && destination) {
-      const unmount = await mountFilesystem(destination, options.mount, logger)
-      if (unmount) scope.add(`unmount ${options.mount}`, unmount)
+      scope.add(`unmount ${options.mount}`, await mountDisk(destination, options.mount, logger))
     }
     if (actions.backup) {
       await backupStep(options, io, target, source, destination, summary)
