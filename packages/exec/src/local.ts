@@ -1,4 +1,4 @@
-import { execa } from 'execa'
+import { loadExeca } from './internal/lazy.js'
 import { BaseContext, type ContextDefaults, type SpawnOutcome, type SpawnRequest } from './context.js'
 
 /** Options of a {@link LocalContext}. */
@@ -44,6 +44,7 @@ export class LocalContext extends BaseContext {
       },
       binary: true,
     })
+    const execa = await loadExeca()
     const subprocess = execa(file, args, {
       reject: false,
       ...(this.#cwd === undefined ? {} : { cwd: this.#cwd }),

@@ -1,5 +1,5 @@
 import os from 'node:os'
-import { execa } from 'execa'
+import { loadExeca } from './internal/lazy.js'
 import { ExecError } from './errors.js'
 
 /** The effective SSH settings of a host, as `ssh -G` reports them. */
@@ -106,6 +106,7 @@ export async function resolveSshHost(
   if (loginUser) args.push('-l', loginUser)
   if (options.port) args.push('-p', String(options.port))
   args.push('--', host)
+  const execa = await loadExeca()
   const result = await execa('ssh', args, { reject: false, stdin: 'ignore' })
   if ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
     return parseSshG(

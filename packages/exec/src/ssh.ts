@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises'
-import ssh2 from 'ssh2'
-import type { AuthenticationType, ClientChannel, ConnectConfig } from 'ssh2'
+import type { AuthenticationType, Client, ClientChannel, ConnectConfig } from 'ssh2'
 import { BaseContext, type ContextDefaults, type SpawnOutcome, type SpawnRequest } from './context.js'
 import { ExecError } from './errors.js'
 import {
@@ -11,11 +10,9 @@ import {
   type HostKeyVerdict,
   type KnownHostEntry,
 } from './known-hosts.js'
+import { loadSsh2 } from './internal/lazy.js'
 import { quoteCommandLine } from './quote.js'
 import { resolveSshHost, type SshHostConfig } from './ssh-config.js'
-
-const { Client } = ssh2
-type Client = InstanceType<typeof Client>
 
 /** Options of an {@link SshContext}. */
 export interface SshContextOptions extends ContextDefaults {
@@ -155,7 +152,7 @@ export class SshContext extends BaseContext {
       },
       authHandler: auth as never,
     }
-    const client = new Client()
+    const client = new (await loadSsh2()).Client()
     return new Promise<Client>((resolve, reject) => {
       let ready = false
       client.once('ready', () => {
@@ -231,6 +228,7 @@ export class SshContext extends BaseContext {
 
   async #authMethods(config: SshHostConfig): Promise<unknown[]> {
     const methods: unknown[] = []
+    const ssh2 = await loadSsh2()
     const files = this.#options.identityFiles ?? config.identityFiles
     for (const file of files) {
       const key = await fs.readFile(file).catch(() => undefined)
