@@ -23,6 +23,14 @@ export interface WorkflowIo {
   readonly stderr: TextSink
   readonly env: Readonly<Record<string, string | undefined>>
   readonly signal: AbortSignal | undefined
+  /**
+   * Where commands run, for tests that record command lines (tier 2). Default: a `LocalContext` with the run's
+   * sudo and ionice settings, and an `SshContext` per SSH host.
+   */
+  readonly contexts?: {
+    readonly local?: Context | undefined
+    readonly ssh?: ((host: string, user: string | undefined) => Context) | undefined
+  }
 }
 
 /** The outcome of a run: its summary, and the error that ended it (undefined on success). */
@@ -104,7 +112,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   if (options.mount !== undefined && target.destination.kind === 'local') assertInside(target.destination.directory, options.mount)
 
   // 2. Platform check, in the source context.
-  const source = new LocalContext({ sudo: options.sudo, ionice: options.ionice })
+  const source = io.contexts?.local ?? new LocalContext({ sudo: options.sudo, ionice: options.ionice })
   const warning = await checkPlatform(source, options.force, logger, signal)
   if (warning) summary.warnings.push(warning)
   checkAbort()
@@ -118,13 +126,10 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   if (target.destination.kind === 'local') {
     destination = source
   } else if (target.destination.kind === 'ssh') {
-    const ssh = new SshContext({
-      host: target.destination.hostname,
-      user: target.destination.username,
-      sshConfigFile: sshConfigFile(io.env),
-      sudo: options.sudo,
-      ionice: options.ionice,
-    })
+    const { hostname, username } = target.destination
+    const ssh =
+      io.contexts?.ssh?.(hostname, username) ??
+      new SshContext({ host: hostname, user: username, sshConfigFile: sshConfigFile(io.env), sudo: options.sudo, ionice: options.ionice })
     scope.add(`close the SSH connection to ${ssh.host}`, () => ssh.close())
     destination = ssh
   }
@@ -132,7 +137,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   // 5. The crypttab entry and the missing-disk check (before any notification).
   const crypto = options.crypto !== undefined && destination ? await checkCryptoDisk(destination, options.crypto, signal) : undefined
 
-  const notifier = new Notifier(new LocalContext(), logger, options.notifications, io.env)
+  const notifier = new Notifier(source, logger, options.notifications, io.env)
   const timer = performance.now()
   const done: string[] = []
   if (actions.backup) await notifier.send(options.dryRun ? 'Starting dry-run' : 'Starting backup')
@@ -215,7 +220,7 @@ async function backupStep(
   const { logger, signal } = io
   const directory = target.destination.directory
   if (destination) {
-    if (!(await destination.isDirectory(directory))) {
+    if (!(await destination.isDirectory(directory, { ionice: undefined }))) {
       if (options.dryRun) {
         logger.log('info', `Not creating missing destination directory in a dry run: ${directory}`)
       } else {

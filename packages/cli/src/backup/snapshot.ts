@@ -31,7 +31,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * to a live run).
  */
 export async function removeLeftovers(step: SnapshotStep): Promise<string[]> {
-  if (step.dryRun || !(await step.context.isDirectory(step.parent))) return []
+  if (step.dryRun || !(await step.context.isDirectory(step.parent, { ionice: undefined }))) return []
   const leftovers = (await step.context.listEntries(step.parent)).filter((name) => name.startsWith(TEMPORARY_PREFIX))
   for (const name of leftovers) {
     const target = joinPath(step.parent, name)
@@ -62,7 +62,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
   let target: string | undefined
   for (let attempt = 0; attempt < 3 && target === undefined; attempt++) {
     const candidate = joinPath(step.parent, formatSnapshotName(now()))
-    if (!(await context.exists(candidate))) target = candidate
+    if (!(await context.exists(candidate, { ionice: undefined }))) target = candidate
     else await sleep(1000 - (now().getTime() % 1000) + 10)
   }
   if (target === undefined) {
