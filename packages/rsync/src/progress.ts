@@ -1,4 +1,4 @@
-import { parseRsyncInteger } from './numbers.js'
+import { parseRsyncInteger } from './internal/numbers.js'
 
 /** One line of rsync's `--info=progress2` output: the progress of the whole transfer. */
 export interface RsyncProgress {
@@ -53,7 +53,7 @@ function parseClock(text: string): number | undefined {
  * @example
  * ```ts
  * parseProgressLine('     56,740   0%   22.86MB/s    0:00:00 (xfr#1, to-chk=301/305)')
- * // { bytes: 56740, percent: 0, rate: '22.86MB/s', bytesPerSecond: 23970201, time: '0:00:00', etaSeconds: undefined,
+ * // { bytes: 56740, percent: 0, rate: '22.86MB/s', bytesPerSecond: 23970447, time: '0:00:00', etaSeconds: undefined,
  * //   elapsedSeconds: 0, transfers: 1, filesToCheck: 301, filesTotal: 305, filesChecked: 4, fileListComplete: true }
  * ```
  */

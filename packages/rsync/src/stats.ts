@@ -1,4 +1,4 @@
-import { parseRsyncDecimal, parseRsyncInteger } from './numbers.js'
+import { parseRsyncDecimal, parseRsyncInteger } from './internal/numbers.js'
 
 /** Counts by file type, as rsync lists them after a total (`(reg: 5, dir: 3, link: 2, dev: 1, special: 1)`). */
 export interface RsyncFileCounts {
