@@ -52,9 +52,33 @@ export function compareBackups(a: Backup, b: Backup): number {
 
 /** Sorts backups oldest first in O(n log n) (precomputing the sort keys). */
 export function sortBackups<T extends Backup>(backups: Iterable<T>): T[] {
-  const keyed = Array.from(backups, (backup) => ({ backup, seconds: timestampSeconds(backup.timestamp) }))
-  keyed.sort((a, b) => a.seconds - b.seconds || compareCodePoints(a.backup.name, b.backup.name))
-  return keyed.map((entry) => entry.backup)
+  const { sorted } = orderBackups(backups)
+  return sorted === backups ? sorted.slice() : sorted
+}
+
+/**
+ * Backups oldest first with their {@link timestampSeconds}. An array that is in order already (a collection's
+ * backups) is checked in one pass and returned as it is (not copied).
+ *
+ * @internal
+ */
+export function orderBackups<T extends Backup>(backups: Iterable<T>): { sorted: T[]; seconds: Float64Array } {
+  const list = Array.isArray(backups) ? (backups as T[]) : Array.from(backups)
+  const count = list.length
+  const seconds = new Float64Array(count)
+  let ordered = true
+  for (let i = 0; i < count; i++) {
+    const value = timestampSeconds(list[i]!.timestamp)
+    seconds[i] = value
+    if (ordered && i > 0) {
+      const previous = seconds[i - 1]!
+      ordered = previous < value || (previous === value && compareCodePoints(list[i - 1]!.name, list[i]!.name) <= 0)
+    }
+  }
+  if (ordered) return { sorted: list, seconds }
+  const order = Array.from({ length: count }, (_, i) => i)
+  order.sort((a, b) => seconds[a]! - seconds[b]! || compareCodePoints(list[a]!.name, list[b]!.name))
+  return { sorted: order.map((i) => list[i]!), seconds: Float64Array.from(order, (i) => seconds[i]!) }
 }
 
 /**
@@ -86,5 +110,5 @@ export function collectBackups(names: Iterable<string>, options: CollectOptions 
     else if (match.kind === 'invalid-date') skipped.push({ name, reason: 'invalid-date', detail: match.reason })
     else backups.push({ name, timestamp: match.timestamp })
   }
-  return { backups: sortBackups(backups), skipped }
+  return { backups: orderBackups(backups).sorted, skipped }
 }

@@ -1,9 +1,10 @@
-import { DateTime, type DurationLikeObject } from 'luxon'
-import type { Backup } from './collect.js'
-import { compareCodePoints } from './order.js'
+import { orderBackups, type Backup } from './collect.js'
 import { RotationError } from './errors.js'
 import { FREQUENCIES, parseRetention, validateScheme, type Frequency, type Retention, type RotationScheme } from './retention.js'
-import { isoWeek, timestampSeconds, type Timestamp } from './timestamp.js'
+import { daysFromCivil, daysInMonth, isoWeek, timestampFromSeconds, timestampSeconds, type Timestamp } from './timestamp.js'
+
+const KEEP_LATEST = 1 << FREQUENCIES.length
+const PROTECTED = 1 << (FREQUENCIES.length + 1)
 
 /** Settings of {@link planRotation}. */
 export interface PlanOptions {
@@ -56,46 +57,88 @@ export interface RotationPlan {
   readonly windows: FrequencyWindow[]
 }
 
-const UNITS: Record<Frequency, keyof DurationLikeObject> = {
-  minutely: 'minutes',
-  hourly: 'hours',
-  daily: 'days',
-  weekly: 'weeks',
-  monthly: 'months',
-  yearly: 'years',
+/** The length of the fixed-length frequencies' unit in seconds (naive timestamps have no DST). */
+const UNIT_SECONDS = { minutely: 60, hourly: 3600, daily: 86400, weekly: 7 * 86400 } as const
+
+/** 0001-01-01 00:00:00, the earliest timestamp. */
+const YEAR_ONE = daysFromCivil(1, 1, 1) * 86400
+
+/**
+ * `most_recent − count × unit` with calendar arithmetic, in plain integers (exactly what luxon's `minus` gives in
+ * the UTC zone): minutes, hours, days and weeks are fixed lengths; months and years move the calendar month and
+ * clamp the day to that month's length (03-31 minus one month is 02-28 or 02-29). Undefined when before year 1.
+ */
+export function windowMinimum(mostRecent: Timestamp, frequency: Frequency, count: number): Timestamp | undefined {
+  const { hour, minute, second } = mostRecent
+  if (frequency === 'monthly' || frequency === 'yearly') {
+    const months = mostRecent.year * 12 + mostRecent.month - 1 - (frequency === 'monthly' ? count : count * 12)
+    const year = Math.floor(months / 12)
+    if (!(year >= 1)) return undefined
+    const month = months - year * 12 + 1
+    return { year, month, day: Math.min(mostRecent.day, daysInMonth(year, month)), hour, minute, second }
+  }
+  const seconds = timestampSeconds(mostRecent) - count * UNIT_SECONDS[frequency]
+  return seconds >= YEAR_ONE ? timestampFromSeconds(seconds) : undefined
 }
 
-type BucketKey = (t: Timestamp, seconds: number) => number
-
-function bucketKey(frequency: Frequency, legacyWeekBuckets: boolean): BucketKey {
+/**
+ * The bucket of every backup (`sorted` oldest first) for a frequency, as a number: equal numbers share a bucket
+ * and a larger number is a later bucket. Weekly buckets are ISO weeks (Monday to Sunday), numbered from the
+ * week of 1970-01-01; legacy weekly buckets are (calendar year, ISO week), which is not in time order.
+ */
+function bucketKeys(frequency: Frequency, legacyWeekBuckets: boolean, sorted: readonly Backup[], seconds: Float64Array): Float64Array {
+  const count = sorted.length
+  const keys = new Float64Array(count)
   switch (frequency) {
     case 'minutely':
-      return (_, s) => Math.floor(s / 60)
     case 'hourly':
-      return (_, s) => Math.floor(s / 3600)
-    case 'daily':
-      return (_, s) => Math.floor(s / 86400)
+    case 'daily': {
+      const unit = UNIT_SECONDS[frequency]
+      for (let i = 0; i < count; i++) keys[i] = Math.floor(seconds[i]! / unit)
+      break
+    }
     case 'weekly':
-      return legacyWeekBuckets
-        ? (t) => t.year * 100 + isoWeek(t.year, t.month, t.day)[1]
-        : (t) => {
-            const [weekYear, week] = isoWeek(t.year, t.month, t.day)
-            return weekYear * 100 + week
-          }
+      if (legacyWeekBuckets) {
+        for (let i = 0; i < count; i++) {
+          const t = sorted[i]!.timestamp
+          keys[i] = t.year * 100 + isoWeek(t.year, t.month, t.day)[1]
+        }
+      } else {
+        // 1970-01-01 was a Thursday: day + 3 counts from the Monday before it.
+        for (let i = 0; i < count; i++) keys[i] = Math.floor((Math.floor(seconds[i]! / 86400) + 3) / 7)
+      }
+      break
     case 'monthly':
-      return (t) => t.year * 12 + t.month
+      for (let i = 0; i < count; i++) keys[i] = sorted[i]!.timestamp.year * 12 + sorted[i]!.timestamp.month
+      break
     case 'yearly':
-      return (t) => t.year
+      for (let i = 0; i < count; i++) keys[i] = sorted[i]!.timestamp.year
+      break
   }
+  return keys
 }
 
-/** `most_recent − count × unit` with calendar arithmetic (luxon, UTC zone); undefined when before year 1. */
-function windowMinimum(mostRecent: Timestamp, frequency: Frequency, count: number): Timestamp | undefined {
-  const start = DateTime.fromObject({ ...mostRecent }, { zone: 'utc' })
-  const minimum = start.minus({ [UNITS[frequency]]: count })
-  if (!minimum.isValid || minimum.year < 1) return undefined
-  const { year, month, day, hour, minute, second } = minimum
-  return { year, month, day, hour, minute, second }
+/** The representative (an index) of every bucket, newest bucket first: its oldest backup, or its newest. */
+function representatives(keys: Float64Array, preferRecent: boolean): number[] {
+  const runKeys: number[] = []
+  const runs: number[] = []
+  let inOrder = true
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    const last = runKeys.length - 1
+    if (last >= 0 && runKeys[last] === key) {
+      if (preferRecent) runs[last] = i
+      continue
+    }
+    if (last >= 0 && key < runKeys[last]!) inOrder = false
+    runKeys.push(key)
+    runs.push(i)
+  }
+  if (inOrder) return runs.reverse()
+  // Keys out of time order (legacy weeks): the runs of one key are merged.
+  const byKey = new Map<number, number>()
+  for (let r = 0; r < runs.length; r++) if (preferRecent || !byKey.has(runKeys[r]!)) byKey.set(runKeys[r]!, runs[r]!)
+  return [...byKey].sort((a, b) => b[0] - a[0]).map(([, index]) => index)
 }
 
 function checkCount(value: number | undefined, what: string): number {
@@ -135,31 +178,18 @@ export function planRotation(backups: Iterable<Backup>, options: PlanOptions): R
   const preferRecent = options.preferRecent ?? false
   const legacyWeekBuckets = options.legacyWeekBuckets ?? false
   const keepLatest = checkCount(options.keepLatest, 'keep-latest count')
-  const keyed = Array.from(backups, (backup) => ({ backup, seconds: timestampSeconds(backup.timestamp) }))
-  keyed.sort((a, b) => a.seconds - b.seconds || compareCodePoints(a.backup.name, b.backup.name))
-  const sorted = keyed.map((entry) => entry.backup)
-  const seconds = keyed.map((entry) => entry.seconds)
+  const { sorted, seconds } = orderBackups(backups)
   const count = sorted.length
-  const kept = new Map<number, Set<KeepReason>>()
-  const keep = (index: number, reason: KeepReason) => {
-    const reasons = kept.get(index)
-    if (reasons) reasons.add(reason)
-    else kept.set(index, new Set([reason]))
-  }
+  // One bit per reason: the frequencies (FREQUENCIES order), then keep-latest, then protected.
+  const flags = new Uint8Array(count)
   const mostRecent = sorted[count - 1]
   const windows: FrequencyWindow[] = []
 
-  for (const frequency of FREQUENCIES) {
+  FREQUENCIES.forEach((frequency, bit) => {
     const value = options.scheme[frequency]
-    if (value === undefined) continue
+    if (value === undefined) return
     const retention = parseRetention(value)
-    const key = bucketKey(frequency, legacyWeekBuckets)
-    const representatives = new Map<number, number>()
-    for (let i = 0; i < count; i++) {
-      const k = key(sorted[i]!.timestamp, seconds[i]!)
-      if (preferRecent || !representatives.has(k)) representatives.set(k, i)
-    }
-    let buckets = [...representatives].sort((a, b) => b[0] - a[0])
+    let buckets = representatives(bucketKeys(frequency, legacyWeekBuckets, sorted, seconds), preferRecent)
     const total = buckets.length
     let minimum: Timestamp | undefined
     if (retention !== 'always' && mostRecent) {
@@ -167,28 +197,35 @@ export function planRotation(backups: Iterable<Backup>, options: PlanOptions): R
         minimum = windowMinimum(mostRecent.timestamp, frequency, retention)
         if (minimum) {
           const limit = timestampSeconds(minimum)
-          buckets = buckets.filter(([, index]) => seconds[index]! >= limit)
+          buckets = buckets.filter((index) => seconds[index]! >= limit)
         }
       }
       // A count of 0 keeps every remaining bucket (rotate-backups slices with [-0:]).
       if (retention > 0) buckets = buckets.slice(0, retention)
     }
-    for (const [, index] of buckets) keep(index, frequency)
+    for (const index of buckets) flags[index]! |= 1 << bit
     windows.push({ frequency, retention, minimum, buckets: total, kept: buckets.length })
-  }
+  })
 
-  for (let i = Math.max(0, count - keepLatest); i < count; i++) keep(i, 'keep-latest')
+  for (let i = Math.max(0, count - keepLatest); i < count; i++) flags[i]! |= KEEP_LATEST
   if (options.protect) {
     const protect = new Set(options.protect)
-    for (let i = 0; i < count; i++) if (protect.has(sorted[i]!.name)) keep(i, 'protected')
+    if (protect.size > 0) for (let i = 0; i < count; i++) if (protect.has(sorted[i]!.name)) flags[i]! |= PROTECTED
   }
 
-  const decisions = sorted.map((backup, i): BackupDecision => {
-    const reasons = kept.get(i)
-    if (!reasons) return { name: backup.name, timestamp: backup.timestamp, action: 'delete', periods: [], reasons: [] }
-    const periods = FREQUENCIES.filter((f) => reasons.has(f))
-    const extra = (['keep-latest', 'protected'] as const).filter((r) => reasons.has(r))
-    return { name: backup.name, timestamp: backup.timestamp, action: 'keep', periods, reasons: [...periods, ...extra] }
-  })
+  const decisions: BackupDecision[] = []
+  for (let i = 0; i < count; i++) {
+    const { name, timestamp } = sorted[i]!
+    const mask = flags[i]!
+    if (mask === 0) {
+      decisions.push({ name, timestamp, action: 'delete', periods: [], reasons: [] })
+      continue
+    }
+    const periods = FREQUENCIES.filter((_, bit) => (mask & (1 << bit)) !== 0)
+    const reasons: KeepReason[] = [...periods]
+    if (mask & KEEP_LATEST) reasons.push('keep-latest')
+    if (mask & PROTECTED) reasons.push('protected')
+    decisions.push({ name, timestamp, action: 'keep', periods, reasons })
+  }
   return { decisions, mostRecent, windows }
 }

@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { collectBackups, planRotation, type PlanOptions } from '../src/index.ts'
+import { DateTime } from 'luxon'
+import {
+  collectBackups,
+  daysInMonth,
+  FREQUENCIES,
+  isoWeek,
+  planRotation,
+  sortBackups,
+  timestampSeconds,
+  type Backup,
+  type Frequency,
+  type PlanOptions,
+  type Timestamp,
+} from '../src/index.ts'
+import { windowMinimum } from '../src/plan.ts'
 
 function deleted(names: readonly string[], options: PlanOptions): string[] {
   return planRotation(collectBackups(names).backups, options)
@@ -161,5 +175,147 @@ describe('settings', () => {
     const reversed = [...names].reverse()
     const options = { scheme: { hourly: 24, daily: 7, weekly: 4, monthly: 'always' as const } }
     expect(planRotation(collectBackups(reversed).backups, options)).toEqual(planRotation(collectBackups(names).backups, options))
+  })
+})
+
+/** A deterministic pseudo-random generator (mulberry32). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const LUXON_UNITS = { minutely: 'minutes', hourly: 'hours', daily: 'days', weekly: 'weeks', monthly: 'months', yearly: 'years' } as const
+
+/** The window minimum as luxon computes it (the reference for the integer arithmetic). */
+function luxonMinimum(t: Timestamp, frequency: Frequency, count: number): Timestamp | undefined {
+  const minimum = DateTime.fromObject({ ...t }, { zone: 'utc' }).minus({ [LUXON_UNITS[frequency]]: count })
+  if (!minimum.isValid || minimum.year < 1) return undefined
+  const { year, month, day, hour, minute, second } = minimum
+  return { year, month, day, hour, minute, second }
+}
+
+/** A straightforward planner (maps of buckets, luxon windows) to compare the optimised one with. */
+function referencePlan(backups: readonly Backup[], options: PlanOptions): [string, string, string[]][] {
+  const sorted = sortBackups(backups)
+  const reasons = sorted.map(() => new Set<string>())
+  const mostRecent = sorted.at(-1)
+  for (const frequency of FREQUENCIES) {
+    const value = options.scheme[frequency]
+    if (value === undefined) continue
+    const key = (t: Timestamp): string => {
+      const [weekYear, week] = isoWeek(t.year, t.month, t.day)
+      return {
+        minutely: `${(timestampSeconds(t) / 60) | 0}`,
+        hourly: `${t.year}-${t.month}-${t.day} ${t.hour}`,
+        daily: `${t.year}-${t.month}-${t.day}`,
+        weekly: options.legacyWeekBuckets ? `${t.year}-${week}` : `${weekYear}-${week}`,
+        monthly: `${t.year}-${t.month}`,
+        yearly: `${t.year}`,
+      }[frequency]
+    }
+    const representatives = new Map<string, number>()
+    sorted.forEach((backup, i) => {
+      const k = key(backup.timestamp)
+      if (options.preferRecent || !representatives.has(k)) representatives.set(k, i)
+    })
+    const order = (k: string) => k.split(/[- ]/).map(Number)
+    let buckets = [...representatives].sort(([a], [b]) => {
+      const [x, y] = [order(a), order(b)]
+      const i = x.findIndex((n, j) => n !== y[j])
+      return i < 0 ? 0 : y[i]! - x[i]!
+    })
+    if (value !== 'always' && mostRecent) {
+      const minimum = options.strict === false ? undefined : luxonMinimum(mostRecent.timestamp, frequency, value)
+      if (minimum) buckets = buckets.filter(([, i]) => timestampSeconds(sorted[i]!.timestamp) >= timestampSeconds(minimum))
+      if (value > 0) buckets = buckets.slice(0, value)
+    }
+    for (const [, i] of buckets) reasons[i]!.add(frequency)
+  }
+  sorted.forEach((_, i) => i >= sorted.length - (options.keepLatest ?? 0) && reasons[i]!.add('keep-latest'))
+  const protect = new Set(options.protect ?? [])
+  sorted.forEach((backup, i) => protect.has(backup.name) && reasons[i]!.add('protected'))
+  return sorted.map((backup, i) => [backup.name, reasons[i]!.size > 0 ? 'keep' : 'delete', [...reasons[i]!]])
+}
+
+describe('windows in integer arithmetic', () => {
+  it('equal luxon for every frequency, month ends, leap days and the edge of year 1', () => {
+    const next = random(3)
+    const int = (below: number) => Math.floor(next() * below)
+    const samples: Timestamp[] = [
+      { year: 2024, month: 3, day: 31, hour: 23, minute: 59, second: 59 },
+      { year: 2024, month: 2, day: 29, hour: 0, minute: 0, second: 0 },
+      { year: 1, month: 1, day: 1, hour: 0, minute: 0, second: 0 },
+      { year: 1, month: 12, day: 31, hour: 12, minute: 0, second: 0 },
+      { year: 9999, month: 12, day: 31, hour: 23, minute: 59, second: 59 },
+    ]
+    for (let i = 0; i < 150; i++) {
+      const year = [1, 2, 99, 100, 1600, 1900, 1969, 1970, 2000, 2024, 9999][int(11)]! + (int(3) === 0 ? int(50) : 0)
+      const month = int(12) + 1
+      samples.push({
+        year: Math.min(year, 9999),
+        month,
+        day: int(daysInMonth(Math.min(year, 9999), month)) + 1,
+        hour: int(24),
+        minute: int(60),
+        second: int(60),
+      })
+    }
+    const counts = [0, 1, 2, 7, 11, 12, 13, 24, 53, 59, 60, 61, 100, 1000, 36_500, 1_000_000, 1e9, 1e15]
+    for (const t of samples) {
+      for (const frequency of FREQUENCIES) {
+        for (const count of [...counts, int(5000)]) {
+          expect(windowMinimum(t, frequency, count), `${JSON.stringify(t)} − ${count} ${frequency}`).toEqual(
+            luxonMinimum(t, frequency, count),
+          )
+        }
+      }
+    }
+  })
+})
+
+describe('the optimised planner', () => {
+  it('decides like a straightforward one (random sets, every setting, any input order)', () => {
+    const next = random(7)
+    const int = (below: number) => Math.floor(next() * below)
+    const pad = (n: number) => String(n).padStart(2, '0')
+    const retention = (): number | 'always' => (int(5) === 0 ? 'always' : int(12))
+    for (let round = 0; round < 80; round++) {
+      const names = new Set<string>()
+      const size = int(300)
+      const start = Date.UTC(2018 + int(4), int(12), 1)
+      const span = [3_600_000, 86_400_000, 30 * 86_400_000, 800 * 86_400_000][int(4)]!
+      for (let i = 0; i < size; i++) {
+        const d = new Date(start + Math.floor(next() * span))
+        const stamp = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}_${pad(d.getUTCHours())}-${pad(d.getUTCMinutes())}`
+        names.add(int(4) === 0 ? `${'abc'[int(3)]}-${stamp}` : stamp)
+      }
+      const { backups } = collectBackups(names)
+      const scheme: PlanOptions['scheme'] = {}
+      for (const frequency of FREQUENCIES) if (int(2) === 0) scheme[frequency] = retention()
+      if (Object.keys(scheme).length === 0) scheme.weekly = retention()
+      const options: PlanOptions = {
+        scheme,
+        strict: int(3) !== 0,
+        preferRecent: int(2) === 0,
+        legacyWeekBuckets: int(2) === 0,
+        keepLatest: int(3) === 0 ? int(5) : 0,
+        protect: backups.filter(() => int(40) === 0).map((b) => b.name),
+      }
+      const shuffled = [...backups].sort(() => next() - 0.5)
+      const expected = referencePlan(backups, options)
+      for (const input of [backups, shuffled]) {
+        const plan = planRotation(input, options)
+        expect(
+          plan.decisions.map((d) => [d.name, d.action, d.reasons]),
+          JSON.stringify(options),
+        ).toEqual(expected)
+        for (const d of plan.decisions) expect(d.periods).toEqual(d.reasons.filter((r) => (FREQUENCIES as readonly string[]).includes(r)))
+      }
+      expect(shuffled.length).toBe(backups.length)
+    }
   })
 })
