@@ -179,7 +179,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
       snapshotName = path.posix.basename(snapshot)
       summary.snapshot = snapshot
       done.push('create snapshot')
-      if (!options.dryRun) summary.actions.push('snapshot')
+      summary.actions.push('snapshot')
     }
     checkAbort()
     if (actions.rotate && destination) {

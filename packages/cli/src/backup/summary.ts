@@ -9,7 +9,7 @@ export interface RunSummary {
   source: string
   destination: string
   dryRun: boolean
-  /** The actions that completed, in order: `backup`, `snapshot`, `rotate`. */
+  /** The actions that completed (in a dry run: that were simulated), in order: `backup`, `snapshot`, `rotate`. */
   actions: ('backup' | 'snapshot' | 'rotate')[]
   /** When the run started (ISO 8601). */
   startedAt: string
@@ -23,7 +23,7 @@ export interface RunSummary {
   rotation: { kept: string[]; deleted: string[] } | undefined
   /** Warnings logged during the run (partial transfers, platform…). */
   warnings: string[]
-  /** The error that ended the run, if any. */
+  /** The error that ended the run, if any (`ERR_RSB_CLI_INTERNAL` for an unexpected error without a code). */
   error: { code: string; message: string; hint: string | undefined } | undefined
   /** The run's exit status. */
   exitCode: number
