@@ -69,7 +69,11 @@ export class UsageError extends CliError {
   }
 }
 
-/** Any rsb error (from any `@rsb/*` package), recognised by its code (duck typing, no `instanceof`). */
+/**
+ * Any rsb error (from any `@rsb/*` package), recognised by its code (duck typing, no `instanceof`). The same
+ * test as `@rsb/exec`'s `isRsbError`, kept here so that `main()` does not load `@rsb/exec` (execa, ssh2) for
+ * `--help`, `--version` and usage errors.
+ */
 export function isRsbError(error: unknown): error is Error & { code: string; hint?: string | undefined } {
   if (!(error instanceof Error)) return false
   const code: unknown = (error as Error & { code?: unknown }).code

@@ -37,6 +37,7 @@ function pad(n: number): string {
   return String(n).padStart(2, '0')
 }
 
+// The same format as @rsb/rotation's formatSnapshotName; not imported, so that --help stays light.
 function timestamp(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
 }

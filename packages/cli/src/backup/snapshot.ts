@@ -3,14 +3,10 @@ import { formatDuration } from '../duration.js'
 import { CliError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { formatSnapshotName } from '@rsb/rotation'
+import { joinPath } from '@rsb/rotation/io'
 
 /** Prefix of the hidden temporary names snapshots are copied to before the rename. */
 export const TEMPORARY_PREFIX = '.rsb-snapshot-'
-
-/** A POSIX path join that keeps `/` as is. */
-export function joinPath(parent: string, name: string): string {
-  return parent.endsWith('/') ? `${parent}${name}` : `${parent}/${name}`
-}
 
 export interface SnapshotStep {
   readonly context: Context
