@@ -1,7 +1,7 @@
 import { compileShellPatterns } from './fnmatch.js'
 import { compareCodePoints } from './order.js'
 import { timestampSeconds, type Timestamp } from './timestamp.js'
-import { compileTimestampPattern, DEFAULT_TIMESTAMP_PATTERN, parseTimestamp, type TimestampPattern } from './timestamp-pattern.js'
+import { compileTimestampPattern, DEFAULT_TIMESTAMP_PATTERN, matchTimestamp, type TimestampPattern } from './timestamp-pattern.js'
 
 /** A collected backup: an entry name and the timestamp found in it. */
 export interface Backup {
@@ -102,13 +102,15 @@ export function collectBackups(names: Iterable<string>, options: CollectOptions 
   const include = options.include && options.include.length > 0 ? compileShellPatterns(options.include) : undefined
   const backups: Backup[] = []
   const skipped: SkippedEntry[] = []
-  for (const name of names) {
-    const match = parseTimestamp(name, pattern)
-    if (match.kind === 'no-match') skipped.push({ name, reason: 'no-timestamp' })
+  const consider = (name: string) => {
+    const match = matchTimestamp(name, pattern)
+    if (match === undefined) skipped.push({ name, reason: 'no-timestamp' })
     else if (exclude?.matches(name)) skipped.push({ name, reason: 'excluded' })
     else if (include && !include.matches(name)) skipped.push({ name, reason: 'not-included' })
-    else if (match.kind === 'invalid-date') skipped.push({ name, reason: 'invalid-date', detail: match.reason })
-    else backups.push({ name, timestamp: match.timestamp })
+    else if (typeof match === 'string') skipped.push({ name, reason: 'invalid-date', detail: match })
+    else backups.push({ name, timestamp: match })
   }
+  if (Array.isArray(names)) for (let i = 0; i < names.length; i++) consider(names[i] as string)
+  else for (const name of names) consider(name)
   return { backups: orderBackups(backups).sorted, skipped }
 }

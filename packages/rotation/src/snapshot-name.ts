@@ -1,5 +1,5 @@
 import { invalidTimestampReason, type Timestamp } from './timestamp.js'
-import type { TimestampPattern } from './timestamp-pattern.js'
+import { withPositionalTwin, type TimestampPattern } from './timestamp-pattern.js'
 
 const SNAPSHOT_NAME = /^(?<year>[0-9]{4})-(?<month>[0-9]{2})-(?<day>[0-9]{2}) (?<hour>[0-9]{2}):(?<minute>[0-9]{2}):(?<second>[0-9]{2})$/
 
@@ -7,10 +7,10 @@ const SNAPSHOT_NAME = /^(?<year>[0-9]{4})-(?<month>[0-9]{2})-(?<day>[0-9]{2}) (?
  * The timestamp pattern of rsb snapshot names: the **whole** name is `YYYY-MM-DD HH:MM:SS` (ASCII digits).
  * Use it as `collectBackups`' pattern to consider snapshots only.
  */
-export const SNAPSHOT_NAME_PATTERN: TimestampPattern = {
+export const SNAPSHOT_NAME_PATTERN: TimestampPattern = withPositionalTwin({
   source: String.raw`^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})\ (?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})$`,
   regex: SNAPSHOT_NAME,
-}
+})
 
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0')
 

@@ -59,8 +59,7 @@ export type TimestampMatch =
 const NO_MATCH: TimestampMatch = { kind: 'no-match' }
 const PYTHON_INT = /^\s*([+-]?[0-9]+(?:_[0-9]+)*)\s*$/
 
-function component(groups: Record<string, string | undefined>, name: string): number | string {
-  const text = groups[name]
+function component(text: string | undefined): number | string {
   if (text === undefined || text === '') return 0
   // Fast path: plain ASCII digits (always the case with the default pattern).
   let value = 0
@@ -79,6 +78,69 @@ function slowComponent(text: string): number | string {
   return Number.parseInt(match[1]!.replaceAll('_', ''), 10)
 }
 
+/** Per built-in regex: the same regex with unnamed groups (year … second at 1 … 6), whose matches have no `groups` object. */
+const POSITIONAL = new WeakMap<RegExp, RegExp>()
+
+/**
+ * Registers the positional twin of a built-in pattern whose named groups appear in the order year, month, day,
+ * hour, minute, second, with no backreference: the twin only drops the names, so it matches exactly the same.
+ *
+ * @internal
+ */
+export function withPositionalTwin<T extends TimestampPattern>(pattern: T): T {
+  POSITIONAL.set(pattern.regex, new RegExp(pattern.regex.source.replaceAll(/\(\?<[a-z]+>/g, '('), pattern.regex.flags))
+  return pattern
+}
+
+withPositionalTwin(DEFAULT_TIMESTAMP_PATTERN)
+
+/**
+ * {@link parseTimestamp} without the wrapper object: the timestamp, the reason the date is invalid (a string), or
+ * undefined when the pattern does not match.
+ *
+ * @internal
+ */
+export function matchTimestamp(name: string, pattern: TimestampPattern): Timestamp | string | undefined {
+  const positional = POSITIONAL.get(pattern.regex)
+  let year: number | string, month: number | string, day: number | string
+  let hour: number | string, minute: number | string, second: number | string
+  if (positional) {
+    const match = positional.exec(name)
+    if (!match) return undefined
+    // The components in this order: the first bad one is reported.
+    year = component(match[1])
+    if (typeof year === 'string') return year
+    month = component(match[2])
+    if (typeof month === 'string') return month
+    day = component(match[3])
+    if (typeof day === 'string') return day
+    hour = component(match[4])
+    if (typeof hour === 'string') return hour
+    minute = component(match[5])
+    if (typeof minute === 'string') return minute
+    second = component(match[6])
+    if (typeof second === 'string') return second
+  } else {
+    const match = pattern.regex.exec(name)
+    if (!match) return undefined
+    const groups: Partial<Record<string, string>> = match.groups ?? {}
+    year = component(groups.year)
+    if (typeof year === 'string') return year
+    month = component(groups.month)
+    if (typeof month === 'string') return month
+    day = component(groups.day)
+    if (typeof day === 'string') return day
+    hour = component(groups.hour)
+    if (typeof hour === 'string') return hour
+    minute = component(groups.minute)
+    if (typeof minute === 'string') return minute
+    second = component(groups.second)
+    if (typeof second === 'string') return second
+  }
+  const timestamp: Timestamp = { year, month, day, hour, minute, second }
+  return invalidTimestampReason(timestamp) ?? timestamp
+}
+
 /**
  * Finds a timestamp in a name: the leftmost match of the pattern; missing hour, minute or second are 0. The
  * date is validated afterwards and a failed validation never retries at another position.
@@ -92,17 +154,7 @@ function slowComponent(text: string): number | string {
  * ```
  */
 export function parseTimestamp(name: string, pattern: TimestampPattern = DEFAULT_TIMESTAMP_PATTERN): TimestampMatch {
-  const match = pattern.regex.exec(name)
-  if (!match) return NO_MATCH
-  const groups = match.groups ?? {}
-  const values: number[] = []
-  for (const key of ['year', 'month', 'day', 'hour', 'minute', 'second']) {
-    const value = component(groups, key)
-    if (typeof value === 'string') return { kind: 'invalid-date', reason: value }
-    values.push(value)
-  }
-  const [year, month, day, hour, minute, second] = values as [number, number, number, number, number, number]
-  const timestamp: Timestamp = { year, month, day, hour, minute, second }
-  const reason = invalidTimestampReason(timestamp)
-  return reason === undefined ? { kind: 'timestamp', timestamp } : { kind: 'invalid-date', reason }
+  const result = matchTimestamp(name, pattern)
+  if (result === undefined) return NO_MATCH
+  return typeof result === 'string' ? { kind: 'invalid-date', reason: result } : { kind: 'timestamp', timestamp: result }
 }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { compileTimestampPattern, formatTimestamp, isoWeek, parseTimestamp, type Timestamp } from '../src/index.ts'
+import {
+  compileTimestampPattern,
+  DEFAULT_TIMESTAMP_PATTERN,
+  formatTimestamp,
+  isoWeek,
+  parseTimestamp,
+  SNAPSHOT_NAME_PATTERN,
+  type Timestamp,
+  type TimestampPattern,
+} from '../src/index.ts'
 
 const at = (year: number, month: number, day: number, hour = 0, minute = 0, second = 0): Timestamp => ({
   year,
@@ -99,5 +108,32 @@ describe('calendar helpers', () => {
     [2014, 6, 2, 2014, 23],
   ])('ISO week of %i-%i-%i is %i-W%i', (year, month, day, weekYear, week) => {
     expect(isoWeek(year, month, day)).toEqual([weekYear, week])
+  })
+})
+
+describe('the positional twins of the built-in patterns', () => {
+  it('parse exactly like the named-group regexes they come from', () => {
+    const names = [
+      '2024-01-02',
+      '2024-01-02 03:04:05',
+      '2024-01-02 03:04:05 ',
+      'x2024y01z02w03v04u05',
+      '2024-13-02',
+      '2023-02-29_03-04',
+      '0000-01-01',
+      '20240102030405',
+      '2024-01-02_03:04:5',
+      '2024\u{1F600}01\u{1F600}02',
+      '2024\uFF0101\uFF0102 03:04:05',
+      '٢٠٢٤-01-02',
+      'notes.txt',
+      '',
+    ]
+    for (const pattern of [DEFAULT_TIMESTAMP_PATTERN, SNAPSHOT_NAME_PATTERN]) {
+      const plain: TimestampPattern = { source: pattern.source, regex: new RegExp(pattern.regex.source, pattern.regex.flags) }
+      for (const name of names) expect(parseTimestamp(name, pattern), `${pattern.source} on ${name}`).toEqual(parseTimestamp(name, plain))
+    }
+    expect(parseTimestamp('2024-01-02 03:04:05', SNAPSHOT_NAME_PATTERN)).toEqual({ kind: 'timestamp', timestamp: at(2024, 1, 2, 3, 4, 5) })
+    expect(parseTimestamp('2024-01-02x03:04:05', SNAPSHOT_NAME_PATTERN)).toEqual({ kind: 'no-match' })
   })
 })
