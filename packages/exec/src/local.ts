@@ -36,14 +36,6 @@ export class LocalContext extends BaseContext {
 
   protected async spawn(request: SpawnRequest): Promise<SpawnOutcome> {
     const [file, ...args] = request.argv as [string, ...string[]]
-    const sink = (push: (chunk: Uint8Array) => void) => ({
-      *transform(chunk: unknown): Generator<never, void, unknown> {
-        push(chunk as Uint8Array)
-        // nothing is passed on: the output is collected by the sink, not by execa
-        yield* []
-      },
-      binary: true,
-    })
     const execa = await loadExeca()
     const subprocess = execa(file, args, {
       reject: false,
@@ -51,12 +43,13 @@ export class LocalContext extends BaseContext {
       env: request.env,
       extendEnv: true,
       ...(request.input === undefined ? { stdin: 'ignore' as const } : { input: request.input }),
-      stdout: sink(request.onStdout),
-      stderr: sink(request.onStderr),
+      // execa buffers nothing: the streams are read here, chunk by chunk, by the caller's sinks
       buffer: false,
       ...(request.signal ? { cancelSignal: request.signal } : {}),
       forceKillAfterDelay: request.killAfterMs,
     })
+    subprocess.stdout.on('data', request.onStdout)
+    subprocess.stderr.on('data', request.onStderr)
     const result = await subprocess
     const code = (result.cause as NodeJS.ErrnoException | undefined)?.code
     return {
