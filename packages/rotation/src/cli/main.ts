@@ -1,9 +1,10 @@
 import fs from 'node:fs'
 import os from 'node:os'
-import { isRsbError, LocalContext, quoteArgument, SshContext, type Context } from '@rsb/exec'
+import { isRsbError, quoteArgument, SshContext, type Context } from '@rsb/exec'
 import { RotationError, SETTINGS_ERROR_CODES } from '../errors.js'
 import { executeRotation, prepareRotation, type PreparedRotation, type RotationEvent, type RotationResult } from '../io/apply.js'
 import { describeRotationEvent } from '../io/messages.js'
+import { FsLocalContext } from '../io/fs-context.js'
 import { formatLocation, parseLocation, type Location } from '../io/location.js'
 import { FREQUENCIES, formatScheme } from '../retention.js'
 import { formatTimestamp } from '../timestamp.js'
@@ -217,7 +218,7 @@ class Run {
   #context(location: Location, settings: SectionSettings): Context {
     if (location.kind === 'local') {
       let context = this.#contexts.get('')
-      if (!context) this.#contexts.set('', (context = new LocalContext()))
+      if (!context) this.#contexts.set('', (context = new FsLocalContext()))
       return context
     }
     const user = location.user ?? settings.sshUser
