@@ -42,10 +42,12 @@ export interface UnlockHandle {
    * Locks the device again, only if this call unlocked it (`cryptdisks_stop NAME`, or `cryptsetup luksClose NAME`
    * after the fallback); otherwise does nothing. Once it has succeeded, later calls do nothing.
    *
+   * @param options - `signal` cancels the lock command. The signal given to `unlock()` is deliberately not reused:
+   * cleanups must still run after a run was cancelled.
    * @throws {CrypttabError} ERR_RSB_CRYPTTAB_LOCK_FAILED (for example while the filesystem is still mounted); a
    * later call tries again
    */
-  undo(): Promise<void>
+  undo(options?: { signal?: AbortSignal | undefined }): Promise<void>
 }
 
 const COMMAND = { ionice: undefined, sudo: true } as const
@@ -158,9 +160,9 @@ export async function unlock(target: string, options: UnlockOptions = {}): Promi
       entry,
       unlockedByUs,
       method,
-      async undo() {
+      async undo(undoOptions = {}) {
         if (done) return
-        await lock(target, { context, method, signal, onEvent: options.onEvent })
+        await lock(target, { context, method, signal: undoOptions.signal, onEvent: options.onEvent })
         done = true
       },
     }

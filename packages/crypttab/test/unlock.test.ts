@@ -250,6 +250,21 @@ describe('unlock (recorded commands)', () => {
     expect(await isUnlocked('backups', { context })).toBe(false)
   })
 
+  it('undo still locks after the signal given to unlock was aborted (cleanups after SIGINT)', async () => {
+    const context = new FakeContext(machineHandler(machine()))
+    const controller = new AbortController()
+    const handle = await unlock('backups', { context, signal: controller.signal })
+    controller.abort()
+    await expect(unlock('backups', { context, signal: controller.signal })).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_ABORTED' })
+    await handle.undo()
+    expect(await isUnlocked('backups', { context })).toBe(false)
+    const cancelled = new AbortController()
+    cancelled.abort()
+    const again = await unlock('backups', { context })
+    await expect(again.undo({ signal: cancelled.signal })).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_ABORTED' })
+    await again.undo()
+  })
+
   it('passes names with spaces, quotes and $() as single arguments', async () => {
     const name = `it's a "$(disk)"`
     const m = machine(`it's\\040a\\040"$(disk)" /dev/sdb\\040one /root/keys/backups.key luks\n`, ['/dev/sdb one', '/root/keys/backups.key'])

@@ -39,10 +39,12 @@ export interface MountHandle {
    * Unmounts (`[sudo] umount MOUNTPOINT`), only if this call mounted; otherwise does nothing. Once it has succeeded,
    * later calls do nothing.
    *
+   * @param options - `signal` cancels the unmount. The signal given to `ensureMounted()` is deliberately not
+   * reused: cleanups must still run after a run was cancelled.
    * @throws {MountError} ERR_RSB_MOUNT_UNMOUNT_FAILED (for example while the filesystem is busy); a later call
    * tries again
    */
-  undo(): Promise<void>
+  undo(options?: { signal?: AbortSignal | undefined }): Promise<void>
 }
 
 /** A file in fstab format as read through a context. */
@@ -177,9 +179,9 @@ export async function ensureMounted(mountPoint: string, options: EnsureMountedOp
     return {
       mountPoint,
       mountedByUs,
-      async undo() {
+      async undo(undoOptions = {}) {
         if (done) return
-        await unmount(mountPoint, { context, signal, onEvent: options.onEvent })
+        await unmount(mountPoint, { context, signal: undoOptions.signal, onEvent: options.onEvent })
         done = true
       },
     }

@@ -59,6 +59,15 @@ describe('ensureMounted', () => {
     expect(context.commands).toEqual(['mountpoint /mnt/my disk', 'mount --fstab /tmp/test fstab /mnt/my disk', 'mountpoint /mnt/my disk'])
   })
 
+  it('undo still unmounts after the signal given to ensureMounted was aborted (cleanups after SIGINT)', async () => {
+    const context = new FakeContext(mountMachine(new Set()))
+    const controller = new AbortController()
+    const handle = await ensureMounted('/mnt/backups', { context, signal: controller.signal })
+    controller.abort()
+    await handle.undo()
+    expect(await isMountPoint('/mnt/backups', { context })).toBe(false)
+  })
+
   it('does nothing and undoes nothing when already mounted', async () => {
     const context = new FakeContext(mountMachine(new Set(['/mnt/backups'])))
     const events: MountEvent[] = []
