@@ -53,6 +53,10 @@ export function timestampSeconds(t: Timestamp): number {
 }
 
 const pad = (value: number, width: number): string => String(value).padStart(width, '0')
+const TWO_DIGITS = Array.from({ length: 100 }, (_, value) => pad(value, 2))
+const pad2 = (value: number): string => TWO_DIGITS[value] ?? pad(value, 2)
+let lastYear = Number.NaN
+let lastYearText = ''
 
 /**
  * Formats a timestamp as `YYYY-MM-DDTHH:MM:SS` (the `--json` form).
@@ -63,7 +67,11 @@ const pad = (value: number, width: number): string => String(value).padStart(wid
  * ```
  */
 export function formatTimestamp(t: Timestamp): string {
-  return `${pad(t.year, 4)}-${pad(t.month, 2)}-${pad(t.day, 2)}T${pad(t.hour, 2)}:${pad(t.minute, 2)}:${pad(t.second, 2)}`
+  if (t.year !== lastYear) {
+    lastYear = t.year
+    lastYearText = pad(t.year, 4)
+  }
+  return `${lastYearText}-${pad2(t.month)}-${pad2(t.day)}T${pad2(t.hour)}:${pad2(t.minute)}:${pad2(t.second)}`
 }
 
 /**

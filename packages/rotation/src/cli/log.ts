@@ -43,6 +43,7 @@ export function createLogger(sink: TextSink, verbosity: number): Logger {
   let scheduled = false
   let second = -1
   let prefix = ''
+  const names = new Map<LogLevel, string>()
   const flush = () => {
     scheduled = false
     if (buffer === '') return
@@ -60,8 +61,12 @@ export function createLogger(sink: TextSink, verbosity: number): Logger {
         const d = new Date(now)
         prefix = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${host} rsb-rotate[${process.pid}]`
       }
-      const style = COLOURS[level]
-      const name = sink.isTTY === true && style ? styleText(style, level.toUpperCase()) : level.toUpperCase()
+      let name = names.get(level)
+      if (name === undefined) {
+        const style = COLOURS[level]
+        name = sink.isTTY === true && style ? styleText(style, level.toUpperCase()) : level.toUpperCase()
+        names.set(level, name)
+      }
       buffer += `${prefix} ${name} ${message}\n`
       if (buffer.length > 65536) flush()
       else if (!scheduled) {

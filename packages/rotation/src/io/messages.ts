@@ -16,6 +16,11 @@ export interface DescribeOptions {
   home?: string | undefined
 }
 
+/** `~/…` for a path below `home` (no allocation for the others). */
+function shortenHome(path: string, home: string): string {
+  return path.length > home.length && path.charCodeAt(home.length) === 0x2f && path.startsWith(home) ? `~${path.slice(home.length)}` : path
+}
+
 /**
  * The log line rotate-backups 8.1 writes for an event (rotate-backups.md, section 10), e.g.
  * `Preserving /b/x (matches 'daily' and 'weekly' retention periods) ..` or `Deleting /b/y ..`; undefined for
@@ -28,7 +33,7 @@ export interface DescribeOptions {
  */
 export function describeRotationEvent(event: RotationEvent, options: DescribeOptions = {}): RotationLogLine | undefined {
   const home = options.home
-  const display = (path: string) => (home && home !== '/' && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path)
+  const display = (path: string) => (home && home !== '/' ? shortenHome(path, home) : path)
   switch (event.type) {
     case 'scanning':
       return { level: 'info', message: `Scanning ${event.location} for backups ..` }
