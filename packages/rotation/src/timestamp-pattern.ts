@@ -78,12 +78,16 @@ function slowComponent(text: string): number | string {
   return Number.parseInt(match[1]!.replaceAll('_', ''), 10)
 }
 
-/** Per built-in regex: the same regex with unnamed groups (year … second at 1 … 6), whose matches have no `groups` object. */
+/**
+ * Per built-in regex: the same regex with unnamed groups (year … second at 1 … 6), whose matches have no `groups`
+ * object.
+ */
 const POSITIONAL = new WeakMap<RegExp, RegExp>()
 
 /**
  * Registers the positional twin of a built-in pattern whose named groups appear in the order year, month, day,
- * hour, minute, second, with no backreference: the twin only drops the names, so it matches exactly the same.
+ * hour, minute, second, each matching ASCII digits only (`[0-9]{n}`), with no backreference: the twin only drops
+ * the names, so it matches exactly the same.
  *
  * @internal
  */
@@ -102,42 +106,38 @@ withPositionalTwin(DEFAULT_TIMESTAMP_PATTERN)
  */
 export function matchTimestamp(name: string, pattern: TimestampPattern): Timestamp | string | undefined {
   const positional = POSITIONAL.get(pattern.regex)
-  let year: number | string, month: number | string, day: number | string
-  let hour: number | string, minute: number | string, second: number | string
+  let timestamp: Timestamp
   if (positional) {
     const match = positional.exec(name)
     if (!match) return undefined
-    // The components in this order: the first bad one is reported.
-    year = component(match[1])
-    if (typeof year === 'string') return year
-    month = component(match[2])
-    if (typeof month === 'string') return month
-    day = component(match[3])
-    if (typeof day === 'string') return day
-    hour = component(match[4])
-    if (typeof hour === 'string') return hour
-    minute = component(match[5])
-    if (typeof minute === 'string') return minute
-    second = component(match[6])
-    if (typeof second === 'string') return second
+    // Every group is ASCII digits or absent: Number() is exactly component() here.
+    timestamp = {
+      year: Number(match[1]),
+      month: Number(match[2]),
+      day: Number(match[3]),
+      hour: match[4] ? Number(match[4]) : 0,
+      minute: match[5] ? Number(match[5]) : 0,
+      second: match[6] ? Number(match[6]) : 0,
+    }
   } else {
     const match = pattern.regex.exec(name)
     if (!match) return undefined
     const groups: Partial<Record<string, string>> = match.groups ?? {}
-    year = component(groups.year)
+    // The components in this order: the first bad one is reported.
+    const year = component(groups.year)
     if (typeof year === 'string') return year
-    month = component(groups.month)
+    const month = component(groups.month)
     if (typeof month === 'string') return month
-    day = component(groups.day)
+    const day = component(groups.day)
     if (typeof day === 'string') return day
-    hour = component(groups.hour)
+    const hour = component(groups.hour)
     if (typeof hour === 'string') return hour
-    minute = component(groups.minute)
+    const minute = component(groups.minute)
     if (typeof minute === 'string') return minute
-    second = component(groups.second)
+    const second = component(groups.second)
     if (typeof second === 'string') return second
+    timestamp = { year, month, day, hour, minute, second }
   }
-  const timestamp: Timestamp = { year, month, day, hour, minute, second }
   return invalidTimestampReason(timestamp) ?? timestamp
 }
 

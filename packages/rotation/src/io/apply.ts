@@ -167,8 +167,12 @@ export async function prepareRotation(context: Context, directory: string, optio
     )
   }
   const ignore = new Set(options.ignore ?? [])
-  const names = new Set(entries.filter((name) => !ignore.has(name)))
-  for (const name of options.extraNames ?? []) if (!ignore.has(name)) names.add(name)
+  let names: Iterable<string> = entries
+  if (ignore.size > 0 || options.extraNames !== undefined || !strictlyAscending(entries)) {
+    const unique = new Set(entries.filter((name) => !ignore.has(name)))
+    for (const name of options.extraNames ?? []) if (!ignore.has(name)) unique.add(name)
+    names = unique
+  }
   const collection = collectBackups(names, {
     pattern: options.snapshotNamesOnly ? SNAPSHOT_NAME_PATTERN : options.timestampPattern,
     include: options.include,
@@ -180,19 +184,20 @@ export async function prepareRotation(context: Context, directory: string, optio
   if (collection.backups.length > 0 && !dryRun && options.removalCommand === undefined) {
     await check('writable', context.isWritable(directory, quiet))
   }
-  const removals = plan.decisions
-    .filter((decision) => decision.action === 'delete')
-    .map((decision): Removal => {
-      const path = joinPath(directory, decision.name)
-      return { name: decision.name, path, argv: [...removalCommand, path] }
-    })
+  const removals: Removal[] = []
+  for (let i = 0; i < plan.decisions.length; i++) {
+    const decision = plan.decisions[i]!
+    if (decision.action !== 'delete') continue
+    const path = joinPath(directory, decision.name)
+    removals.push({ name: decision.name, path, argv: [...removalCommand, path] })
+  }
   const runOptions: RunOptions = { ...base, ...(options.ionice === undefined ? {} : { ionice: options.ionice }) }
   return { context, directory, location, collection, plan, removals, dryRun, runOptions, onEvent: emit }
 }
 
 async function remove(prepared: PreparedRotation, removal: Removal): Promise<RemovalResult> {
   const { location, onEvent: emit } = prepared
-  if (prepared.dryRun) return { ...removal, status: 'planned' }
+  if (prepared.dryRun) return planned(removal)
   if (prepared.runOptions.signal?.aborted) return { ...removal, status: 'cancelled' }
   const started = performance.now()
   try {
@@ -218,11 +223,26 @@ function emitDecision(prepared: PreparedRotation, decision: BackupDecision): voi
 
 /** The sequential walk of a dry run: nothing to wait for, so one synchronous loop (which the JIT optimises). */
 function walkDryRun(p: PreparedRotation, byName: ReadonlyMap<string, Removal>, list: RemovalResult[]): void {
-  for (const decision of p.plan.decisions) {
+  const decisions = p.plan.decisions
+  for (let i = 0; i < decisions.length; i++) {
+    const decision = decisions[i]!
     emitDecision(p, decision)
     const removal = byName.get(decision.name)
-    if (removal) list.push({ ...removal, status: 'planned' })
+    if (removal) list.push(planned(removal))
   }
+}
+
+/** `{ ...removal, status: 'planned' }` (Object.assign is several times faster than a spread before optimisation). */
+function planned(removal: Removal): RemovalResult {
+  const result: { status?: 'planned' } & Removal = Object.assign({}, removal)
+  result.status = 'planned'
+  return result as RemovalResult
+}
+
+/** Whether names are sorted and without duplicates (what listEntries returns), checked in one pass. */
+function strictlyAscending(names: readonly string[]): boolean {
+  for (let i = 1; i < names.length; i++) if (!(names[i - 1]! < names[i]!)) return false
+  return true
 }
 
 /** Options of {@link executeRotation}. */
@@ -247,7 +267,8 @@ export async function executeRotation(prepared: readonly PreparedRotation[], opt
   const results = new Map<PreparedRotation, RemovalResult[]>(prepared.map((p) => [p, []]))
   if (!options.parallel) {
     for (const p of prepared) {
-      const byName = new Map(p.removals.map((r) => [r.name, r]))
+      const byName = new Map<string, Removal>()
+      for (let i = 0; i < p.removals.length; i++) byName.set(p.removals[i]!.name, p.removals[i]!)
       if (p.dryRun) {
         walkDryRun(p, byName, results.get(p)!)
         continue

@@ -17,8 +17,10 @@ export interface DescribeOptions {
 }
 
 /** `~/…` for a path below `home` (no allocation for the others). */
-function shortenHome(path: string, home: string): string {
-  return path.length > home.length && path.charCodeAt(home.length) === 0x2f && path.startsWith(home) ? `~${path.slice(home.length)}` : path
+function shortenHome(path: string, home: string | undefined): string {
+  return home !== undefined && home !== '/' && path.length > home.length && path.charCodeAt(home.length) === 0x2f && path.startsWith(home)
+    ? `~${path.slice(home.length)}`
+    : path
 }
 
 /**
@@ -32,8 +34,7 @@ function shortenHome(path: string, home: string): string {
  * ```
  */
 export function describeRotationEvent(event: RotationEvent, options: DescribeOptions = {}): RotationLogLine | undefined {
-  const home = options.home
-  const display = (path: string) => (home && home !== '/' ? shortenHome(path, home) : path)
+  const home = options.home || undefined
   switch (event.type) {
     case 'scanning':
       return { level: 'info', message: `Scanning ${event.location} for backups ..` }
@@ -56,7 +57,7 @@ export function describeRotationEvent(event: RotationEvent, options: DescribeOpt
       if (event.count === 0) return { level: 'info', message: `No backups found in ${event.location}.` }
       return { level: 'info', message: `Found ${event.count} timestamped backup${event.count === 1 ? '' : 's'} in ${event.location}.` }
     case 'decision': {
-      const path = display(event.path)
+      const path = shortenHome(event.path, home)
       if (event.decision.action === 'delete') return { level: 'info', message: `Deleting ${path} ..` }
       const periods = event.decision.reasons.filter((r) => r !== 'protected').map((r) => `'${r}'`)
       const why = periods.length === 0 ? 'protected' : `matches ${joinWords(periods)} retention period${periods.length === 1 ? '' : 's'}`
@@ -65,13 +66,13 @@ export function describeRotationEvent(event: RotationEvent, options: DescribeOpt
     case 'removing':
       return { level: 'debug', message: `Running ${quoteCommandLine(event.argv)}` }
     case 'removed':
-      return { level: 'verbose', message: `Deleted ${display(event.path)} in ${formatDuration(event.durationMs)}.` }
+      return { level: 'verbose', message: `Deleted ${shortenHome(event.path, home)} in ${formatDuration(event.durationMs)}.` }
     case 'removal-failed': {
       const error = event.error
       const code = isRsbError(error) ? ` (${error.code})` : ''
       return {
         level: 'error',
-        message: `Failed to delete ${display(event.path)}: ${error instanceof Error ? error.message : String(error)}${code}`,
+        message: `Failed to delete ${shortenHome(event.path, home)}: ${error instanceof Error ? error.message : String(error)}${code}`,
       }
     }
   }
