@@ -188,7 +188,9 @@ export async function unlock(target: string, options: UnlockOptions = {}): Promi
       hint: `Restore the key file or correct the third column of line ${entry.line} of ${path}.`,
     })
   }
-  if (entry.keyFile === undefined && !keyscript && context.defaults.interactive !== true) {
+  // A passphrase is typed at the user's terminal: only a local context in an interactive run has one.
+  const prompts = entry.keyFile === undefined && !keyscript
+  if (prompts && (context.defaults.interactive !== true || context.kind !== 'local')) {
     throw new CrypttabError(
       'ERR_RSB_CRYPTTAB_PASSPHRASE_REQUIRED',
       target,
@@ -219,12 +221,12 @@ export async function unlock(target: string, options: UnlockOptions = {}): Promi
 
   if (method === 'cryptdisks') {
     const env = path === DEFAULT_CRYPTTAB ? undefined : { TABFILE: path }
-    await runPrivileged(context, ['cryptdisks_start', target], { env, signal }, fail)
+    await runPrivileged(context, ['cryptdisks_start', target], { env, signal, terminal: prompts }, fail)
   } else {
     if (keyscript) throw fail({ detail: 'the cryptsetup fallback cannot run keyscript= programs (install cryptdisks_start)' })
     const luks = entry.options.luks !== undefined || (await context.test(['cryptsetup', 'isLuks', source], { ...COMMAND, signal }))
     if (!luks) throw fail({ detail: `${source} is not a LUKS device (the cryptsetup fallback opens LUKS devices only)` })
-    await runPrivileged(context, ['cryptsetup', ...fallbackFlags(entry), 'luksOpen', source, target], { signal }, fail)
+    await runPrivileged(context, ['cryptsetup', ...fallbackFlags(entry), 'luksOpen', source, target], { signal, terminal: prompts }, fail)
   }
   if (!(await isUnlocked(target, { context, signal }))) throw fail({ detail: `${device} did not appear` })
   options.onEvent?.({ type: 'unlocked', target })

@@ -11,6 +11,7 @@ import {
   leftovers,
   prepareLuksDisk,
   REAL_CRYPTSETUP,
+  STAND_IN_PATH,
   withStandIns,
   type LuksDisk,
   type PrepareLuksDiskOptions,
@@ -155,14 +156,33 @@ describe.skipIf(!isRoot)('unlocking real LUKS images with the stand-ins (needs r
     expect(await isUnlocked(d.name, { context })).toBe(false)
   })
 
-  it('no key file: refused when not interactive; interactive runs the unlock command', async () => {
+  it('no key file: refused when not interactive; interactive, the passphrase typed at the terminal unlocks', async () => {
     const d = await disk({ key: 'none' })
     const error = await rejection(unlock(d.name, { context, path: d.crypttab }))
     expect(error.code).toBe('ERR_RSB_CRYPTTAB_PASSPHRASE_REQUIRED')
-    // interactive: the command runs (here nobody types the passphrase, so the real key check refuses it)
-    const interactive = withStandIns(new LocalContext({ interactive: true }))
-    const failed = await rejection(unlock(d.name, { context: interactive, path: d.crypttab, method: 'cryptsetup' }))
-    expect(failed.code).toBe('ERR_RSB_CRYPTTAB_UNLOCK_FAILED')
+    // A child process stands for an interactive rsb: its standard input is what the person types.
+    const dist = (pkg: string) => JSON.stringify(path.resolve(import.meta.dirname, `../../${pkg}/dist/index.js`))
+    const typed = (passphrase: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import { LocalContext } from ${dist('exec')}
+           import { unlock } from ${dist('crypttab')}
+           try {
+             const handle = await unlock(${JSON.stringify(d.name)}, { context: new LocalContext({ interactive: true }), path: ${JSON.stringify(d.crypttab)}, method: 'cryptsetup' })
+             console.log('unlocked', handle.unlockedByUs)
+           } catch (e) { console.log(e.code) }`,
+        ],
+        { input: `${passphrase}\n`, encoding: 'utf8', env: { ...process.env, PATH: STAND_IN_PATH } },
+      )
+    expect(typed('not the passphrase').stdout.trim().split('\n').at(-1)).toBe('ERR_RSB_CRYPTTAB_UNLOCK_FAILED')
+    expect(await isUnlocked(d.name, { context })).toBe(false)
+    expect(typed(d.passphrase).stdout.trim().split('\n').at(-1)).toBe('unlocked true')
+    expect(await isUnlocked(d.name, { context })).toBe(true)
+    await lock(d.name, { context })
+    expect(await isUnlocked(d.name, { context })).toBe(false)
   })
 
   it('names and paths with spaces, quotes and $() pass through untouched', async () => {

@@ -85,6 +85,7 @@ describe('unlock (recorded commands)', () => {
     expect(root.calls.find((c) => c.argv[0] === 'cryptdisks_start')).toEqual({
       argv: ['cryptdisks_start', 'backups'],
       env: { TABFILE: '/srv/test crypttab' },
+      terminal: false,
     })
   })
 
@@ -190,6 +191,8 @@ describe('unlock (recorded commands)', () => {
     expect(error.code).toBe('ERR_RSB_CRYPTTAB_PASSPHRASE_REQUIRED')
     const interactive = new FakeContext(machineHandler(m), { interactive: true })
     expect((await unlock('usb', { context: interactive })).unlockedByUs).toBe(true)
+    // the passphrase prompt gets the user's terminal; nothing else does
+    expect(interactive.calls.filter((c) => c.terminal).map((c) => c.argv.join(' '))).toEqual(['cryptdisks_start usb'])
     // a keyscript provides the key itself
     const scripted = machine('usb /dev/sdb1 /dev/sdc1 luks,keyscript=decrypt_keyctl\n')
     expect((await unlock('usb', { context: new FakeContext(machineHandler(scripted)) })).unlockedByUs).toBe(true)

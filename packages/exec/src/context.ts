@@ -27,6 +27,11 @@ export interface RunOptions {
   signal?: AbortSignal | undefined
   /** Grace period between SIGTERM and SIGKILL on abort, in milliseconds. Default: 5000. */
   killAfterMs?: number | undefined
+  /**
+   * Let the command talk to the user's terminal (standard input, output and error inherited, nothing captured):
+   * for passphrase prompts in an interactive run. Local contexts only; ignored over SSH (no terminal there).
+   */
+  terminal?: boolean | undefined
 }
 
 /** The outcome of a command that ran. */
@@ -110,6 +115,8 @@ export interface SpawnRequest {
   onStderr: (chunk: Uint8Array) => void
   signal: AbortSignal | undefined
   killAfterMs: number
+  /** Inherit the terminal (see {@link RunOptions.terminal}). */
+  terminal: boolean
 }
 
 /** What a context implementation reports back. `notFound` means the program did not exist. */
@@ -218,6 +225,7 @@ export abstract class BaseContext implements Context {
       onStderr: stderr.push,
       signal: options.signal,
       killAfterMs: options.killAfterMs ?? 5000,
+      terminal: options.terminal ?? false,
     })
     const result: RunResult = {
       argv: line.argv,

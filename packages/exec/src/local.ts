@@ -42,14 +42,18 @@ export class LocalContext extends BaseContext {
       ...(this.#cwd === undefined ? {} : { cwd: this.#cwd }),
       env: request.env,
       extendEnv: true,
-      ...(request.input === undefined ? { stdin: 'ignore' as const } : { input: request.input }),
+      ...(request.terminal
+        ? { stdio: 'inherit' as const }
+        : request.input === undefined
+          ? { stdin: 'ignore' as const }
+          : { input: request.input }),
       // execa buffers nothing: the streams are read here, chunk by chunk, by the caller's sinks
       buffer: false,
       ...(request.signal ? { cancelSignal: request.signal } : {}),
       forceKillAfterDelay: request.killAfterMs,
     })
-    subprocess.stdout.on('data', request.onStdout)
-    subprocess.stderr.on('data', request.onStderr)
+    subprocess.stdout?.on('data', request.onStdout)
+    subprocess.stderr?.on('data', request.onStderr)
     const result = await subprocess
     const code = (result.cause as NodeJS.ErrnoException | undefined)?.code
     return {

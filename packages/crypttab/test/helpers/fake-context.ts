@@ -12,6 +12,8 @@ export interface FakeReply {
 export interface FakeCall {
   argv: string[]
   env: Record<string, string>
+  /** Whether the command was given the user's terminal (passphrase prompts). */
+  terminal: boolean
 }
 
 /** Strips `sudo [-n] [KEY=VALUE…]` from a final argv. */
@@ -43,7 +45,7 @@ export class FakeContext extends BaseContext {
   }
 
   protected spawn(request: SpawnRequest): Promise<SpawnOutcome> {
-    this.calls.push({ argv: [...request.argv], env: { ...request.env } })
+    this.calls.push({ argv: [...request.argv], env: { ...request.env }, terminal: request.terminal })
     const reply = this.#handler(withoutSudo(request.argv))
     if (reply.stdout) request.onStdout(new TextEncoder().encode(reply.stdout))
     if (reply.stderr) request.onStderr(new TextEncoder().encode(reply.stderr))
