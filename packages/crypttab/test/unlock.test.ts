@@ -82,7 +82,7 @@ describe('unlock (recorded commands)', () => {
     const root = new FakeContext(machineHandler(m), { privileged: true })
     m.files.delete('/dev/mapper/backups')
     await unlock('backups', { context: root, path: '/srv/test crypttab' })
-    expect(root.calls.find((c) => c.argv[0] === 'cryptdisks_start')).toEqual({
+    expect(root.calls.find((c) => c.argv[0] === 'cryptdisks_start')).toMatchObject({
       argv: ['cryptdisks_start', 'backups'],
       env: { TABFILE: '/srv/test crypttab' },
       terminal: false,

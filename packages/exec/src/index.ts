@@ -17,3 +17,11 @@ export { resolveSshHost, parseSshG, splitUserHost, type SshHostConfig } from './
 export { parseKnownHosts, verifyHostKey, hostFieldMatches, knownHostName, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.js'
 export { openTunnel, type OpenTunnelOptions, type Tunnel } from './tunnel.js'
 export { CleanupScope } from './cleanup.js'
+export {
+  RecordingContext,
+  withoutSudo,
+  type RecordedCommand,
+  type RecordedReply,
+  type RecordingContextOptions,
+  type RecordingHandler,
+} from './recording.js'

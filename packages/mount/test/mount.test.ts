@@ -46,7 +46,7 @@ describe('ensureMounted', () => {
     const handle = await ensureMounted('/mnt/backups', { context, onEvent: (e) => events.push(e) })
     expect(handle).toMatchObject({ mountPoint: '/mnt/backups', mountedByUs: true })
     expect(context.commands).toEqual(['mountpoint /mnt/backups', 'sudo -n mount /mnt/backups', 'mountpoint /mnt/backups'])
-    context.commands.length = 0
+    context.calls.length = 0
     await handle.undo()
     await handle.undo()
     expect(context.commands).toEqual(['sudo -n umount /mnt/backups', 'mountpoint /mnt/backups'])

@@ -3,3 +3,4 @@ export { freePort, runChecked, startServer, stopProcess, waitForPort } from './p
 export { startSshd, type SshServer, type StartSshdOptions } from './sshd.js'
 export { startRsyncDaemon, type RsyncDaemon, type RsyncModule } from './rsyncd.js'
 export { createSudoUser, type TestUser } from './users.js'
+export { runReadmeExample, type ReadmeExampleRun } from './readme.js'

@@ -1,5 +1,5 @@
 // A recording context for tier-2 tests: no process is started; a handler answers each command.
-import { BaseContext, type SpawnOutcome, type SpawnRequest } from '@rsb/exec'
+import { RecordingContext } from '@rsb/exec'
 
 /** What the fake answers for one command. */
 export interface FakeReply {
@@ -8,56 +8,16 @@ export interface FakeReply {
   stderr?: string
 }
 
-/** One recorded command: the final argv (with sudo prefix) and the environment overrides given to the child. */
-export interface FakeCall {
-  argv: string[]
-  env: Record<string, string>
-  /** Whether the command was given the user's terminal (passphrase prompts). */
-  terminal: boolean
-}
-
-/** Strips `sudo [-n] [KEY=VALUE…]` from a final argv. */
-export function withoutSudo(argv: readonly string[]): string[] {
-  if (argv[0] !== 'sudo') return [...argv]
-  let i = 1
-  if (argv[i] === '-n') i++
-  while (argv[i] !== undefined && /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i] as string)) i++
-  return argv.slice(i)
-}
-
-/** A context whose commands are answered by `handler` (given the argv without the sudo prefix). */
-export class FakeContext extends BaseContext {
-  readonly kind = 'local' as const
-  readonly host = 'fake'
-  readonly calls: FakeCall[] = []
-  readonly #handler: (argv: string[]) => FakeReply
-  readonly #privileged: boolean
-
+/** A recording context (no process is started) whose commands are answered by `handler`, given the argv without
+ * the sudo prefix. Not interactive and root unless told otherwise. */
+export class FakeContext extends RecordingContext {
   constructor(handler: (argv: string[]) => FakeReply, options: { privileged?: boolean; sudo?: boolean; interactive?: boolean } = {}) {
-    super({ sudo: options.sudo ?? false, interactive: options.interactive ?? false })
-    this.#handler = handler
-    this.#privileged = options.privileged ?? true
-  }
-
-  /** The recorded commands as single strings (arguments joined by spaces). */
-  get commands(): string[] {
-    return this.calls.map((call) => call.argv.join(' '))
-  }
-
-  protected spawn(request: SpawnRequest): Promise<SpawnOutcome> {
-    this.calls.push({ argv: [...request.argv], env: { ...request.env }, terminal: request.terminal })
-    const reply = this.#handler(withoutSudo(request.argv))
-    if (reply.stdout) request.onStdout(new TextEncoder().encode(reply.stdout))
-    if (reply.stderr) request.onStderr(new TextEncoder().encode(reply.stderr))
-    return Promise.resolve({ exitCode: reply.exitCode ?? 0, signal: undefined })
-  }
-
-  isPrivileged(): Promise<boolean> {
-    return Promise.resolve(this.#privileged)
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve()
+    super(({ command }) => handler(command), {
+      privileged: options.privileged ?? true,
+      sudo: options.sudo ?? false,
+      interactive: options.interactive ?? false,
+      host: 'fake',
+    })
   }
 }
 

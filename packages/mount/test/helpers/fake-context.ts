@@ -1,5 +1,5 @@
 // A recording context for tier-2 tests: no process is started; a handler answers each command.
-import { BaseContext, type SpawnOutcome, type SpawnRequest } from '@rsb/exec'
+import { RecordingContext } from '@rsb/exec'
 
 /** What the fake answers for one command. */
 export interface FakeReply {
@@ -7,34 +7,11 @@ export interface FakeReply {
   stderr?: string
 }
 
-/** A context whose commands are answered by `handler` (given the argv without `sudo [-n]`). */
-export class FakeContext extends BaseContext {
-  readonly kind = 'local' as const
-  readonly host = 'fake'
-  readonly commands: string[] = []
-  readonly #handler: (argv: string[]) => FakeReply
-  readonly #privileged: boolean
-
+/** A recording context (no process is started) whose commands are answered by `handler`, given the argv without
+ * the sudo prefix. Root unless told otherwise. */
+export class FakeContext extends RecordingContext {
   constructor(handler: (argv: string[]) => FakeReply, options: { privileged?: boolean; sudo?: boolean } = {}) {
-    super({ sudo: options.sudo ?? false, interactive: false })
-    this.#handler = handler
-    this.#privileged = options.privileged ?? true
-  }
-
-  protected spawn(request: SpawnRequest): Promise<SpawnOutcome> {
-    this.commands.push(request.argv.join(' '))
-    const argv = request.argv[0] === 'sudo' ? request.argv.slice(request.argv[1] === '-n' ? 2 : 1) : [...request.argv]
-    const reply = this.#handler(argv)
-    if (reply.stderr) request.onStderr(new TextEncoder().encode(reply.stderr))
-    return Promise.resolve({ exitCode: reply.exitCode ?? 0, signal: undefined })
-  }
-
-  isPrivileged(): Promise<boolean> {
-    return Promise.resolve(this.#privileged)
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve()
+    super(({ command }) => handler(command), { privileged: options.privileged ?? true, sudo: options.sudo ?? false, host: 'fake' })
   }
 }
 
