@@ -1,7 +1,7 @@
 // Tier 2: the workflow with a recording context (no real commands), to check the command shapes a CI machine
 // running as root cannot produce: a non-root user's sudo prefixes, a filesystem that `mountpoint` reports as not
 // mounted and then mounted, and the order of the whole run (reference rsync-system-backup.md 7.4).
-import { BaseContext, type SpawnOutcome, type SpawnRequest } from '@rsb/exec'
+import { RecordingContext } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
 import { parseArgs, type RunOptions } from '../src/index.ts'
 import { runWorkflow } from '../src/backup/run.ts'
@@ -10,31 +10,8 @@ import { createLogger } from '../src/log.ts'
 type Handler = (argv: readonly string[]) => { exitCode?: number; stdout?: string } | undefined
 
 /** Records every final argv; answers from `handler` (default: exit 0, no output). Not root. */
-class RecordingContext extends BaseContext {
-  readonly kind = 'local' as const
-  readonly host = 'localhost'
-  readonly calls: string[][] = []
-  readonly #handler: Handler
-
-  constructor(handler: Handler, defaults: { sudo?: boolean; ionice?: RunOptions['ionice'] }) {
-    super({ ...defaults, interactive: false })
-    this.#handler = handler
-  }
-
-  isPrivileged(): Promise<boolean> {
-    return Promise.resolve(false)
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve()
-  }
-
-  protected spawn(request: SpawnRequest): Promise<SpawnOutcome> {
-    this.calls.push([...request.argv])
-    const answer = this.#handler(request.argv) ?? {}
-    if (answer.stdout) request.onStdout(new TextEncoder().encode(answer.stdout))
-    return Promise.resolve({ exitCode: answer.exitCode ?? 0, signal: undefined })
-  }
+function recordingContext(handler: Handler, defaults: { sudo?: boolean; ionice?: RunOptions['ionice'] }): RecordingContext {
+  return new RecordingContext(({ argv }) => handler(argv), { ...defaults, privileged: false })
 }
 
 function options(argv: string[]): RunOptions {
@@ -51,7 +28,7 @@ function sink() {
 describe('the workflow with a recording context (non-root user, sudo)', () => {
   it('runs the original command sequence with sudo prefixes: mount, rsync, snapshot, rotation, unmount', async () => {
     let mounted = false
-    const context = new RecordingContext(
+    const context = recordingContext(
       (argv) => {
         const command = argv.filter((a) => a !== 'sudo' && a !== '-n' && !a.startsWith('HOME='))
         const [program] = command
@@ -88,7 +65,10 @@ describe('the workflow with a recording context (non-root user, sudo)', () => {
     )
     expect(error).toBeUndefined()
     expect(summary.actions).toEqual(['backup', 'snapshot', 'rotate'])
-    const shown = context.calls.filter((argv) => !argv.includes('which')).map((argv) => argv.join(' '))
+    const shown = context.calls
+      .map((call) => call.argv)
+      .filter((argv) => !argv.includes('which'))
+      .map((argv) => argv.join(' '))
     const indexOf = (prefix: string) => shown.findIndex((line) => line.startsWith(prefix))
     const order = [
       'uname',
@@ -117,7 +97,7 @@ describe('the workflow with a recording context (non-root user, sudo)', () => {
 
   it('with --no-sudo: no sudo for rsync and the destination commands, but mount and umount still ask for it', async () => {
     let mounted = false
-    const context = new RecordingContext(
+    const context = recordingContext(
       (argv) => {
         const program = argv.find((a) => a !== 'sudo' && a !== '-n')
         if (program === 'uname') return { stdout: 'Linux\n' }
@@ -139,7 +119,7 @@ describe('the workflow with a recording context (non-root user, sudo)', () => {
       contexts: { local: context },
     })
     expect(error).toBeUndefined()
-    const shown = context.calls.map((argv) => argv.join(' '))
+    const shown = context.commands
     expect(shown).toContain('sudo -n mount /mnt/b')
     expect(shown).toContain('sudo -n umount /mnt/b')
     expect(shown).toContain('mountpoint /mnt/b')
