@@ -22,6 +22,8 @@ export interface RecordedReply {
   signal?: string | undefined
   /** Report the command as cancelled. */
   aborted?: boolean | undefined
+  /** Report the program as missing (spawn ENOENT). */
+  notFound?: boolean | undefined
 }
 
 /** Answers a command; gets the {@link RecordedCommand} and the raw request (for its abort signal). */
@@ -102,9 +104,10 @@ export class RecordingContext extends BaseContext {
     for (const chunk of chunks) request.onStdout(encoder.encode(chunk))
     if (reply.stderr) request.onStderr(encoder.encode(reply.stderr))
     return {
-      exitCode: reply.signal || reply.aborted ? undefined : (reply.exitCode ?? 0),
+      exitCode: reply.signal || reply.aborted || reply.notFound ? undefined : (reply.exitCode ?? 0),
       signal: reply.signal,
       aborted: reply.aborted ?? false,
+      notFound: reply.notFound ?? false,
     }
   }
 }

@@ -1,4 +1,4 @@
-import { BaseContext, type ContextDefaults, type SpawnOutcome, type SpawnRequest } from '@rsb/exec'
+import { RecordingContext, type ContextDefaults, type SpawnOutcome, type SpawnRequest } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
 import { buildRsyncArgs, runRsync, RsyncError, type RsyncEvent } from '../src/index.ts'
 import { fixture } from './fixtures.ts'
@@ -12,42 +12,23 @@ interface Script {
 }
 
 /** A context that records what it is asked to run and plays back recorded rsync output (tier 2: no real process). */
-class RecordingContext extends BaseContext {
-  readonly kind = 'local' as const
-  readonly host = 'localhost'
-  readonly requests: SpawnRequest[] = []
-  readonly #root: boolean
-  readonly #script: Script
-
-  constructor(script: Script, options: ContextDefaults & { root?: boolean } = {}) {
-    super(options)
-    this.#root = options.root ?? true
-    this.#script = script
-  }
-
-  isPrivileged(): Promise<boolean> {
-    return Promise.resolve(this.#root)
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve()
-  }
-
-  protected async spawn(request: SpawnRequest): Promise<SpawnOutcome> {
-    if (request.argv[0] === 'which') {
-      request.onStdout(new TextEncoder().encode(`/usr/bin/${request.argv[1]}\n`))
-      return { exitCode: 0, signal: undefined }
-    }
-    this.requests.push(request)
-    const encoder = new TextEncoder()
-    for (const chunk of this.#script.stdout ?? []) request.onStdout(encoder.encode(chunk))
-    if (this.#script.stderr) request.onStderr(encoder.encode(this.#script.stderr))
-    if (this.#script.hang) {
-      await new Promise((resolve) => request.signal?.addEventListener('abort', resolve))
-      return { exitCode: undefined, signal: 'SIGTERM', aborted: true }
-    }
-    return this.#script.outcome ?? { exitCode: 0, signal: undefined }
-  }
+function scripted(script: Script, options: ContextDefaults & { root?: boolean } = {}): RecordingContext & { requests: SpawnRequest[] } {
+  const { root, ...defaults } = options
+  const requests: SpawnRequest[] = []
+  const context = new RecordingContext(
+    async ({ argv }, request) => {
+      if (argv[0] === 'which') return { stdout: `/usr/bin/${argv[1]}\n` }
+      requests.push(request)
+      if (script.hang) {
+        await new Promise((resolve) => request.signal?.addEventListener('abort', resolve))
+        return { stdout: script.stdout, stderr: script.stderr, signal: 'SIGTERM', aborted: true }
+      }
+      const outcome = script.outcome ?? { exitCode: 0, signal: undefined }
+      return { stdout: script.stdout, stderr: script.stderr, ...outcome }
+    },
+    { interactive: undefined, ...defaults, privileged: root ?? true },
+  )
+  return Object.assign(context, { requests })
 }
 
 const base = { source: '/src', destination: '/dst/latest' }
@@ -55,7 +36,7 @@ const args = buildRsyncArgs(base)
 
 describe('runRsync: command line', () => {
   it('as root: no sudo, HOME empty in the real environment', async () => {
-    const context = new RecordingContext({}, { root: true, sudo: true })
+    const context = scripted({}, { root: true, sudo: true })
     const result = await runRsync({ ...base, context })
     expect(context.requests[0]?.argv).toEqual(args)
     expect(context.requests[0]?.env).toEqual({ HOME: '' })
@@ -63,7 +44,7 @@ describe('runRsync: command line', () => {
   })
 
   it('not root with sudo: sudo HOME= ionice -c idle rsync … (environment on sudo’s command line, sorted)', async () => {
-    const context = new RecordingContext({}, { root: false, sudo: true, interactive: true })
+    const context = scripted({}, { root: false, sudo: true, interactive: true })
     await runRsync({ ...base, context, ionice: 'idle', env: { RSYNC_RSH: 'ssh -F /tmp/my config' } })
     expect(context.requests[0]?.argv).toEqual(['sudo', 'HOME=', 'RSYNC_RSH=ssh -F /tmp/my config', 'ionice', '-c', 'idle', ...args])
     expect(context.requests[0]?.env).toEqual({})
@@ -71,45 +52,39 @@ describe('runRsync: command line', () => {
 
   it('never hands out RSYNC_PASSWORD from sudo’s command line (events, results, errors)', async () => {
     const events: RsyncEvent[] = []
-    const ok = new RecordingContext({}, { root: false, sudo: true, interactive: true })
+    const ok = scripted({}, { root: false, sudo: true, interactive: true })
     const result = await runRsync({ ...base, context: ok, env: { RSYNC_PASSWORD: 's3cret' }, onEvent: (e) => events.push(e) })
     expect(ok.requests[0]?.argv.slice(0, 3)).toEqual(['sudo', 'HOME=', 'RSYNC_PASSWORD=s3cret'])
     expect(result.argv.slice(0, 3)).toEqual(['sudo', 'HOME=', 'RSYNC_PASSWORD=***'])
     expect(events[0]).toMatchObject({ type: 'command', argv: ['sudo', 'HOME=', 'RSYNC_PASSWORD=***', ...args] })
-    const failing = new RecordingContext(
-      { outcome: { exitCode: undefined, signal: 'SIGKILL' } },
-      { root: false, sudo: true, interactive: true },
-    )
+    const failing = scripted({ outcome: { exitCode: undefined, signal: 'SIGKILL' } }, { root: false, sudo: true, interactive: true })
     const error = (await runRsync({ ...base, context: failing, env: { RSYNC_PASSWORD: 's3cret' } }).catch((e: unknown) => e)) as RsyncError
     expect(error.message).not.toContain('s3cret')
     expect(error.argv?.join(' ')).not.toContain('s3cret')
   })
 
   it('non-interactive sudo gets -n', async () => {
-    const context = new RecordingContext({}, { root: false, sudo: true })
+    const context = scripted({}, { root: false, sudo: true })
     await runRsync({ ...base, context })
     expect(context.requests[0]?.argv.slice(0, 3)).toEqual(['sudo', '-n', 'HOME='])
   })
 
   it('sudo: false overrides the context', async () => {
-    const context = new RecordingContext({}, { root: false, sudo: true })
+    const context = scripted({}, { root: false, sudo: true })
     await runRsync({ ...base, context, sudo: false })
     expect(context.requests[0]?.argv).toEqual(args)
     expect(context.requests[0]?.env).toEqual({ HOME: '' })
   })
 
   it('HOME is always emptied, whatever env says', async () => {
-    const context = new RecordingContext({})
+    const context = scripted({})
     await runRsync({ ...base, context, env: { HOME: '/root', RSYNC_PASSWORD: 'x' } })
     expect(context.requests[0]?.env).toEqual({ HOME: '', RSYNC_PASSWORD: 'x' })
   })
 
   it('reports the final command first, then progress, then the statistics', async () => {
     const text = fixture('initial.stdout')
-    const context = new RecordingContext(
-      { stdout: [text.slice(0, 5000), text.slice(5000)] },
-      { root: false, sudo: true, interactive: true },
-    )
+    const context = scripted({ stdout: [text.slice(0, 5000), text.slice(5000)] }, { root: false, sudo: true, interactive: true })
     const events: RsyncEvent[] = []
     const result = await runRsync({ ...base, context, progress: true, stats: true, onEvent: (e) => events.push(e) })
     expect(events[0]).toEqual({ type: 'command', argv: ['sudo', 'HOME=', ...buildRsyncArgs({ ...base, progress: true, stats: true })] })
@@ -119,14 +94,14 @@ describe('runRsync: command line', () => {
   })
 
   it('returns the statistics without onEvent when stats are asked for', async () => {
-    const context = new RecordingContext({ stdout: [fixture('no-change.stdout')] })
+    const context = scripted({ stdout: [fixture('no-change.stdout')] })
     expect((await runRsync({ ...base, context, stats: true })).stats).toMatchObject({ regularFilesTransferred: 0 })
   })
 })
 
 describe('runRsync: exit statuses', () => {
   it.each([23, 24])('%i is a success with a warning event', async (status) => {
-    const context = new RecordingContext({ outcome: { exitCode: status, signal: undefined }, stderr: 'file has vanished: "/src/x"\n' })
+    const context = scripted({ outcome: { exitCode: status, signal: undefined }, stderr: 'file has vanished: "/src/x"\n' })
     const events: RsyncEvent[] = []
     const result = await runRsync({ ...base, context, onEvent: (e) => events.push(e) })
     expect(result.exitCode).toBe(status)
@@ -143,7 +118,7 @@ describe('runRsync: exit statuses', () => {
 
   it('any other status throws the RsyncError naming its meaning, with the tail of stderr', async () => {
     const stderr = fixture('connection-refused.stderr')
-    const context = new RecordingContext({ outcome: { exitCode: 10, signal: undefined }, stderr })
+    const context = scripted({ outcome: { exitCode: 10, signal: undefined }, stderr })
     const error = await runRsync({ ...base, context }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RsyncError)
     expect(error).toMatchObject({
@@ -168,21 +143,21 @@ describe('runRsync: exit statuses', () => {
     [fixture('unknown-module.stderr'), 5, "@ERROR: Unknown module 'nosuchmodule'"],
     ['rsync error: error in file IO (code 11) at main.c(808)\n', 11, 'rsync error: error in file IO (code 11) at main.c(808)'],
   ])('names the most telling stderr line in the message (%#)', async (stderr, status, reason) => {
-    const context = new RecordingContext({ outcome: { exitCode: status, signal: undefined }, stderr })
+    const context = scripted({ outcome: { exitCode: status, signal: undefined }, stderr })
     const error = (await runRsync({ ...base, context }).catch((e: unknown) => e)) as RsyncError
     expect(error.message.endsWith(`): ${reason}`)).toBe(true)
   })
 
   it('keeps only the last lines of a long stderr', async () => {
     const stderr = Array.from({ length: 500 }, (_, i) => `line ${i}`).join('\n')
-    const context = new RecordingContext({ outcome: { exitCode: 11, signal: undefined }, stderr })
+    const context = scripted({ outcome: { exitCode: 11, signal: undefined }, stderr })
     const error = (await runRsync({ ...base, context }).catch((e: unknown) => e)) as RsyncError
     expect(error.code).toBe('ERR_RSB_RSYNC_FILE_IO')
     expect(error.stderrTail?.split('\n')).toEqual(Array.from({ length: 10 }, (_, i) => `line ${490 + i}`))
   })
 
   it('an unknown status is ERR_RSB_RSYNC_EXIT', async () => {
-    const context = new RecordingContext({ outcome: { exitCode: 42, signal: undefined } })
+    const context = scripted({ outcome: { exitCode: 42, signal: undefined } })
     await expect(runRsync({ ...base, context })).rejects.toMatchObject({
       code: 'ERR_RSB_RSYNC_EXIT',
       exitCode: 42,
@@ -191,9 +166,9 @@ describe('runRsync: exit statuses', () => {
   })
 
   it('a missing rsync is ERR_RSB_RSYNC_NOT_FOUND (directly, and behind sudo)', async () => {
-    const missing = new RecordingContext({ outcome: { exitCode: undefined, signal: undefined, notFound: true } })
+    const missing = scripted({ outcome: { exitCode: undefined, signal: undefined, notFound: true } })
     await expect(runRsync({ ...base, context: missing })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_NOT_FOUND' })
-    const behindSudo = new RecordingContext(
+    const behindSudo = scripted(
       { outcome: { exitCode: 1, signal: undefined }, stderr: 'sudo: rsync: command not found\n' },
       { root: false, sudo: true },
     )
@@ -201,7 +176,7 @@ describe('runRsync: exit statuses', () => {
   })
 
   it('sudo asking for a password is ERR_RSB_RSYNC_SUDO_PASSWORD, not a syntax error', async () => {
-    const context = new RecordingContext(
+    const context = scripted(
       { outcome: { exitCode: 1, signal: undefined }, stderr: 'sudo: a password is required\n' },
       { root: false, sudo: true },
     )
@@ -209,14 +184,14 @@ describe('runRsync: exit statuses', () => {
   })
 
   it('a signal from elsewhere is ERR_RSB_RSYNC_KILLED', async () => {
-    const context = new RecordingContext({ outcome: { exitCode: undefined, signal: 'SIGKILL' } })
+    const context = scripted({ outcome: { exitCode: undefined, signal: 'SIGKILL' } })
     await expect(runRsync({ ...base, context })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_KILLED', signal: 'SIGKILL' })
   })
 })
 
 describe('runRsync: cancellation', () => {
   it('an abort while rsync runs is ERR_RSB_RSYNC_CANCELLED', async () => {
-    const context = new RecordingContext({ hang: true, stderr: 'rsync error: received SIGINT, SIGTERM, or SIGHUP (code 20)\n' })
+    const context = scripted({ hang: true, stderr: 'rsync error: received SIGINT, SIGTERM, or SIGHUP (code 20)\n' })
     const controller = new AbortController()
     const running = runRsync({ ...base, context, signal: controller.signal, killAfterMs: 100 })
     setTimeout(() => controller.abort(), 20)
@@ -227,14 +202,14 @@ describe('runRsync: cancellation', () => {
   })
 
   it('an already aborted signal runs nothing', async () => {
-    const context = new RecordingContext({})
+    const context = scripted({})
     await expect(runRsync({ ...base, context, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_CANCELLED' })
     expect(context.requests).toEqual([])
   })
 
   it('a failing exit after the abort counts as cancelled, not as the exit status', async () => {
     const controller = new AbortController()
-    const context = new RecordingContext({ outcome: { exitCode: 20, signal: undefined } })
+    const context = scripted({ outcome: { exitCode: 20, signal: undefined } })
     const originalRun = context.run.bind(context)
     context.run = async (argv, options) => {
       controller.abort()
@@ -253,14 +228,14 @@ describe('runRsync: cancellation', () => {
       [['-hh', '--no-h', '-h'], 1_000_000 * 2],
       [['-essh-h', '-h'], 2_000_000],
     ] as const) {
-      const context = new RecordingContext({ stdout: ['\n', block] })
+      const context = scripted({ stdout: ['\n', block] })
       const result = await runRsync({ ...base, context, stats: true, rsyncOptions })
       expect(result.stats?.totalFileSize, rsyncOptions.join(' ')).toBe(size)
     }
   })
 
   it('rejects a tunnel to a destination that is not a daemon, before opening it', async () => {
-    const context = new RecordingContext({})
+    const context = scripted({})
     const tunnel = { context: undefined as never }
     await expect(runRsync({ ...base, context, tunnel })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_INVALID_OPTION' })
     await expect(runRsync({ ...base, destination: 'host:/dir', context, tunnel })).rejects.toMatchObject({
@@ -270,7 +245,7 @@ describe('runRsync: cancellation', () => {
   })
 
   it('rejects a bad command line before running anything', async () => {
-    const context = new RecordingContext({})
+    const context = scripted({})
     await expect(runRsync({ source: '-x', destination: '/d', context })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_INVALID_OPTION' })
     expect(context.requests).toEqual([])
   })
