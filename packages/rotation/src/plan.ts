@@ -82,60 +82,60 @@ export function windowMinimum(mostRecent: Timestamp, frequency: Frequency, count
 }
 
 /**
- * The bucket of every backup (`sorted` oldest first) for a frequency, as a number: equal numbers share a bucket
- * and a larger number is a later bucket. Weekly buckets are ISO weeks (Monday to Sunday), numbered from the
- * week of 1970-01-01; legacy weekly buckets are (calendar year, ISO week), which is not in time order.
+ * The bucket of a backup (by its index in `sorted`, oldest first) for a frequency, as a number: equal numbers share
+ * a bucket and a larger number is a later bucket. Weekly buckets are ISO weeks (Monday to Sunday), numbered from
+ * the week of 1970-01-01; legacy weekly buckets are (calendar year, ISO week), which is not in time order.
  */
-function bucketKeys(frequency: Frequency, legacyWeekBuckets: boolean, sorted: readonly Backup[], seconds: Float64Array): Float64Array {
-  const count = sorted.length
-  const keys = new Float64Array(count)
+function bucketKey(
+  frequency: Frequency,
+  legacyWeekBuckets: boolean,
+  sorted: readonly Backup[],
+  seconds: Float64Array,
+): (i: number) => number {
   switch (frequency) {
     case 'minutely':
+      return (i) => Math.floor(seconds[i]! / 60)
     case 'hourly':
-    case 'daily': {
-      const unit = UNIT_SECONDS[frequency]
-      for (let i = 0; i < count; i++) keys[i] = Math.floor(seconds[i]! / unit)
-      break
-    }
+      return (i) => Math.floor(seconds[i]! / 3600)
+    case 'daily':
+      return (i) => Math.floor(seconds[i]! / 86400)
     case 'weekly':
       if (legacyWeekBuckets) {
-        for (let i = 0; i < count; i++) {
+        return (i) => {
           const t = sorted[i]!.timestamp
-          keys[i] = t.year * 100 + isoWeek(t.year, t.month, t.day)[1]
+          return t.year * 100 + isoWeek(t.year, t.month, t.day)[1]
         }
-      } else {
-        // 1970-01-01 was a Thursday: day + 3 counts from the Monday before it.
-        for (let i = 0; i < count; i++) keys[i] = Math.floor((Math.floor(seconds[i]! / 86400) + 3) / 7)
       }
-      break
+      // 1970-01-01 was a Thursday: day + 3 counts from the Monday before it.
+      return (i) => Math.floor((Math.floor(seconds[i]! / 86400) + 3) / 7)
     case 'monthly':
-      for (let i = 0; i < count; i++) keys[i] = sorted[i]!.timestamp.year * 12 + sorted[i]!.timestamp.month
-      break
+      return (i) => sorted[i]!.timestamp.year * 12 + sorted[i]!.timestamp.month
     case 'yearly':
-      for (let i = 0; i < count; i++) keys[i] = sorted[i]!.timestamp.year
-      break
+      return (i) => sorted[i]!.timestamp.year
   }
-  return keys
 }
 
-/** The representative (an index) of every bucket, newest bucket first: its oldest backup, or its newest. */
-function representatives(keys: Float64Array, preferRecent: boolean): number[] {
+/**
+ * The representative (an index) of every bucket, newest bucket first: its oldest backup, or its newest. Buckets
+ * in time order are runs of equal keys; out of order (legacy weeks), the runs of one key are merged.
+ */
+function representatives(key: (i: number) => number, count: number, preferRecent: boolean): number[] {
   const runKeys: number[] = []
   const runs: number[] = []
   let inOrder = true
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!
-    const last = runKeys.length - 1
-    if (last >= 0 && runKeys[last] === key) {
+  let last = -1
+  for (let i = 0; i < count; i++) {
+    const k = key(i)
+    if (last >= 0 && runKeys[last] === k) {
       if (preferRecent) runs[last] = i
       continue
     }
-    if (last >= 0 && key < runKeys[last]!) inOrder = false
-    runKeys.push(key)
+    if (last >= 0 && k < runKeys[last]!) inOrder = false
+    runKeys.push(k)
     runs.push(i)
+    last++
   }
   if (inOrder) return runs.reverse()
-  // Keys out of time order (legacy weeks): the runs of one key are merged.
   const byKey = new Map<number, number>()
   for (let r = 0; r < runs.length; r++) if (preferRecent || !byKey.has(runKeys[r]!)) byKey.set(runKeys[r]!, runs[r]!)
   return [...byKey].sort((a, b) => b[0] - a[0]).map(([, index]) => index)
@@ -189,22 +189,27 @@ export function planRotation(backups: Iterable<Backup>, options: PlanOptions): R
     const value = options.scheme[frequency]
     if (value === undefined) return
     const retention = parseRetention(value)
-    let buckets = representatives(bucketKeys(frequency, legacyWeekBuckets, sorted, seconds), preferRecent)
-    const total = buckets.length
+    const buckets = representatives(bucketKey(frequency, legacyWeekBuckets, sorted, seconds), count, preferRecent)
     let minimum: Timestamp | undefined
+    let limit = -Infinity
+    // A count of 0 keeps every bucket that remains (rotate-backups slices with [-0:]), like `always`.
+    let wanted = buckets.length
     if (retention !== 'always' && mostRecent) {
       if (strict) {
         minimum = windowMinimum(mostRecent.timestamp, frequency, retention)
-        if (minimum) {
-          const limit = timestampSeconds(minimum)
-          buckets = buckets.filter((index) => seconds[index]! >= limit)
-        }
+        if (minimum) limit = timestampSeconds(minimum)
       }
-      // A count of 0 keeps every remaining bucket (rotate-backups slices with [-0:]).
-      if (retention > 0) buckets = buckets.slice(0, retention)
+      if (retention > 0) wanted = retention
     }
-    for (const index of buckets) flags[index]! |= 1 << bit
-    windows.push({ frequency, retention, minimum, buckets: total, kept: buckets.length })
+    // The newest `wanted` buckets whose representative is in the window.
+    let kept = 0
+    for (let b = 0; b < buckets.length && kept < wanted; b++) {
+      const index = buckets[b]!
+      if (seconds[index]! < limit) continue
+      flags[index]! |= 1 << bit
+      kept++
+    }
+    windows.push({ frequency, retention, minimum, buckets: buckets.length, kept })
   })
 
   for (let i = Math.max(0, count - keepLatest); i < count; i++) flags[i]! |= KEEP_LATEST

@@ -54,9 +54,11 @@ export function timestampSeconds(t: Timestamp): number {
 
 const pad = (value: number, width: number): string => String(value).padStart(width, '0')
 const TWO_DIGITS = Array.from({ length: 100 }, (_, value) => pad(value, 2))
-const pad2 = (value: number): string => TWO_DIGITS[value] ?? pad(value, 2)
-let lastYear = Number.NaN
-let lastYearText = ''
+const isSmall = (value: number, max: number) => Number.isInteger(value) && value >= 0 && value <= max
+// Consecutive backups share their date, and a few times of day recur: both parts are reused.
+let lastDate = Number.NaN
+let lastDateText = ''
+const timeTexts = new Map<number, string>()
 
 /**
  * Formats a timestamp as `YYYY-MM-DDTHH:MM:SS` (the `--json` form).
@@ -67,11 +69,23 @@ let lastYearText = ''
  * ```
  */
 export function formatTimestamp(t: Timestamp): string {
-  if (t.year !== lastYear) {
-    lastYear = t.year
-    lastYearText = pad(t.year, 4)
+  const { year, month, day, hour, minute, second } = t
+  if (!(isSmall(year, 9999) && isSmall(month, 99) && isSmall(day, 99) && isSmall(hour, 99) && isSmall(minute, 99) && isSmall(second, 99))) {
+    return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}`
   }
-  return `${lastYearText}-${pad2(t.month)}-${pad2(t.day)}T${pad2(t.hour)}:${pad2(t.minute)}:${pad2(t.second)}`
+  const date = (year * 100 + month) * 100 + day
+  if (date !== lastDate) {
+    lastDate = date
+    lastDateText = `${pad(year, 4)}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}T`
+  }
+  const time = (hour * 100 + minute) * 100 + second
+  let timeText = timeTexts.get(time)
+  if (timeText === undefined) {
+    timeText = `${TWO_DIGITS[hour]}:${TWO_DIGITS[minute]}:${TWO_DIGITS[second]}`
+    if (timeTexts.size >= 4096) timeTexts.clear()
+    timeTexts.set(time, timeText)
+  }
+  return lastDateText + timeText
 }
 
 /**

@@ -95,6 +95,23 @@ describe('calendar helpers', () => {
   it('formats timestamps for --json', () => {
     expect(formatTimestamp(at(2024, 1, 2, 3, 4, 5))).toBe('2024-01-02T03:04:05')
     expect(formatTimestamp(at(5, 1, 2))).toBe('0005-01-02T00:00:00')
+    // The reused date and time parts never leak into the next timestamp.
+    const sequence = [
+      at(2024, 1, 2, 3, 4, 5),
+      at(2024, 1, 2, 23, 59, 59),
+      at(2024, 1, 3, 3, 4, 5),
+      at(2024, 1, 2, 3, 4, 5),
+      at(999, 12, 31, 0, 0, 1),
+    ]
+    expect(sequence.map(formatTimestamp)).toEqual([
+      '2024-01-02T03:04:05',
+      '2024-01-02T23:59:59',
+      '2024-01-03T03:04:05',
+      '2024-01-02T03:04:05',
+      '0999-12-31T00:00:01',
+    ])
+    // Out-of-range fields are printed as they are.
+    expect(formatTimestamp(at(10000, 100, 1, 2.5, -1, 0))).toBe('10000-100-01T2.5:-1:00')
   })
 
   it.each([

@@ -86,7 +86,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   } finally {
     await run.close()
     logger.flush()
-    if (options.json) io.stdout.write(`{"locations":[${run.json.join(',')}]}\n`)
+    if (options.json) io.stdout.write(`${JSON.stringify({ locations: run.json })}\n`)
   }
 }
 
@@ -100,9 +100,13 @@ function usageError(error: unknown, io: MainIo): number {
   return 1
 }
 
+interface JsonLocation {
+  directory: string
+  backups: { name: string; timestamp: string; action: 'keep' | 'delete'; periods: string[] }[]
+}
+
 class Run {
-  /** The `--json` text of each location. */
-  readonly json: string[] = []
+  readonly json: JsonLocation[] = []
   readonly #options: CliOptions
   readonly #io: MainIo
   readonly #logger: Logger
@@ -303,23 +307,17 @@ class Run {
   }
 }
 
-/**
- * A location's `--json` object, written directly as text: exactly `JSON.stringify` of
- * `{ directory, backups: [{ name, timestamp, action, periods }] }` (timestamps, actions and periods need no escaping).
- */
-function jsonLocation(directory: string, prepared: PreparedRotation): string {
-  const backups: string[] = []
+function jsonLocation(directory: string, prepared: PreparedRotation): JsonLocation {
+  const backups: JsonLocation['backups'] = []
   for (const d of prepared.plan.decisions) {
-    let periods = '[]'
-    if (d.reasons.length > 0) {
-      const listed = d.reasons.filter((r) => r !== 'protected')
-      if (listed.length > 0) periods = `["${listed.join('","')}"]`
-    }
-    backups.push(
-      `{"name":${JSON.stringify(d.name)},"timestamp":"${formatTimestamp(d.timestamp)}","action":"${d.action}","periods":${periods}}`,
-    )
+    backups.push({
+      name: d.name,
+      timestamp: formatTimestamp(d.timestamp),
+      action: d.action,
+      periods: d.reasons.length === 0 ? [] : d.reasons.filter((r) => r !== 'protected'),
+    })
   }
-  return `{"directory":${JSON.stringify(directory)},"backups":[${backups.join(',')}]}`
+  return { directory, backups }
 }
 
 /** Expands a glob section's directory on the target system (only `*` is special): `[{ path, directory }]`, sorted. */
