@@ -68,3 +68,13 @@ export const SETTINGS_ERROR_CODES: readonly RotationErrorCode[] = [
   'ERR_RSB_ROTATION_BAD_OPTION',
   'ERR_RSB_ROTATION_USAGE',
 ]
+
+/**
+ * True for any rsb error (from any `@rsb/*` package), recognised by its code: the same duck typing as
+ * `@rsb/exec`'s `isRsbError`, without loading `@rsb/exec`.
+ */
+export function isRsbError(error: unknown): error is Error & { code: string; hint?: string | undefined } {
+  if (!(error instanceof Error)) return false
+  const code: unknown = (error as Error & { code?: unknown }).code
+  return typeof code === 'string' && code.startsWith('ERR_RSB_')
+}

@@ -1,18 +1,9 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { LocalContext, type SpawnOutcome, type SpawnRequest } from '@rsb/exec'
+import { LocalContext } from '@rsb/exec'
 import { testdir } from '@rsb/testkit'
 import { describe, expect, it } from 'vitest'
 import { FsLocalContext } from '../src/io/fs-context.ts'
-
-/** Counts the commands it runs. */
-class CountingFsContext extends FsLocalContext {
-  commands: string[][] = []
-  protected override spawn(request: SpawnRequest): Promise<SpawnOutcome> {
-    this.commands.push([...request.argv])
-    return super.spawn(request)
-  }
-}
 
 const HOSTILE = ['2024-01-01 00:00:00', 'it\'s "quoted"', '-rf', 'new\nline', 'ünï €', '\u{1F600}', '.hidden', 'b', 'a']
 
@@ -38,10 +29,21 @@ const settle = <T>(promise: Promise<T>) =>
     (error: unknown) => ({ error: (error as { code?: string }).code ?? String(error) }),
   )
 
+/** Runs `body` with no program found on PATH: any command fails. */
+async function withoutPrograms<T>(body: () => Promise<T>): Promise<T> {
+  const saved = process.env.PATH
+  process.env.PATH = await testdir()
+  try {
+    return await body()
+  } finally {
+    process.env.PATH = saved
+  }
+}
+
 describe('FsLocalContext (the local context of rsb-rotate)', () => {
-  it('answers checks and listings like the commands, without running any for plain directories', async () => {
+  it('answers checks and listings like the commands', async () => {
     const paths = await fixture()
-    const fast = new CountingFsContext()
+    const fast = new FsLocalContext()
     const slow = new LocalContext()
     for (const [label, target] of Object.entries(paths)) {
       for (const method of ['isDirectory', 'isReadable', 'isWritable', 'listEntries'] as const) {
@@ -49,10 +51,35 @@ describe('FsLocalContext (the local context of rsb-rotate)', () => {
       }
     }
     expect(await fast.listEntries(paths.full!)).toEqual([...HOSTILE, 'x'].sort())
-    // Only the listings that find answers differently from readdir (a symbolic link) or that fail ran a command.
-    expect(fast.commands.map((argv) => argv.slice(0, 2).concat(path.basename(argv[1]!)))).toEqual(
-      ['file', 'missing', 'link', 'dangling'].map((name) => ['find', paths[name]!, path.basename(paths[name]!)]),
+    expect(fast.defaults).toEqual(slow.defaults)
+  })
+
+  it('runs no command for a plain directory (not even with no program on PATH)', async () => {
+    const paths = await fixture()
+    const fast = new FsLocalContext()
+    const answers = await withoutPrograms(async () => [
+      await fast.isDirectory(paths.full!),
+      await fast.isReadable(paths.full!),
+      await fast.isWritable(paths.full!),
+      await fast.listEntries(paths.full!),
+      await settle(fast.listEntries(paths.link!)), // find's job: it is not found here
+    ])
+    expect(answers).toEqual([true, true, true, [...HOSTILE, 'x'].sort(), { error: 'ERR_RSB_EXEC_NOT_FOUND' }])
+  })
+
+  it('runs everything else as a LocalContext', async () => {
+    const fast = new FsLocalContext()
+    const slow = new LocalContext()
+    expect(await fast.capture(['echo', 'hi'])).toBe('hi')
+    expect((await fast.run(['sh', '-c', 'echo out; echo err >&2'])).stdout).toBe('out\n')
+    expect(await fast.test(['false'])).toBe(false)
+    expect(await fast.which('sh')).toBe(await slow.which('sh'))
+    expect(await fast.commandLine(['rm', '-fR', '/x'], { ionice: 'idle', sudo: true })).toEqual(
+      await slow.commandLine(['rm', '-fR', '/x'], { ionice: 'idle', sudo: true }),
     )
+    expect(await fast.isPrivileged()).toBe(await slow.isPrivileged())
+    await fast.close()
+    await new FsLocalContext().close()
   })
 
   it('leaves a call that is aborted already to the command path (which reports the abort)', async () => {

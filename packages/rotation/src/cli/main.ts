@@ -1,7 +1,9 @@
 import fs from 'node:fs'
 import os from 'node:os'
-import { isRsbError, quoteArgument, SshContext, type Context } from '@rsb/exec'
-import { RotationError, SETTINGS_ERROR_CODES } from '../errors.js'
+import type { Context } from '@rsb/exec'
+import { isRsbError, RotationError, SETTINGS_ERROR_CODES } from '../errors.js'
+import { loadExec } from '../io/exec.js'
+import { quoteArgument } from '../io/quote.js'
 import { executeRotation, prepareRotation, type PreparedRotation, type RotationEvent, type RotationResult } from '../io/apply.js'
 import { describeRotationEvent } from '../io/messages.js'
 import { FsLocalContext } from '../io/fs-context.js'
@@ -202,7 +204,7 @@ class Run {
       }
       if (section.location.kind === 'ssh')
         this.#logger.log('notice', `Expanding ${section.name} on the remote system (this may be slow) ..`)
-      const context = this.#context(section.location, section.settings)
+      const context = await this.#context(section.location, section.settings)
       for (const match of await expandGlob(context, section.location.directory, section.settings.useSudo ?? this.#options.useSudo)) {
         if (!match.directory) {
           this.#logger.log('verbose', `Ignoring match (not a directory): ${match.path}`)
@@ -215,7 +217,7 @@ class Run {
     return targets
   }
 
-  #context(location: Location, settings: SectionSettings): Context {
+  async #context(location: Location, settings: SectionSettings): Promise<Context> {
     if (location.kind === 'local') {
       let context = this.#contexts.get('')
       if (!context) this.#contexts.set('', (context = new FsLocalContext()))
@@ -225,7 +227,8 @@ class Run {
     const key = `${user ?? ''}@${location.host}`
     let context = this.#contexts.get(key)
     if (!context) {
-      context = new SshContext({ host: location.host, user, sshConfigFile: this.#io.env.RSB_SSH_CONFIG })
+      const { SshContext } = await loadExec()
+      context = this.#contexts.get(key) ?? new SshContext({ host: location.host, user, sshConfigFile: this.#io.env.RSB_SSH_CONFIG })
       this.#contexts.set(key, context)
     }
     return context
@@ -246,7 +249,7 @@ class Run {
         hint: 'Give at least one of --minutely, --hourly, --daily, --weekly, --monthly or --yearly (or set them in a configuration section).',
       })
     }
-    const context = this.#context(target.location, s)
+    const context = await this.#context(target.location, s)
     const local = target.location.kind === 'local'
     return prepareRotation(context, target.location.directory, {
       scheme,

@@ -1,21 +1,39 @@
 import fs from 'node:fs'
-import { LocalContext, type RunOptions } from '@rsb/exec'
+import type { Context, ContextDefaults, LocalContext, RunOptions, RunResult } from '@rsb/exec'
+import { loadExec } from './exec.js'
 
 /**
- * The `LocalContext` of `rsb-rotate`: the sanity checks (`test -d`, `-r`, `-w`) and the listing
- * (`find DIR -mindepth 1 -maxdepth 1`) are answered with `node:fs` when no sudo is involved (sudo off, or
- * already root), with the same results; everything else (removals, sudo, failures) runs the commands. A local
- * dry run then starts no process and never loads the process-spawning code.
+ * The local context of `rsb-rotate`: a `LocalContext` of `@rsb/exec` whose sanity checks (`test -d`, `-r`, `-w`)
+ * and listing (`find DIR -mindepth 1 -maxdepth 1`) are answered with `node:fs` when no sudo is involved (sudo
+ * off, or already root), with the same results; everything else (removals, sudo, failures) runs the commands
+ * through a `LocalContext`, created (and `@rsb/exec` loaded) on first use. A local dry run thus starts no process
+ * and loads neither `@rsb/exec` nor execa.
  */
-export class FsLocalContext extends LocalContext {
+export class FsLocalContext implements Context {
+  readonly kind = 'local' as const
+  readonly host = 'localhost'
+  #defaults: Readonly<ContextDefaults> | undefined
+  #local: Promise<LocalContext> | undefined
+
+  /** As `new LocalContext()`'s: prompts allowed when standard input is a terminal. */
+  get defaults(): Readonly<ContextDefaults> {
+    this.#defaults ??= { interactive: Boolean(process.stdin.isTTY) }
+    return this.#defaults
+  }
+
+  #commands(): Promise<LocalContext> {
+    this.#local ??= loadExec().then(({ LocalContext }) => new LocalContext(this.defaults))
+    return this.#local
+  }
+
   #direct(options: RunOptions | undefined): boolean {
     if (options?.signal?.aborted) return false // the command path reports the abort
     const sudo = options?.sudo ?? this.defaults.sudo ?? false
     return !sudo || process.getuid?.() === 0
   }
 
-  override isDirectory(path: string, options?: RunOptions): Promise<boolean> {
-    if (!this.#direct(options)) return super.isDirectory(path, options)
+  isDirectory(path: string, options?: RunOptions): Promise<boolean> {
+    if (!this.#direct(options)) return this.#commands().then((c) => c.isDirectory(path, options))
     try {
       return Promise.resolve(fs.statSync(path).isDirectory())
     } catch {
@@ -23,15 +41,17 @@ export class FsLocalContext extends LocalContext {
     }
   }
 
-  override isReadable(path: string, options?: RunOptions): Promise<boolean> {
-    return this.#direct(options) ? Promise.resolve(accessible(path, fs.constants.R_OK)) : super.isReadable(path, options)
+  isReadable(path: string, options?: RunOptions): Promise<boolean> {
+    if (!this.#direct(options)) return this.#commands().then((c) => c.isReadable(path, options))
+    return Promise.resolve(accessible(path, fs.constants.R_OK))
   }
 
-  override isWritable(path: string, options?: RunOptions): Promise<boolean> {
-    return this.#direct(options) ? Promise.resolve(accessible(path, fs.constants.W_OK)) : super.isWritable(path, options)
+  isWritable(path: string, options?: RunOptions): Promise<boolean> {
+    if (!this.#direct(options)) return this.#commands().then((c) => c.isWritable(path, options))
+    return Promise.resolve(accessible(path, fs.constants.W_OK))
   }
 
-  override listEntries(directory: string, options?: RunOptions): Promise<string[]> {
+  listEntries(directory: string, options?: RunOptions): Promise<string[]> {
     if (this.#direct(options)) {
       try {
         // find does not follow a symbolic link given as the directory (it lists nothing): let it answer that.
@@ -40,7 +60,55 @@ export class FsLocalContext extends LocalContext {
         // find reports the failure
       }
     }
-    return super.listEntries(directory, options)
+    return this.#commands().then((c) => c.listEntries(directory, options))
+  }
+
+  async run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+    return (await this.#commands()).run(argv, options)
+  }
+
+  async capture(argv: readonly string[], options?: RunOptions): Promise<string> {
+    return (await this.#commands()).capture(argv, options)
+  }
+
+  async test(argv: readonly string[], options?: RunOptions): Promise<boolean> {
+    return (await this.#commands()).test(argv, options)
+  }
+
+  async exists(path: string, options?: RunOptions): Promise<boolean> {
+    return (await this.#commands()).exists(path, options)
+  }
+
+  async isFile(path: string, options?: RunOptions): Promise<boolean> {
+    return (await this.#commands()).isFile(path, options)
+  }
+
+  async which(name: string, options?: RunOptions): Promise<string | undefined> {
+    return (await this.#commands()).which(name, options)
+  }
+
+  async readFile(path: string, options?: RunOptions): Promise<string> {
+    return (await this.#commands()).readFile(path, options)
+  }
+
+  async mountPointOf(path: string, options?: RunOptions): Promise<string> {
+    return (await this.#commands()).mountPointOf(path, options)
+  }
+
+  async isPrivileged(): Promise<boolean> {
+    return (await this.#commands()).isPrivileged()
+  }
+
+  async hasIonice(): Promise<boolean> {
+    return (await this.#commands()).hasIonice()
+  }
+
+  async commandLine(argv: readonly string[], options?: RunOptions): Promise<{ argv: string[]; env: Record<string, string> }> {
+    return (await this.#commands()).commandLine(argv, options)
+  }
+
+  async close(): Promise<void> {
+    if (this.#local) await (await this.#local).close()
   }
 }
 

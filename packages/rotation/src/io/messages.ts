@@ -1,4 +1,5 @@
-import { isRsbError, quoteCommandLine } from '@rsb/exec'
+import { isRsbError } from '../errors.js'
+import { quoteCommandLine } from './quote.js'
 import { formatDuration, joinWords } from './duration.js'
 import type { RotationEvent } from './apply.js'
 
