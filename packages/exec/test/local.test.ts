@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { ExecError, LocalContext } from '../src/index.ts'
 
 describe('LocalContext', () => {
@@ -50,5 +53,24 @@ describe('LocalContext', () => {
     expect(await context.exists('/rsb-does-not-exist')).toBe(false)
     expect(await context.which('sh')).toMatch(/\/sh$/)
     expect(await context.which('rsb-no-such-program')).toBeUndefined()
+  })
+})
+
+describe('LocalContext cancellation of a command that ignores SIGTERM', () => {
+  it('escalates to SIGKILL after the grace period', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rsb-kill-'))
+    onTestFinished(() => fs.rm(dir, { recursive: true, force: true }))
+    const pidFile = path.join(dir, 'pid')
+    const context = new LocalContext()
+    const controller = new AbortController()
+    const running = context.run(['sh', '-c', 'echo $$ > "$1"; trap "" TERM; exec sleep 30', 'sh', pidFile], {
+      signal: controller.signal,
+      killAfterMs: 300,
+    })
+    setTimeout(() => controller.abort(), 200)
+    await expect(running).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_ABORTED' })
+    // the call returned because the command is gone: SIGKILL reached the process that ignored SIGTERM
+    const pid = Number(await fs.readFile(pidFile, 'utf8'))
+    expect(() => process.kill(pid, 0)).toThrow()
   })
 })

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
@@ -19,6 +20,15 @@ const HOSTILE_NAMES = [
   '*glob?',
   '\\back\\slash',
 ]
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
 
 describe('SshContext against a real sshd on 127.0.0.1 (root)', () => {
   let server: SshServer
@@ -84,6 +94,49 @@ describe('SshContext against a real sshd on 127.0.0.1 (root)', () => {
     setTimeout(() => controller.abort(), 300)
     await expect(running).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_ABORTED' })
     await expect(fs.access(marker)).rejects.toThrow()
+  })
+
+  it('escalates to SIGKILL when a remote command ignores SIGTERM', async () => {
+    const dir = await testdir()
+    const pidFile = path.join(dir, 'pid')
+    const controller = new AbortController()
+    const running = context.run(['sh', '-c', 'echo $$ > "$1"; trap "" TERM; exec sleep 30', 'sh', pidFile], {
+      signal: controller.signal,
+      killAfterMs: 300,
+    })
+    setTimeout(() => controller.abort(), 500)
+    await expect(running).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_ABORTED' })
+    const pid = Number(await fs.readFile(pidFile, 'utf8'))
+    // the remote process is gone (SIGKILL reached it), not left running its 30 s
+    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100))
+    expect(alive(pid)).toBe(false)
+  })
+
+  it('authenticates with the ssh-agent when no identity file is configured', async () => {
+    const dir = await testdir()
+    const socket = path.join(dir, 'agent.sock')
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' })
+    try {
+      for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50))
+      const added = spawnSync('ssh-add', [server.clientKeyFile], { env: { ...process.env, SSH_AUTH_SOCK: socket }, encoding: 'utf8' })
+      expect(added.status).toBe(0)
+      const config = path.join(dir, 'ssh_config')
+      await fs.writeFile(
+        config,
+        `Host agent-only\n  HostName 127.0.0.1\n  Port ${server.port}\n  User root\n  UserKnownHostsFile ${server.knownHostsFile}\n  GlobalKnownHostsFile /dev/null\n  IdentityFile ${path.join(dir, 'no-such-key')}\n`,
+      )
+      const ctx = new SshContext({ host: 'agent-only', sshConfigFile: config, agent: socket })
+      try {
+        expect(await ctx.capture(['echo', 'via agent'])).toBe('via agent')
+      } finally {
+        await ctx.close()
+      }
+      const without = new SshContext({ host: 'agent-only', sshConfigFile: config, agent: false })
+      await expect(without.run(['true'])).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_SSH_AUTH' })
+      await without.close()
+    } finally {
+      agent.kill()
+    }
   })
 
   it('refuses an unknown host key with a hint, and a changed host key', async () => {

@@ -60,6 +60,26 @@ describe('sudo for a non-root user (root: creates a throwaway user)', () => {
     expect(result.stdout.trim()).toBe('ERR_RSB_EXEC_SUDO_PASSWORD')
   })
 
+  it('SshContext honours the user’s own ~/.ssh/config and ~/.ssh/known_hosts (HostName, Port, User, IdentityFile)', async () => {
+    const ssh = path.join(user.home, '.ssh')
+    await fs.mkdir(ssh, { recursive: true })
+    await fs.copyFile(server.clientKeyFile, path.join(ssh, 'backup_key'))
+    await fs.writeFile(path.join(ssh, 'known_hosts'), `[127.0.0.1]:${server.port} ${server.hostKeyLine}\n`)
+    await fs.writeFile(
+      path.join(ssh, 'config'),
+      `Host my-backup-server\n  HostName 127.0.0.1\n  Port ${server.port}\n  User ${user.name}\n  IdentityFile ~/.ssh/backup_key\n`,
+    )
+    await fs.chmod(path.join(ssh, 'backup_key'), 0o600)
+    spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, ssh])
+    const result = runAs(
+      user,
+      `const c = new exec.SshContext({ host: 'my-backup-server' })
+       try { console.log(await c.capture(['sh', '-c', 'echo "$(id -un) $SSH_CONNECTION"'])) } finally { await c.close() }`,
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout).toMatch(new RegExp(`^${user.name} 127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${server.port}\\n$`))
+  })
+
   it('SshContext logging in as the user puts sudo inside the remote command', async () => {
     const config = await server.writeSshConfig({ user: user.name })
     const context = new SshContext({ host: server.alias, sshConfigFile: config, sudo: true })
