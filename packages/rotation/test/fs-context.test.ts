@@ -23,7 +23,7 @@ async function fixture(): Promise<Record<string, string>> {
   }
 }
 
-const settle = <T>(promise: Promise<T>) =>
+const settle = (promise: Promise<unknown>) =>
   promise.then(
     (value) => ({ value }),
     (error: unknown) => ({ error: (error as { code?: string }).code ?? String(error) }),
