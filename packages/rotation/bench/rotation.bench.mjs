@@ -10,13 +10,12 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { collectBackups, planRotation } from '../dist/index.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const bin = path.join(here, '..', 'dist', 'bin.js')
-const execEntry = pathToFileURL(createRequire(path.join(here, '..', 'package.json')).resolve('@rsb/exec')).href
+const mainEntry = pathToFileURL(path.join(here, '..', 'dist', 'cli', 'main.js')).href
 const SCHEME = { hourly: 24, daily: 7, weekly: 4, monthly: 12, yearly: 'always' }
 const FULL = ['--hourly=24', '--daily=7', '--weekly=4', '--monthly=12', '--yearly=always']
 
@@ -74,14 +73,14 @@ try {
   }
   const bare = []
   const whole = []
-  const execImport = []
+  const loadOnly = []
   let output
   for (let i = 0; i < 7; i++) {
     bare.push(run(['-e', '0']).elapsed)
     const result = run([bin, '--dry-run', '--json', ...FULL, dir])
     whole.push(result.elapsed)
     output = result.stdout
-    execImport.push(run(['--input-type=module', '-e', `await import(${JSON.stringify(execEntry)})`]).elapsed)
+    loadOnly.push(run(['--input-type=module', '-e', `await import(${JSON.stringify(mainEntry)})`]).elapsed)
   }
   const backups = JSON.parse(output.toString()).locations[0].backups.length
   if (backups !== 10_000) throw new Error(`expected 10,000 backups in --json, got ${backups}`)
@@ -92,7 +91,7 @@ try {
     `  ratio: ${(median(whole) / median(bare)).toFixed(2)}× bare node start-up (goal: within 3×; rotate-backups 8.1: about 1.3 s)`,
   )
   console.log(
-    `  of which start-up + loading @rsb/exec alone (execa, ssh2): ${ms(median(execImport))} = ${(median(execImport) / median(bare)).toFixed(2)}×`,
+    `  of which start-up + loading rsb-rotate's modules (no work): ${ms(median(loadOnly))} = ${(median(loadOnly) / median(bare)).toFixed(2)}×`,
   )
 } finally {
   fs.rmSync(dir, { recursive: true, force: true })
