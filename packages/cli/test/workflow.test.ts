@@ -126,3 +126,193 @@ describe('the workflow with a recording context (non-root user, sudo)', () => {
     expect(shown.find((line) => line.includes('rsync'))).toMatch(/^rsync --delete/)
   })
 })
+
+const SNAPSHOT_NAME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/
+
+const WRITERS = new Set(['cp', 'mv', 'mkdir', 'ln', 'rsync', 'touch'])
+
+/** Whether `command` writes into `existing` or anything below it. */
+function writesInto(command: readonly string[], existing: ReadonlySet<string>): boolean {
+  if (!WRITERS.has(command[0] as string)) return false
+  return command.slice(1).some((arg) => [...existing].some((name) => arg === name || arg.startsWith(`${name}/`)))
+}
+
+/** A recording context for `rsb -s /mnt/backups/latest` whose `test -e` says "exists" for the names in `existing`. */
+function snapshotContext(answerExists: (path: string) => boolean) {
+  const existing = new Set<string>()
+  const asked: string[] = []
+  const context = recordingContext(
+    (argv) => {
+      const command = argv.filter((a) => a !== 'sudo' && a !== '-n')
+      const [program] = command
+      if (program === 'uname') return { stdout: 'Linux\n' }
+      if (program === 'test' && command[1] === '-e') {
+        const path = command[2] as string
+        if (path.startsWith('/mnt/backups/') && SNAPSHOT_NAME.test(path.slice('/mnt/backups/'.length))) {
+          asked.push(path)
+          if (existing.has(path) || answerExists(path)) {
+            existing.add(path)
+            return { exitCode: 0 }
+          }
+        }
+        return { exitCode: 1 }
+      }
+      if (program === 'find') return { stdout: '/mnt/backups/latest\0' }
+      return {}
+    },
+    { sudo: true },
+  )
+  return { context, existing, asked }
+}
+
+async function runSnapshotOnly(context: RecordingContext) {
+  const stderr = sink()
+  const result = await runWorkflow(options(['-s', '--disable-notifications', '/mnt/backups/latest']), {
+    logger: createLogger(stderr, 1),
+    stdout: sink(),
+    stderr,
+    env: { RSB_LOCK_DIR: `/tmp/rsb-workflow-test-${process.pid}` },
+    signal: undefined,
+    contexts: { local: context },
+  })
+  return { ...result, log: stderr.text }
+}
+
+describe('the snapshot never goes into an existing snapshot (reference 5, 15.2 #9)', () => {
+  it('when the snapshot name of this second exists already: waits for a free name, copies to a temporary name and renames to the free one', async () => {
+    let first = true
+    const { context, existing, asked } = snapshotContext(() => {
+      // only the first name asked for exists (another snapshot made in the same second)
+      const answer = first
+      first = false
+      return answer
+    })
+    const { error, summary } = await runSnapshotOnly(context)
+    expect(error).toBeUndefined()
+    expect(existing.size).toBe(1)
+    const [taken] = existing
+    const copies = context.calls.filter((call) => call.command[0] === 'cp')
+    const renames = context.calls.filter((call) => call.command[0] === 'mv')
+    expect(copies).toHaveLength(1)
+    expect(renames).toHaveLength(1)
+    // cp only ever writes the hidden temporary name
+    const cp = copies[0]?.command ?? []
+    expect(cp.slice(0, 4)).toEqual(['cp', '--archive', '--link', '--no-target-directory'])
+    expect(cp.at(-2)).toBe('/mnt/backups/latest')
+    expect(cp.at(-1)).toMatch(/^\/mnt\/backups\/\.rsb-snapshot-/)
+    // the rename goes to a name that was checked and found free, never the taken one
+    const mv = renames[0]?.command ?? []
+    expect(mv.slice(0, 3)).toEqual(['mv', '--no-target-directory', cp.at(-1)])
+    const target = mv.at(-1) as string
+    expect(target).not.toBe(taken)
+    expect(asked).toContain(target)
+    expect(summary.snapshot).toBe(target)
+    for (const call of context.calls) expect(writesInto(call.command, existing), call.argv.join(' ')).toBe(false)
+  })
+
+  it('when every candidate name exists: fails with ERR_RSB_CLI_SNAPSHOT_EXISTS and runs neither cp nor mv', async () => {
+    const { context, existing } = snapshotContext(() => true)
+    const { error, summary, log } = await runSnapshotOnly(context)
+    expect(error).toMatchObject({ code: 'ERR_RSB_CLI_SNAPSHOT_EXISTS' })
+    expect(summary.error?.code).toBe('ERR_RSB_CLI_SNAPSHOT_EXISTS')
+    expect(summary.snapshot ?? null).toBeNull()
+    expect(existing.size).toBeGreaterThan(0)
+    expect(context.calls.filter((call) => call.command[0] === 'cp' || call.command[0] === 'mv')).toEqual([])
+    for (const call of context.calls) expect(writesInto(call.command, existing), call.argv.join(' ')).toBe(false)
+    expect(log).not.toContain('Creating snapshot:')
+  })
+})
+
+describe('notification order around the unlock (reference 3.2)', () => {
+  it('"Starting backup" comes after the missing-disk check and before the unlock; "Finished" before unmount and lock', async () => {
+    let unlocked = false
+    let mounted = false
+    const context = recordingContext(
+      (argv) => {
+        const command = argv.filter((a) => a !== 'sudo' && a !== '-n' && !a.startsWith('HOME='))
+        const [program] = command
+        if (program === 'uname') return { stdout: 'Linux\n' }
+        if (program === 'which')
+          return command[1] === 'cryptdisks_start' || command[1] === 'cryptdisks_stop'
+            ? { stdout: `/usr/sbin/${command[1]}\n` }
+            : { exitCode: 1 }
+        if (program === 'cat' && command[1] === '/etc/crypttab') return { stdout: 'backups /dev/sdz1 /root/backups.key luks,noauto\n' }
+        if (program === 'test' && command[1] === '-e') {
+          if (command[2] === '/dev/mapper/backups') return { exitCode: unlocked ? 0 : 1 }
+          if (command[2] === '/dev/sdz1' || command[2] === '/root/backups.key') return { exitCode: 0 }
+          return { exitCode: 1 }
+        }
+        if (program === 'cryptdisks_start') unlocked = true
+        if (program === 'cryptdisks_stop') unlocked = false
+        if (program === 'mountpoint') return { exitCode: mounted ? 0 : 32 }
+        if (program === 'mount') mounted = true
+        if (program === 'umount') mounted = false
+        if (program === 'find') return { stdout: '/mnt/backups/latest\0' }
+        return {}
+      },
+      { sudo: true },
+    )
+    const stderr = sink()
+    const { error } = await runWorkflow(options(['--crypto', 'backups', '--mount', '/mnt/backups', '/mnt/backups/latest']), {
+      logger: createLogger(stderr, 1),
+      stdout: sink(),
+      stderr,
+      // a desktop of its own: notify-send runs directly, no look-up of other users' sessions
+      env: { RSB_LOCK_DIR: `/tmp/rsb-workflow-test-${process.pid}`, DISPLAY: ':0' },
+      signal: undefined,
+      contexts: { local: context },
+    })
+    expect(error).toBeUndefined()
+    const shown = context.calls.map((call) => call.command.join(' '))
+    const indexOf = (line: string) => shown.indexOf(line)
+    const order = [
+      'cat /etc/crypttab',
+      'test -e /dev/sdz1', // the missing-disk check
+      'notify-send System backups Starting backup',
+      'cryptdisks_start backups',
+      'mount /mnt/backups',
+      'notify-send System backups Finished backup', // prefix, see below
+      'umount /mnt/backups',
+      'cryptdisks_stop backups',
+    ]
+    const positions = order.map((line) =>
+      line.endsWith('Finished backup') ? shown.findIndex((s) => s.startsWith(`${line} in `)) : indexOf(line),
+    )
+    expect(
+      positions.every((p) => p >= 0),
+      `missing: ${order.filter((_, i) => positions[i] === -1).join(' | ')}\n${shown.join('\n')}`,
+    ).toBe(true)
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions)
+    expect(shown.filter((line) => line.startsWith('notify-send'))).toHaveLength(2)
+    expect(unlocked).toBe(false)
+    expect(mounted).toBe(false)
+  })
+
+  it('a missing disk sends no notification at all', async () => {
+    const context = recordingContext(
+      (argv) => {
+        const command = argv.filter((a) => a !== 'sudo' && a !== '-n')
+        if (command[0] === 'uname') return { stdout: 'Linux\n' }
+        if (command[0] === 'cat') return { stdout: 'backups /dev/sdz1 /root/backups.key luks,noauto\n' }
+        if (command[0] === 'test' && command[1] === '-e') return { exitCode: 1 }
+        return {}
+      },
+      { sudo: true },
+    )
+    const stderr = sink()
+    const { error } = await runWorkflow(options(['--crypto', 'backups', '/mnt/backups/latest']), {
+      logger: createLogger(stderr, 1),
+      stdout: sink(),
+      stderr,
+      env: { RSB_LOCK_DIR: `/tmp/rsb-workflow-test-${process.pid}`, DISPLAY: ':0' },
+      signal: undefined,
+      contexts: { local: context },
+    })
+    expect(error).toMatchObject({ code: 'ERR_RSB_CRYPTTAB_MISSING_DISK' })
+    const shown = context.calls.map((call) => call.command[0])
+    expect(shown).toContain('test')
+    expect(shown).not.toContain('notify-send')
+    expect(shown).not.toContain('cryptdisks_start')
+    expect(shown).not.toContain('rsync')
+  })
+})

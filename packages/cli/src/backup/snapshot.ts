@@ -20,6 +20,9 @@ export interface SnapshotStep {
   readonly now?: () => Date
 }
 
+/** How many snapshot names (one per second) are tried before giving up. */
+const ATTEMPTS = 3
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
@@ -56,10 +59,10 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
     return target
   }
   let target: string | undefined
-  for (let attempt = 0; attempt < 3 && target === undefined; attempt++) {
+  for (let attempt = 1; attempt <= ATTEMPTS && target === undefined; attempt++) {
     const candidate = joinPath(step.parent, formatSnapshotName(now()))
     if (!(await context.exists(candidate, { ionice: undefined }))) target = candidate
-    else await sleep(1000 - (now().getTime() % 1000) + 10)
+    else if (attempt < ATTEMPTS) await sleep(1000 - (now().getTime() % 1000) + 10)
   }
   if (target === undefined) {
     throw new CliError('ERR_RSB_CLI_SNAPSHOT_EXISTS', `A snapshot named like this run's exists already in ${step.parent}.`, {
