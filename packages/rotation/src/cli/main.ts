@@ -5,7 +5,7 @@ import { isRsbError, RotationError, SETTINGS_ERROR_CODES } from '../errors.js'
 import { loadExec } from '../io/exec.js'
 import { quoteArgument } from '../io/quote.js'
 import { executeRotation, prepareRotation, type PreparedRotation, type RotationEvent, type RotationResult } from '../io/apply.js'
-import { describeRotationEvent } from '../io/messages.js'
+import { describeRotationEvent, type DescribeOptions } from '../io/messages.js'
 import { FsLocalContext } from '../io/fs-context.js'
 import { formatLocation, parseLocation, type Location } from '../io/location.js'
 import { FREQUENCIES, formatScheme } from '../retention.js'
@@ -250,7 +250,7 @@ class Run {
       })
     }
     const context = await this.#context(target.location, s)
-    const local = target.location.kind === 'local'
+    const describe: DescribeOptions = { force: options.force, home: target.location.kind === 'local' ? this.#home : undefined }
     return prepareRotation(context, target.location.directory, {
       scheme,
       strict: options.relaxed ? false : (s.strict ?? true),
@@ -267,7 +267,7 @@ class Run {
       force: options.force,
       label: target.label,
       signal: this.#io.signal,
-      onEvent: (event) => this.#render(event, local),
+      onEvent: (event) => this.#render(event, describe),
     })
   }
 
@@ -280,8 +280,8 @@ class Run {
     return results
   }
 
-  #render(event: RotationEvent, local: boolean): void {
-    const line = describeRotationEvent(event, { force: this.#options.force, home: local ? this.#home : undefined })
+  #render(event: RotationEvent, describe: DescribeOptions): void {
+    const line = describeRotationEvent(event, describe)
     if (line) this.#logger.log(line.level, line.message)
   }
 
@@ -310,6 +310,9 @@ class Run {
   }
 }
 
+/** The `periods` of every deleted backup in `--json` (only ever serialised). */
+const NO_PERIODS: string[] = []
+
 function jsonLocation(directory: string, prepared: PreparedRotation): JsonLocation {
   const backups: JsonLocation['backups'] = []
   for (const d of prepared.plan.decisions) {
@@ -317,7 +320,7 @@ function jsonLocation(directory: string, prepared: PreparedRotation): JsonLocati
       name: d.name,
       timestamp: formatTimestamp(d.timestamp),
       action: d.action,
-      periods: d.reasons.length === 0 ? [] : d.reasons.filter((r) => r !== 'protected'),
+      periods: d.reasons.length === 0 ? NO_PERIODS : d.reasons.filter((r) => r !== 'protected'),
     })
   }
   return { directory, backups }

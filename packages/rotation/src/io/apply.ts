@@ -189,7 +189,9 @@ export async function prepareRotation(context: Context, directory: string, optio
     const decision = plan.decisions[i]!
     if (decision.action !== 'delete') continue
     const path = joinPath(directory, decision.name)
-    removals.push({ name: decision.name, path, argv: [...removalCommand, path] })
+    const argv = removalCommand.slice()
+    argv.push(path)
+    removals.push({ name: decision.name, path, argv })
   }
   const runOptions: RunOptions = { ...base, ...(options.ionice === undefined ? {} : { ionice: options.ionice }) }
   return { context, directory, location, collection, plan, removals, dryRun, runOptions, onEvent: emit }
