@@ -28,8 +28,8 @@ export class FsLocalContext implements Context {
 
   #direct(options: RunOptions | undefined): boolean {
     if (options?.signal?.aborted) return false // the command path reports the abort
-    const sudo = options?.sudo ?? this.defaults.sudo ?? false
-    return !sudo || process.getuid?.() === 0
+    // No sudo unless the call asks for it (this context has no sudo default).
+    return options?.sudo !== true || process.getuid?.() === 0
   }
 
   isDirectory(path: string, options?: RunOptions): Promise<boolean> {
