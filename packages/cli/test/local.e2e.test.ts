@@ -295,6 +295,30 @@ describe('snapshots and rotation (15.2 #5, #6, #9)', () => {
     expect(snapshots[0]).toBe('2024-01-03 00:00:00')
   })
 
+  it('snapshots dated in the future do not push out the one this run made (--rotation=hourly=1)', async () => {
+    // the future snapshots are newer than this run's, so the scheme alone would delete it: it must be kept
+    const t = await testdir({
+      'backups/2099-01-01 00:00:00/a': 'a',
+      'backups/2099-01-01 01:00:00/a': 'a',
+      'backups/2000-01-01 00:00:00/a': 'a',
+    })
+    await createSource(path.join(t, 'source'))
+    const result = await runRsb([...QUIET, '--json', '--rotation=hourly=1', path.join(t, 'source'), path.join(t, 'backups/latest')])
+    expect(result.code).toBe(0)
+    const summary = JSON.parse(result.stdout) as { snapshot: string; rotation: { kept: string[]; deleted: string[] } }
+    const created = path.basename(summary.snapshot)
+    expect(path.dirname(summary.snapshot)).toBe(path.join(t, 'backups'))
+    expect(created).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)
+    expect(created < '2099').toBe(true)
+    expect(await snapshotsIn(path.join(t, 'backups'))).toEqual([created, '2099-01-01 01:00:00'].sort())
+    await verifyDestination(path.join(t, 'backups', created))
+    expect(summary.rotation.kept.sort()).toEqual([summary.snapshot, path.join(t, 'backups/2099-01-01 01:00:00')].sort())
+    expect(summary.rotation.deleted.sort()).toEqual(
+      [path.join(t, 'backups/2000-01-01 00:00:00'), path.join(t, 'backups/2099-01-01 00:00:00')].sort(),
+    )
+    expect(result.stderr).toContain(`Preserving ${summary.snapshot} (the snapshot of this run) ..`)
+  })
+
   it('an interrupted snapshot left under its temporary name is removed by the next run and never rotated', async () => {
     const t = await testdir({ 'backups/.rsb-snapshot-123-456/partial': 'x' })
     await createSource(path.join(t, 'source'))
