@@ -234,6 +234,12 @@ function walkDryRun(p: PreparedRotation, byName: ReadonlyMap<string, Removal>, l
   }
 }
 
+/** The decision events of a location, in one synchronous loop (parallel mode reports them all first). */
+function emitDecisions(p: PreparedRotation): void {
+  const decisions = p.plan.decisions
+  for (let i = 0; i < decisions.length; i++) emitDecision(p, decisions[i]!)
+}
+
 /** `{ ...removal, status: 'planned' }` (Object.assign is several times faster than a spread before optimisation). */
 function planned(removal: Removal): RemovalResult {
   const result: { status?: 'planned' } & Removal = Object.assign({}, removal)
@@ -282,13 +288,13 @@ export async function executeRotation(prepared: readonly PreparedRotation[], opt
       }
     }
   } else {
-    for (const p of prepared) for (const decision of p.plan.decisions) emitDecision(p, decision)
+    for (const p of prepared) emitDecisions(p)
     // Group by (context, mount point): one command at a time per group, up to `limit` groups at once.
     const groups = new Map<string, { prepared: PreparedRotation; removal: Removal; index: number }[]>()
     const contextIds = new Map<Context, number>()
     for (const p of prepared) {
       if (p.removals.length === 0 || p.dryRun) {
-        results.set(p, await Promise.all(p.removals.map((r) => remove(p, r))))
+        results.set(p, p.removals.map(planned)) // nothing to run
         continue
       }
       let id = contextIds.get(p.context)
