@@ -88,7 +88,9 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   } finally {
     await run.close()
     logger.flush()
-    if (options.json) io.stdout.write(`${JSON.stringify({ locations: run.json })}\n`)
+    // Built only now and only for --json: the plans are final, and nothing is made that would be thrown away.
+    if (options.json)
+      io.stdout.write(`${JSON.stringify({ locations: run.planned.map(([given, prepared]) => jsonLocation(given, prepared)) })}\n`)
   }
 }
 
@@ -108,7 +110,8 @@ interface JsonLocation {
 }
 
 class Run {
-  readonly json: JsonLocation[] = []
+  /** Each location as given, with its plan (for `--json`). */
+  readonly planned: [given: string, prepared: PreparedRotation][] = []
   readonly #options: CliOptions
   readonly #io: MainIo
   readonly #logger: Logger
@@ -149,7 +152,7 @@ class Run {
     const results: RotationResult[] = []
     for (const target of targets) {
       const one = await this.#prepare(target, config)
-      this.json.push(jsonLocation(target.given, one))
+      this.planned.push([target.given, one])
       if (options.parallel) prepared.push(one)
       else results.push(...(await this.#execute([one])))
     }
