@@ -4,12 +4,64 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
-import { isRoot, runChecked, testdir } from '@rsb/testkit'
-import { describe, expect, it, onTestFinished } from 'vitest'
-import { BIN, createSource, runRsb, shellQuote, snapshotsIn, verifyDestination } from './helpers.ts'
+import { isRoot, runChecked, testdir as makeTestdir } from '@rsb/testkit'
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
+import { BIN, createSource, runRsb, shellQuote, snapshotsIn, verifyDestination, writeProgram } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
+
+/**
+ * What this file creates carries this tag: its temporary directories (so the images and mount points below them)
+ * and its /dev/mapper names. The leftovers check after all tests looks for exactly these.
+ */
+const TAG = `rsb-cli-disk-${process.pid}-${Math.floor(Math.random() * 1e6)}`
+const TEMP_PREFIX = path.join(os.tmpdir(), `${TAG}-`)
+let mappings = 0
+
+/** A temporary directory of this file (removed when the test finishes). */
+const testdir = (tree?: Parameters<typeof makeTestdir>[0]) => makeTestdir(tree, `${TAG}-`)
+
+/** The octal escapes of /proc/self/mountinfo (`\040` for a space) decoded. */
+const unescapeMountinfo = (field: string) =>
+  field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)))
+
+/** Loop devices backed by this file's images, mounts below its directories, /dev/mapper entries with its tag. */
+async function leftovers(): Promise<{ loops: string[]; mounts: string[]; mappers: string[] }> {
+  const loops = (await runChecked('losetup', ['-a']))
+    .split('\n')
+    .filter((line) => line.includes(`(${TEMP_PREFIX}`))
+    .map((line) => line.slice(0, line.indexOf(':')))
+  const mounts = (await fs.readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .map((line) => unescapeMountinfo(line.split(' ')[4] ?? ''))
+    .filter((mountPoint) => mountPoint.startsWith(TEMP_PREFIX))
+  const mappers = (await fs.readdir('/dev/mapper').catch(() => [])).filter((name) => name.startsWith(TAG)).map((n) => `/dev/mapper/${n}`)
+  return { loops, mounts, mappers }
+}
+
+afterAll(async () => {
+  if (!isRoot) return
+  // A loop device of a `mount -o loop` in a finished namespace is released by the kernel: allow it a moment.
+  let found = await leftovers()
+  for (let i = 0; i < 30 && found.loops.length + found.mounts.length + found.mappers.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    found = await leftovers()
+  }
+  if (found.loops.length + found.mounts.length + found.mappers.length === 0) return
+  // Report the leak, then clean up what can be cleaned so the machine is usable again.
+  const problems: string[] = []
+  for (const mountPoint of found.mounts.reverse())
+    await runChecked('umount', [mountPoint]).catch((error: unknown) => problems.push(`umount ${mountPoint}: ${String(error)}`))
+  for (const mapper of found.mappers) await fs.rm(mapper, { force: true })
+  // unmounting releases a `mount -o loop` device by itself: detach only what is still there
+  for (const loop of (await leftovers()).loops)
+    await runChecked('losetup', ['-d', loop]).catch((error: unknown) => problems.push(`losetup -d ${loop}: ${String(error)}`))
+  throw new Error(
+    `The disk tests left behind ${JSON.stringify(found)}${problems.length > 0 ? `; cleaning them up failed too: ${problems.join('; ')}` : ''}`,
+  )
+})
 
 interface NamespaceRun {
   code: number | null
@@ -44,10 +96,13 @@ function runInNamespace(
     terminal?: boolean
     /** Directories put first on PATH (the LUKS stand-ins). */
     path?: string[]
+    /** More environment variables for rsb. */
+    env?: Record<string, string>
   },
 ): Promise<NamespaceRun> {
   const env = {
     ...process.env,
+    ...options.env,
     PATH: [...(options.path ?? []), process.env.PATH].join(':'),
     TZ: 'UTC',
     T_NODE: process.execPath,
@@ -60,17 +115,25 @@ function runInNamespace(
     T_TERMINAL: options.terminal ? [process.execPath, BIN, ...args].map(shellQuote).join(' ') : '',
   }
   delete (env as Record<string, string | undefined>).RSYNC_MODULE_PATH
+  // its own process group: a test that ends before rsb does kills the shell, rsb and rsync by the group's id
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+  const closed = new Promise<number | null>((resolve) => child.once('close', resolve))
+  onTestFinished(async () => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
+    process.kill(-child.pid, 'SIGKILL')
+    await closed
+  })
   return new Promise((resolve, reject) => {
     child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr, mounted: stdout.includes('T_STATE=mounted') }))
+    void closed.then((code) => resolve({ code, stdout, stderr, mounted: stdout.includes('T_STATE=mounted') }))
   })
 }
 
@@ -159,11 +222,15 @@ describe.skipIf(!isRoot)('--crypto without unlocking (needs root)', () => {
     await createSource(path.join(t, 'source'))
     const crypttab = path.join(t, 'crypttab')
     await fs.writeFile(crypttab, `rsb-backup-disk ${t}/missing.img none luks,noauto\n`)
+    const events = path.join(t, 'events.log')
     const run = await runInNamespace(['--crypto=rsb-backup-disk', '--no-sudo', path.join(t, 'source'), `${t}/mnt/latest`], {
       crypttab,
       mountPoint: `${t}/mnt`,
+      path: [await recordingNotifySend(path.join(t, 'bin'))],
+      env: { RSB_STANDIN_LOG: events, DISPLAY: ':0' },
     })
     expect(run.code).toBe(0)
+    await expect(fs.readFile(events, 'utf8')).rejects.toThrow() // nothing was run: no notify-send
     expect(run.stderr).toMatch(
       new RegExp(
         `INFO Skipping backup: Encrypted filesystem rsb-backup-disk isn't available! \\(the device file ${t}/missing.img doesn't exist\\)`,
@@ -228,6 +295,15 @@ describe.skipIf(!isRoot)('a full destination (needs root: a small loop-mounted f
   })
 })
 
+/**
+ * A notify-send stand-in in `dir` that appends `notify-send ARGS…` to $RSB_STANDIN_LOG, the file the LUKS
+ * stand-ins log their calls to, so one file shows the order of notifications and unlocking.
+ */
+async function recordingNotifySend(dir: string): Promise<string> {
+  await writeProgram(dir, 'notify-send', `printf '%s\\n' "notify-send $*" >> "$RSB_STANDIN_LOG"`)
+  return dir
+}
+
 /** The LUKS stand-ins of @rsb/crypttab's tests (cryptsetup, cryptdisks_start, cryptdisks_stop). */
 const STAND_INS = path.resolve(import.meta.dirname, '../../crypttab/test/fixtures/bin')
 
@@ -236,7 +312,7 @@ const STAND_INS = path.resolve(import.meta.dirname, '../../crypttab/test/fixture
  * device holding a plain ext4 (recorded in IMAGE.plain-device for the stand-in), with crypttab and fstab lines.
  */
 async function luksDisk(t: string, options: { filesystem?: boolean } = {}) {
-  const name = `rsb-cli-${process.pid}-${Math.floor(Math.random() * 1e6)}`
+  const name = `${TAG}-${++mappings}`
   const key = path.join(t, 'disk.key')
   const luks = path.join(t, 'luks.img')
   const plain = path.join(t, 'plain.img')
@@ -261,8 +337,9 @@ async function luksDisk(t: string, options: { filesystem?: boolean } = {}) {
   if (options.filesystem !== false) await runChecked('mkfs.ext4', ['-q', '-F', plain])
   const loop = (await runChecked('losetup', ['--find', '--show', plain])).trim()
   onTestFinished(async () => {
+    // a failure here is a leak (a loop device or mapping left behind): it fails the test
     await fs.rm(`/dev/mapper/${name}`, { force: true })
-    await runChecked('losetup', ['-d', loop]).catch(() => undefined)
+    await runChecked('losetup', ['-d', loop])
   })
   await fs.writeFile(`${luks}.plain-device`, `${loop}\n`)
   const crypttab = path.join(t, 'crypttab')
@@ -312,6 +389,35 @@ describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start'))
       expect(run.mounted).toBe(false)
       expect(await disk.unlocked()).toBe(false)
       expect((await readDisk(t, disk.loop)).snapshots).toHaveLength(1)
+    })
+
+    it('"Starting backup" is sent before the unlock, "Finished backup" before the lock (reference 3.2)', async () => {
+      const t = await testdir()
+      await createSource(path.join(t, 'source'))
+      const disk = await luksDisk(t)
+      const events = path.join(t, 'events.log')
+      const run = await runInNamespace(
+        [`--crypto=${disk.name}`, `--mount=${disk.mountPoint}`, '--no-sudo', path.join(t, 'source'), `${disk.mountPoint}/latest`],
+        {
+          fstab: disk.fstab,
+          crypttab: disk.crypttab,
+          mountPoint: disk.mountPoint,
+          path: [await recordingNotifySend(path.join(t, 'bin')), STAND_INS],
+          // a desktop of its own: notify-send runs directly (no look-up of other users' sessions)
+          env: { RSB_STANDIN_LOG: events, DISPLAY: ':0' },
+        },
+      )
+      expect(run.code).toBe(0)
+      const lines = (await fs.readFile(events, 'utf8')).split('\n').filter(Boolean)
+      // the stand-ins log their own inner cryptsetup calls too: only the steps rsb itself takes count here
+      const steps = lines.filter((line) => /^(notify-send|cryptdisks_(start|stop)) /.test(line))
+      expect(steps).toHaveLength(4)
+      expect(steps[0]).toBe('notify-send System backups Starting backup')
+      expect(steps[1]).toBe(`cryptdisks_start ${disk.name}`)
+      expect(steps[2]).toMatch(/^notify-send System backups Finished backup in [\d.]+ seconds?\.$/)
+      expect(steps[3]).toBe(`cryptdisks_stop ${disk.name}`)
+      expect(await disk.unlocked()).toBe(false)
+      expect(run.mounted).toBe(false)
     })
 
     it('unlocked and mounted: nothing is undone', async () => {
