@@ -369,6 +369,8 @@ describe('progress bar (15.2 #13)', () => {
     await fs.writeFile(path.join(t, 'source/data.bin'), Buffer.alloc(2 * 1024 * 1024, 3))
     const shown = await runRsbOnTerminal([...QUIET, '--backup', path.join(t, 'source'), path.join(t, 'a/latest')])
     expect(shown.code).toBe(0)
+    // the bar redraws its line with ESC [2K (erase line): the control character is intended
+    // oxlint-disable-next-line no-control-regex
     expect(shown.stdout).toMatch(/\r\x1b\[2K\[[#.]{30}\] +\d+%/)
     expect(shown.stdout).toContain('Took ')
     const hidden = await runRsbOnTerminal([...QUIET, '--backup', '--no-progress', path.join(t, 'source'), path.join(t, 'b/latest')])

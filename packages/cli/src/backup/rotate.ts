@@ -1,6 +1,6 @@
 import type { Context } from '@rsb/exec'
 import type { KeepReason, RotationScheme } from '@rsb/rotation'
-import { applyRotation, joinPath, removalError, type RotationEvent } from '@rsb/rotation/io'
+import { applyRotation, removalError, type RotationEvent } from '@rsb/rotation/io'
 import { formatDuration, joinWords } from '../duration.js'
 import type { Logger } from '../log.js'
 
