@@ -42,8 +42,8 @@ export function createLogger(sink: TextSink, verbosity: number): Logger {
   let buffer = ''
   let scheduled = false
   let second = -1
-  let prefix = ''
-  const names = new Map<LogLevel, string>()
+  // The start of a line (time, host, pid, level) per level, rebuilt when the second changes.
+  const heads = new Map<LogLevel, string>()
   const flush = () => {
     scheduled = false
     if (buffer === '') return
@@ -58,16 +58,17 @@ export function createLogger(sink: TextSink, verbosity: number): Logger {
       const now = Date.now()
       if (Math.floor(now / 1000) !== second) {
         second = Math.floor(now / 1000)
+        heads.clear()
+      }
+      let head = heads.get(level)
+      if (head === undefined) {
         const d = new Date(now)
-        prefix = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${host} rsb-rotate[${process.pid}]`
-      }
-      let name = names.get(level)
-      if (name === undefined) {
         const style = COLOURS[level]
-        name = sink.isTTY === true && style ? styleText(style, level.toUpperCase()) : level.toUpperCase()
-        names.set(level, name)
+        const name = sink.isTTY === true && style ? styleText(style, level.toUpperCase()) : level.toUpperCase()
+        head = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${host} rsb-rotate[${process.pid}] ${name} `
+        heads.set(level, head)
       }
-      buffer += `${prefix} ${name} ${message}\n`
+      buffer += `${head}${message}\n`
       if (buffer.length > 65536) flush()
       else if (!scheduled) {
         scheduled = true

@@ -189,9 +189,7 @@ export async function prepareRotation(context: Context, directory: string, optio
     const decision = plan.decisions[i]!
     if (decision.action !== 'delete') continue
     const path = joinPath(directory, decision.name)
-    const argv = removalCommand.slice()
-    argv.push(path)
-    removals.push({ name: decision.name, path, argv })
+    removals.push({ name: decision.name, path, argv: removalCommand.concat(path) })
   }
   const runOptions: RunOptions = { ...base, ...(options.ionice === undefined ? {} : { ionice: options.ionice }) }
   return { context, directory, location, collection, plan, removals, dryRun, runOptions, onEvent: emit }
