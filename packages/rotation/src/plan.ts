@@ -1,7 +1,8 @@
+import { DateTime } from 'luxon'
 import { orderBackups, type Backup } from './collect.js'
 import { RotationError } from './errors.js'
 import { FREQUENCIES, parseRetention, validateScheme, type Frequency, type Retention, type RotationScheme } from './retention.js'
-import { daysFromCivil, daysInMonth, isoWeek, timestampFromSeconds, timestampSeconds, type Timestamp } from './timestamp.js'
+import { isoWeek, timestampSeconds, type Timestamp } from './timestamp.js'
 
 const KEEP_LATEST = 1 << FREQUENCIES.length
 const PROTECTED = 1 << (FREQUENCIES.length + 1)
@@ -57,28 +58,21 @@ export interface RotationPlan {
   readonly windows: FrequencyWindow[]
 }
 
-/** The length of the fixed-length frequencies' unit in seconds (naive timestamps have no DST). */
-const UNIT_SECONDS = { minutely: 60, hourly: 3600, daily: 86400, weekly: 7 * 86400 } as const
-
-/** 0001-01-01 00:00:00, the earliest timestamp. */
-const YEAR_ONE = daysFromCivil(1, 1, 1) * 86400
+const LUXON_UNITS = { minutely: 'minutes', hourly: 'hours', daily: 'days', weekly: 'weeks', monthly: 'months', yearly: 'years' } as const
 
 /**
- * `most_recent − count × unit` with calendar arithmetic, in plain integers (exactly what luxon's `minus` gives in
- * the UTC zone): minutes, hours, days and weeks are fixed lengths; months and years move the calendar month and
- * clamp the day to that month's length (03-31 minus one month is 02-28 or 02-29). Undefined when before year 1.
+ * `most_recent − count × unit` with luxon's calendar arithmetic in the UTC zone (naive timestamps: no DST, no
+ * system zone or locale to load): minutes, hours, days and weeks are fixed lengths; months and years move the
+ * calendar month and clamp the day to that month's length (03-31 minus one month is 02-28 or 02-29). Undefined
+ * when before year 1. Called once per frequency and location, never per backup.
  */
 export function windowMinimum(mostRecent: Timestamp, frequency: Frequency, count: number): Timestamp | undefined {
-  const { hour, minute, second } = mostRecent
-  if (frequency === 'monthly' || frequency === 'yearly') {
-    const months = mostRecent.year * 12 + mostRecent.month - 1 - (frequency === 'monthly' ? count : count * 12)
-    const year = Math.floor(months / 12)
-    if (!(year >= 1)) return undefined
-    const month = months - year * 12 + 1
-    return { year, month, day: Math.min(mostRecent.day, daysInMonth(year, month)), hour, minute, second }
-  }
-  const seconds = timestampSeconds(mostRecent) - count * UNIT_SECONDS[frequency]
-  return seconds >= YEAR_ONE ? timestampFromSeconds(seconds) : undefined
+  const { year, month, day, hour, minute, second } = mostRecent
+  const minimum = DateTime.fromObject({ year, month, day, hour, minute, second }, { zone: 'utc', locale: 'en-US' }).minus({
+    [LUXON_UNITS[frequency]]: count,
+  })
+  if (!minimum.isValid || minimum.year < 1) return undefined
+  return { year: minimum.year, month: minimum.month, day: minimum.day, hour: minimum.hour, minute: minimum.minute, second: minimum.second }
 }
 
 /**

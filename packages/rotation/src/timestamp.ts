@@ -101,26 +101,6 @@ export function isoWeek(year: number, month: number, day: number): [weekYear: nu
   return [weekYear, week]
 }
 
-/** The date of a day number (days since 1970-01-01; inverse of {@link daysFromCivil}, H. Hinnant's `civil_from_days`). */
-export function civilFromDays(days: number): [year: number, month: number, day: number] {
-  const z = days + 719468
-  const era = Math.floor(z / 146097)
-  const doe = z - era * 146097
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
-  const mp = Math.floor((5 * doy + 2) / 153)
-  const month = mp < 10 ? mp + 3 : mp - 9
-  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, doy - Math.floor((153 * mp + 2) / 5) + 1]
-}
-
-/** The naive timestamp of a second count since 1970-01-01 00:00:00 (inverse of {@link timestampSeconds}). */
-export function timestampFromSeconds(seconds: number): Timestamp {
-  const days = Math.floor(seconds / 86400)
-  const rest = seconds - days * 86400
-  const [year, month, day] = civilFromDays(days)
-  return { year, month, day, hour: Math.floor(rest / 3600), minute: Math.floor((rest % 3600) / 60), second: rest % 60 }
-}
-
 function yearOfDays(days: number): number {
   // Inverse of daysFromCivil for the year only.
   const z = days + 719468
