@@ -76,7 +76,7 @@ describe('the workflow with a recording context (non-root user, sudo)', () => {
       'sudo -n mount /mnt/backups',
       'sudo -n test -d /mnt/backups/latest',
       'sudo -n HOME= ionice -c idle rsync --delete --delete-excluded --acls --archive --hard-links --numeric-ids --xattrs --one-file-system',
-      'sudo -n find /mnt/backups -mindepth 1 -maxdepth 1 -print0', // leftovers of interrupted snapshots
+      'sudo -n find /mnt/backups/ -mindepth 1 -maxdepth 1 -print0', // leftovers of interrupted snapshots
       'sudo -n ionice -c idle cp --archive --link --no-target-directory /mnt/backups/latest /mnt/backups/.rsb-snapshot-',
       'sudo -n mv --no-target-directory /mnt/backups/.rsb-snapshot-',
       'sudo -n umount /mnt/backups',
@@ -89,7 +89,7 @@ describe('the workflow with a recording context (non-root user, sudo)', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions)
     expect(shown.find((line) => line.includes(' rsync '))).toMatch(/ \/ \/mnt\/backups\/latest\/$/)
     // the rotation lists the parent again after the rename, before unmounting
-    const rotationScan = shown.findLastIndex((line) => line.startsWith('sudo -n find /mnt/backups '))
+    const rotationScan = shown.findLastIndex((line) => line.startsWith('sudo -n find /mnt/backups/ '))
     expect(rotationScan).toBeGreaterThan(indexOf('sudo -n mv '))
     expect(rotationScan).toBeLessThan(indexOf('sudo -n umount'))
     expect(mounted).toBe(false)

@@ -92,7 +92,7 @@ export interface Context {
   which(name: string, options?: RunOptions): Promise<string | undefined>
   /** `cat FILE` as UTF-8 text. @throws {ExecError} */
   readFile(path: string, options?: RunOptions): Promise<string>
-  /** `find DIR -mindepth 1 -maxdepth 1 -print0`: the entries' basenames, sorted. @throws {ExecError} */
+  /** `find DIR/ -mindepth 1 -maxdepth 1 -print0` (a symlink to a directory is followed): the entries' basenames, sorted. @throws {ExecError} */
   listEntries(directory: string, options?: RunOptions): Promise<string[]>
   /** `stat --format=%m PATH`: the mount point holding PATH. @throws {ExecError} */
   mountPointOf(path: string, options?: RunOptions): Promise<string>
@@ -317,7 +317,9 @@ export abstract class BaseContext implements Context {
   }
 
   async listEntries(directory: string, options: RunOptions = {}): Promise<string[]> {
-    const { stdout } = await this.run(['find', directory, '-mindepth', '1', '-maxdepth', '1', '-print0'], {
+    // A trailing slash makes find follow a starting point that is a symlink to a directory (it lists nothing otherwise).
+    const start = directory.endsWith('/') ? directory : `${directory}/`
+    const { stdout } = await this.run(['find', start, '-mindepth', '1', '-maxdepth', '1', '-print0'], {
       ionice: undefined,
       ...options,
       capture: true,

@@ -47,6 +47,19 @@ describe('LocalContext', () => {
     await expect(context.run(['sleep', '30'], { signal: controller.signal })).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_ABORTED' })
   })
 
+  it('lists the entries of a directory, also through a symlink to it, names with newlines included', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rsb-list-'))
+    onTestFinished(() => fs.rm(dir, { recursive: true, force: true }))
+    await fs.mkdir(path.join(dir, 'real'))
+    for (const name of ['b', 'a b', 'new\nline', '.hidden']) await fs.writeFile(path.join(dir, 'real', name), '')
+    await fs.symlink('real', path.join(dir, 'link'))
+    const expected = ['.hidden', 'a b', 'b', 'new\nline']
+    expect(await context.listEntries(path.join(dir, 'real'))).toEqual(expected)
+    expect(await context.listEntries(path.join(dir, 'real') + '/')).toEqual(expected)
+    expect(await context.listEntries(path.join(dir, 'link'))).toEqual(expected)
+    await expect(context.listEntries(path.join(dir, 'missing'))).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_COMMAND_FAILED' })
+  })
+
   it('answers the file tests', async () => {
     expect(await context.isDirectory('/')).toBe(true)
     expect(await context.isFile('/')).toBe(false)

@@ -4,7 +4,7 @@ import { loadExec } from './exec.js'
 
 /**
  * The local context of `rsb-rotate`: a `LocalContext` of `@rsb/exec` whose sanity checks (`test -d`, `-r`, `-w`)
- * and listing (`find DIR -mindepth 1 -maxdepth 1`) are answered with `node:fs` when no sudo is involved (sudo
+ * and listing (`find DIR/ -mindepth 1 -maxdepth 1`) are answered with `node:fs` when no sudo is involved (sudo
  * off, or already root), with the same results; everything else (removals, sudo, failures) runs the commands
  * through a `LocalContext`, created (and `@rsb/exec` loaded) on first use. A local dry run thus starts no process
  * and loads neither `@rsb/exec` nor execa.
@@ -54,8 +54,8 @@ export class FsLocalContext implements Context {
   listEntries(directory: string, options?: RunOptions): Promise<string[]> {
     if (this.#direct(options)) {
       try {
-        // find does not follow a symbolic link given as the directory (it lists nothing): let it answer that.
-        if (directory.endsWith('/') || !fs.lstatSync(directory).isSymbolicLink()) return Promise.resolve(fs.readdirSync(directory).sort())
+        // like `find DIR/`, a symbolic link to a directory is followed
+        return Promise.resolve(fs.readdirSync(directory).sort())
       } catch {
         // find reports the failure
       }
