@@ -32,6 +32,14 @@ if (build.status !== 0) process.exit(1)
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rsb-check-packages-'))
 try {
   const tarballs = []
+  // @rsb/destination promises zero runtime dependencies.
+  const destination = packages.find((p) => p.manifest.name === '@rsb/destination')
+  const destinationDeps = Object.keys(destination?.manifest.dependencies ?? {})
+  if (!destination || destinationDeps.length > 0) failures++
+  console.log(
+    `${destination && destinationDeps.length === 0 ? 'ok  ' : 'FAIL'} @rsb/destination has no runtime dependencies${destinationDeps.length ? ` (has ${destinationDeps.join(', ')})` : ''}`,
+  )
+
   for (const { dir, manifest } of packages) {
     run(`publint ${manifest.name}`, 'pnpm', ['exec', 'publint', '--strict', dir], { cwd: root })
     const pack = spawnSync('pnpm', ['pack', '--pack-destination', work], { cwd: dir, encoding: 'utf8' })
@@ -58,19 +66,17 @@ try {
   )
   if (install.status === 0) {
     for (const { manifest } of tarballs) {
-      const name = JSON.stringify(manifest.name)
-      run(
-        `import ${manifest.name} (ESM)`,
-        process.execPath,
-        ['--input-type=module', '-e', `const m = await import(${name}); if (Object.keys(m).length === 0) throw new Error('no exports')`],
-        { cwd: project },
-      )
-      run(
-        `require ${manifest.name} (CJS)`,
-        process.execPath,
-        ['-e', `const m = require(${name}); if (Object.keys(m).length === 0) throw new Error('no exports')`],
-        { cwd: project },
-      )
+      // every entry point: "." and subpaths such as "@rsb/rotation/io"
+      const entries = Object.keys(manifest.exports ?? { '.': null }).filter((key) => !key.endsWith('.json'))
+      for (const entry of entries) {
+        const specifier = entry === '.' ? manifest.name : `${manifest.name}${entry.slice(1)}`
+        const name = JSON.stringify(specifier)
+        const check = `if (Object.keys(m).length === 0) throw new Error('no exports')`
+        run(`import ${specifier} (ESM)`, process.execPath, ['--input-type=module', '-e', `const m = await import(${name}); ${check}`], {
+          cwd: project,
+        })
+        run(`require ${specifier} (CJS)`, process.execPath, ['-e', `const m = require(${name}); ${check}`], { cwd: project })
+      }
       for (const bin of Object.keys(typeof manifest.bin === 'object' ? manifest.bin : {})) {
         run(`${bin} --version`, path.join(project, 'node_modules', '.bin', bin), ['--version'], { cwd: project })
       }
