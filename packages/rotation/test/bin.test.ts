@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { testdir } from '@rsb/testkit'
 import { describe, expect, it } from 'vitest'
-import { makeEntries } from './helpers.ts'
+import { entries, FOUR_DAYS, makeEntries, USAGE_ERRORS } from './helpers.ts'
 
 const bin = path.join(import.meta.dirname, '..', 'dist', 'bin.js')
 
@@ -22,5 +22,18 @@ describe.skipIf(!fs.existsSync(bin))('rsb-rotate (built)', () => {
     const usage = spawnSync(process.execPath, [bin, '--daily=soon', root], { encoding: 'utf8', env })
     expect(usage.status).toBe(2)
     expect(usage.stderr).not.toContain('    at ')
+  })
+
+  it.each(USAGE_ERRORS)('%s: exit status 2, one line on stderr, nothing deleted', async (_, argv, code) => {
+    const root = await testdir()
+    await makeEntries(root, FOUR_DAYS)
+    const home = await testdir()
+    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: home }
+    const args = argv.map((arg) => (arg === 'DIR' ? root : arg))
+    const run = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env })
+    expect(run.status).toBe(2)
+    expect(run.stdout).toBe('')
+    expect(run.stderr.split('\n')).toEqual([expect.stringContaining(`(${code}) Hint: `), ''])
+    expect(await entries(root)).toEqual(FOUR_DAYS)
   })
 })

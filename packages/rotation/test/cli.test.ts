@@ -5,7 +5,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { isRoot, testdir } from '@rsb/testkit'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { entries, makeEntries, runCli } from './helpers.ts'
+import { entries, FOUR_DAYS, makeEntries, runCli, USAGE_ERRORS } from './helpers.ts'
 import { FULL_KEPT, SAMPLE_BACKUPS, SAMPLE_SET } from './sample-set.ts'
 
 const FULL = ['--hourly=24', '--daily=7', '--weekly=4', '--monthly=12', '--yearly=always']
@@ -134,7 +134,7 @@ describe('argument validation (upstream), exit statuses', () => {
     for (const argv of [['--ionice=unsupported-class'], ['--hourly=not-a-number', '/tmp']]) {
       const run = await runCli(argv)
       expect(run.code).toBe(2)
-      expect(run.stderr).toMatch(/^rsb-rotate: error: .*\(ERR_RSB_ROTATION_BAD_(OPTION|RETENTION)\)\nrsb-rotate: hint: .*\n$/)
+      expect(run.stderr).toMatch(/^rsb-rotate: error: .*\(ERR_RSB_ROTATION_BAD_(OPTION|RETENTION)\) Hint: .*\n$/)
     }
   })
 
@@ -148,8 +148,10 @@ describe('argument validation (upstream), exit statuses', () => {
     const missing = path.join(await testdir(), 'missing')
     const run = await runCli(['--daily=1', missing])
     expect(run.code).toBe(1)
-    expect(run.lines).toContain(`ERROR It seems ${missing} doesn't exist or isn't a directory! (ERR_RSB_ROTATION_LOCATION_MISSING)`)
-    expect(run.lines.some((line) => line.startsWith('ERROR Hint:') && line.includes('--force'))).toBe(true)
+    // One line: the message, the code and the hint.
+    expect(run.lines.filter((line) => line.startsWith('ERROR '))).toEqual([
+      `ERROR It seems ${missing} doesn't exist or isn't a directory! (ERR_RSB_ROTATION_LOCATION_MISSING) Hint: Check the location; use --force to continue anyway.`,
+    ])
     const forced = await runCli(['--daily=1', '--force', missing])
     expect(forced.lines).toContain(`NOTICE It seems ${missing} doesn't exist but --force was given so continuing anyway ..`)
     expect(forced.code).toBe(1)
@@ -158,14 +160,22 @@ describe('argument validation (upstream), exit statuses', () => {
   it('a missing configuration file fails', async () => {
     const run = await runCli(['--config=/nonexistent/rotate-backups.ini', '--daily=1'])
     expect(run.code).toBe(1)
-    expect(run.lines).toContain('ERROR Failed to load configuration file! (/nonexistent/rotate-backups.ini) (ERR_RSB_ROTATION_BAD_CONFIG)')
+    expect(run.lines).toEqual([
+      expect.stringMatching(
+        /^ERROR Failed to load configuration file! \(\/nonexistent\/rotate-backups\.ini: no such file\) \(ERR_RSB_ROTATION_BAD_CONFIG\) Hint: /,
+      ),
+    ])
   })
 
   it('an empty scheme over the sample set fails (exit 2)', async () => {
     const root = await sampleDir()
     const run = await runCli([root])
     expect(run.code).toBe(2)
-    expect(run.lines[0]).toBe('ERROR Refusing to use empty rotation scheme! (all backups would be deleted) (ERR_RSB_ROTATION_EMPTY_SCHEME)')
+    expect(run.lines).toEqual([
+      expect.stringMatching(
+        /^ERROR Refusing to use empty rotation scheme! \(all backups would be deleted\) \(ERR_RSB_ROTATION_EMPTY_SCHEME\) Hint: Give at least one of --minutely/,
+      ),
+    ])
     expect(await entries(root)).toHaveLength(267)
   })
 
@@ -240,6 +250,36 @@ describe('argument validation (upstream), exit statuses', () => {
   })
 })
 
+describe('bad input end to end: one line on stderr, no stack trace, nothing deleted', () => {
+  it.each(USAGE_ERRORS)('%s exits 2', async (_, argv, code) => {
+    const root = await testdir({}, 'rsb-rotate-usage-')
+    await makeEntries(root, FOUR_DAYS)
+    const run = await runCli(argv.map((arg) => (arg === 'DIR' ? root : arg)))
+    expect(run.code).toBe(2)
+    expect(run.stdout).toBe('')
+    const lines = run.stderr.split('\n')
+    expect(lines.at(-1)).toBe('')
+    expect(lines.slice(0, -1)).toEqual([expect.stringContaining(`(${code})`)])
+    expect(lines[0]).toMatch(/^(rsb-rotate: error: |\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ rsb-rotate\[\d+\] ERROR )\S.* Hint: \S/)
+    expect(run.stderr).not.toMatch(/^\s+at /m)
+    expect(await entries(root)).toEqual(FOUR_DAYS)
+  })
+
+  it('a directory given as --config (unreadable as a file, even for root) exits 1 with one clear line', async () => {
+    const root = await testdir({}, 'rsb-rotate-data-')
+    await makeEntries(root, FOUR_DAYS)
+    const config = await testdir({}, 'rsb-rotate-config-dir-')
+    const run = await runCli(['-c', config, '--daily=1', root])
+    expect(run.code).toBe(1)
+    expect(run.stdout).toBe('')
+    expect(run.lines).toEqual([
+      `ERROR Failed to load configuration file! (${config}: is a directory) (ERR_RSB_ROTATION_BAD_CONFIG) Hint: Give a readable configuration file (a regular file).`,
+    ])
+    expect(run.stderr).not.toMatch(/^\s+at /m)
+    expect(await entries(root)).toEqual(FOUR_DAYS)
+  })
+})
+
 describe('removal commands', () => {
   it('-C rmdir removes with rmdir (2024-03-05 is planned as rmdir <dir>/2024-03-05)', async () => {
     const root = await testdir()
@@ -289,7 +329,10 @@ describe('removal commands', () => {
     execFileSync('mount', ['-o', 'remount,ro', root])
     const refused = await runCli(['--monthly=always', root])
     expect(refused.code).toBe(1)
-    expect(refused.lines).toContain(`ERROR It seems ${root} isn't writable! (ERR_RSB_ROTATION_LOCATION_UNWRITABLE)`)
+    expect(refused.lines.filter((line) => line.startsWith('ERROR '))).toEqual([
+      expect.stringMatching(/^ERROR It seems .* isn't writable! \(ERR_RSB_ROTATION_LOCATION_UNWRITABLE\) Hint: \S/),
+    ])
+    expect(refused.lines.some((line) => line.startsWith(`ERROR It seems ${root} isn't writable! `))).toBe(true)
     expect(refused.lines.some((line) => line.startsWith('INFO Deleting'))).toBe(false)
     const forced = await runCli(['--monthly=always', '--force', root])
     expect(forced.lines).toContain(`NOTICE It seems ${root} isn't writable but --force was given so continuing anyway ..`)
@@ -333,6 +376,7 @@ describe('names that are hostile to shells', () => {
     const run = await runCli(['--dry-run', '--daily=2', '--keep-latest=3', '--json', root])
     expect(run.code).toBe(0)
     expect(await entries(root)).toEqual([...names, 'no timestamp'].sort())
+    expect(run.lines).toContain(`INFO Preserving ${root}/${names[5]} (matches 'daily' and 'keep-latest' retention periods) ..`)
     expect(run.stdout).toBe(
       JSON.stringify({
         locations: [
@@ -342,9 +386,10 @@ describe('names that are hostile to shells', () => {
               { name: names[0], timestamp: '2024-01-01T00:00:00', action: 'delete', periods: [] },
               { name: names[1], timestamp: '2024-01-02T00:00:00', action: 'delete', periods: [] },
               { name: names[2], timestamp: '2024-01-03T00:00:00', action: 'delete', periods: [] },
-              { name: names[3], timestamp: '2024-01-04T00:00:00', action: 'keep', periods: ['keep-latest'] },
-              { name: names[4], timestamp: '2024-01-05T00:00:00', action: 'keep', periods: ['daily', 'keep-latest'] },
-              { name: names[5], timestamp: '2024-01-06T00:00:00', action: 'keep', periods: ['daily', 'keep-latest'] },
+              // periods: retention frequencies only; keep-latest is a reason of the log lines.
+              { name: names[3], timestamp: '2024-01-04T00:00:00', action: 'keep', periods: [] },
+              { name: names[4], timestamp: '2024-01-05T00:00:00', action: 'keep', periods: ['daily'] },
+              { name: names[5], timestamp: '2024-01-06T00:00:00', action: 'keep', periods: ['daily'] },
             ],
           },
         ],

@@ -45,3 +45,20 @@ export async function makeEntries(root: string, names: readonly string[]): Promi
 export async function entries(dir: string): Promise<string[]> {
   return (await fs.readdir(dir)).sort()
 }
+
+/** Backups of four days: `--daily=1` alone would delete three of them. */
+export const FOUR_DAYS = ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04']
+
+/**
+ * Bad command lines that are usage errors (exit 2, one line on stderr, nothing deleted), each with the error
+ * code it names; `DIR` stands for a directory of {@link FOUR_DAYS}. Every other option would delete.
+ */
+export const USAGE_ERRORS: readonly [label: string, argv: readonly string[], code: string][] = [
+  ['an unknown option (--nope)', ['--nope', '--daily=1', 'DIR'], 'ERR_RSB_ROTATION_USAGE'],
+  ['a bad timestamp pattern (-t "(?P<year>")', ['-t', '(?P<year>', '--daily=1', 'DIR'], 'ERR_RSB_ROTATION_BAD_PATTERN'],
+  ['a negative retention (--daily=-1)', ['--daily=-1', 'DIR'], 'ERR_RSB_ROTATION_BAD_RETENTION'],
+  ['a fractional retention (--daily=1.5)', ['--daily=1.5', 'DIR'], 'ERR_RSB_ROTATION_BAD_RETENTION'],
+  ['a retention that is not a number (--daily=abc)', ['--daily=abc', 'DIR'], 'ERR_RSB_ROTATION_BAD_RETENTION'],
+  ['a bad retention after the directory (DIR --hourly=2x)', ['--daily=1', 'DIR', '--hourly=2x'], 'ERR_RSB_ROTATION_BAD_RETENTION'],
+  ['an empty scheme (no frequency)', ['DIR'], 'ERR_RSB_ROTATION_EMPTY_SCHEME'],
+]

@@ -53,9 +53,9 @@ describe.skipIf(!isRoot)('rotation over SSH (root: real sshd on 127.0.0.1)', () 
   it('a missing remote directory is a clear error', async () => {
     const run = await runCli(['--daily=1', `${server.alias}:/nonexistent-rsb-dir`], { env: { RSB_SSH_CONFIG: server.sshConfigFile } })
     expect(run.code).toBe(1)
-    expect(run.lines).toContain(
-      `ERROR It seems ${server.alias}:/nonexistent-rsb-dir doesn't exist or isn't a directory! (ERR_RSB_ROTATION_LOCATION_MISSING)`,
-    )
+    expect(run.lines.filter((line) => line.startsWith('ERROR '))).toEqual([
+      `ERROR It seems ${server.alias}:/nonexistent-rsb-dir doesn't exist or isn't a directory! (ERR_RSB_ROTATION_LOCATION_MISSING) Hint: Check the location; use --force to continue anyway.`,
+    ])
   })
 
   it('applyRotation on an SshContext: snapshot names only, the destination ignored, the new snapshot protected', async () => {

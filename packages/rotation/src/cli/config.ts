@@ -210,10 +210,10 @@ export function loadConfig(
       text = fs.readFileSync(path.resolve(options.cwd, file), 'utf8')
     } catch (error) {
       if (options.explicit) {
-        throw new RotationError('ERR_RSB_ROTATION_BAD_CONFIG', `Failed to load configuration file! (${file})`, {
+        throw new RotationError('ERR_RSB_ROTATION_BAD_CONFIG', `Failed to load configuration file! (${file}: ${readFailure(error)})`, {
           target: file,
           cause: error,
-          hint: 'Check that the file exists and is readable.',
+          hint: 'Give a readable configuration file (a regular file).',
         })
       }
       warnings.push(`Failed to read configuration file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
@@ -223,6 +223,22 @@ export function loadConfig(
     read.push(file)
   }
   return buildConfig(data, { env: options.env, cwd: options.cwd, files: read, warnings })
+}
+
+/** Why a file could not be read, in words: `is a directory`, `permission denied`, `no such file` or the errno code. */
+function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file'
+    case 'EISDIR':
+      return 'is a directory'
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied'
+    default:
+      return code ?? (error instanceof Error ? error.message : String(error))
+  }
 }
 
 function normalizeDirectory(location: Location): string {

@@ -96,12 +96,18 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
 
 function usageError(error: unknown, io: MainIo): number {
   if (isRsbError(error)) {
-    io.stderr.write(`rsb-rotate: error: ${error.message} (${error.code})\n`)
-    if (error.hint) io.stderr.write(`rsb-rotate: hint: ${error.hint}\n`)
+    io.stderr.write(`rsb-rotate: error: ${errorLine(error)}\n`)
     return exitCodeOf(error)
   }
   io.stderr.write(`rsb-rotate: internal error: ${error instanceof Error ? error.message : String(error)}\n`)
   return 1
+}
+
+/** An rsb error as one line: `message (CODE)`, then ` Hint: …` when it has a hint. */
+function errorLine(error: Error & { code: string; hint?: string | undefined }): string {
+  const line = `${error.message} (${error.code})${error.hint ? ` Hint: ${error.hint}` : ''}`
+  // Bad input is one line, whatever a value or file name holds.
+  return line.replace(/\r?\n/g, ' ')
 }
 
 interface JsonLocation {
@@ -296,8 +302,7 @@ class Run {
       return reason === 'SIGINT' ? 130 : 143
     }
     if (isRsbError(error)) {
-      this.#logger.log('error', `${error.message} (${error.code})`)
-      if (error.hint) this.#logger.log('error', `Hint: ${error.hint}`)
+      this.#logger.log('error', errorLine(error))
       if (this.#options.verbosity > 0 && error.cause instanceof Error)
         this.#logger.log('debug', `Caused by: ${error.cause.stack ?? error.cause.message}`)
       return exitCodeOf(error)
@@ -313,9 +318,6 @@ class Run {
   }
 }
 
-/** The `periods` of every deleted backup in `--json` (only ever serialised). */
-const NO_PERIODS: string[] = []
-
 function jsonLocation(directory: string, prepared: PreparedRotation): JsonLocation {
   const backups: JsonLocation['backups'] = []
   for (const d of prepared.plan.decisions) {
@@ -323,7 +325,8 @@ function jsonLocation(directory: string, prepared: PreparedRotation): JsonLocati
       name: d.name,
       timestamp: formatTimestamp(d.timestamp),
       action: d.action,
-      periods: d.reasons.length === 0 ? NO_PERIODS : d.reasons.filter((r) => r !== 'protected'),
+      // Retention frequencies only (minutely … yearly): keep-latest and protect show in the log lines, not here.
+      periods: d.periods,
     })
   }
   return { directory, backups }
