@@ -17,5 +17,5 @@ export {
 export { getopt, type GetoptResult, type OptionDefinition, type OptionOccurrence } from './getopt.js'
 export { CliError, UsageError, type CliErrorCode, type CliErrorDetails } from './errors.js'
 export { helpText, USAGE } from './help.js'
-export { formatDuration, joinWords } from './duration.js'
+export { formatDuration, joinWords } from '@rsb/rotation/io'
 export type { RunSummary } from './backup/summary.js'

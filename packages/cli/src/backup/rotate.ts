@@ -1,7 +1,7 @@
 import type { Context } from '@rsb/exec'
 import type { KeepReason, RotationScheme } from '@rsb/rotation'
 import { applyRotation, removalError, type RotationEvent } from '@rsb/rotation/io'
-import { formatDuration, joinWords } from '../duration.js'
+import { formatDuration, joinWords } from '@rsb/rotation/io'
 import type { Logger } from '../log.js'
 
 export interface RotateStep {

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { CleanupScope, LocalContext, SshContext, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
-import { formatDuration, joinWords } from '../duration.js'
+import { formatDuration, joinWords } from '@rsb/rotation/io'
 import { buildRsyncArgs } from '@rsb/rsync'
 import { CliError, UsageError, isRsbError } from '../errors.js'
 import type { Logger, TextSink } from '../log.js'

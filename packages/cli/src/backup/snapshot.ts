@@ -1,5 +1,5 @@
 import { quoteCommandLine, type Context } from '@rsb/exec'
-import { formatDuration } from '../duration.js'
+import { formatDuration } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { formatSnapshotName } from '@rsb/rotation'

@@ -1,7 +1,7 @@
 import { quoteCommandLine, type Context, type SshContext } from '@rsb/exec'
 import { runRsync, type RsyncDestination, type RsyncStats } from '@rsb/rsync'
 import type { RunOptions } from '../args.js'
-import { formatDuration } from '../duration.js'
+import { formatDuration } from '@rsb/rotation/io'
 import type { Logger, TextSink } from '../log.js'
 import { ProgressBar } from './progress.js'
 

@@ -9,7 +9,14 @@ const UNITS: readonly [string, number][] = [
 const plural = (count: number, unit: string): string => `${count} ${unit}${count === 1 ? '' : 's'}`
 const round = (seconds: number): number => Math.round(seconds * 100) / 100
 
-/** Joins words as `a`, `a and b`, `a, b and c` (no serial comma). */
+/**
+ * Joins words as `a`, `a and b`, `a, b and c` (no serial comma).
+ *
+ * @example
+ * ```ts
+ * joinWords(['create backup', 'create snapshot', 'rotate old snapshots']) // 'create backup, create snapshot and rotate old snapshots'
+ * ```
+ */
 export function joinWords(words: readonly string[]): string {
   if (words.length <= 1) return words.join('')
   return `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`

@@ -15,7 +15,7 @@ export {
 } from './apply.js'
 export { formatLocation, joinPath, parseLocation, type Location } from './location.js'
 export { describeRotationEvent, type DescribeOptions, type RotationLogLine } from './messages.js'
-export { formatDuration } from './duration.js'
+export { formatDuration, joinWords } from './duration.js'
 export {
   defaultConfigFiles,
   findSection,
