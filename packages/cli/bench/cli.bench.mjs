@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { buildRsyncArgs } from '../../rsync/dist/index.js'
 
 const BIN = path.resolve(import.meta.dirname, '../dist/bin.js')
 const FILES = 20_000
@@ -43,21 +44,7 @@ try {
   const floorDest = path.join(root, 'floor')
   const rsbArgs = ['--no-sudo', '--disable-notifications', '--quiet', source, `${rsbDest}/latest`]
   // the argv rsb runs (rsync-system-backup's, reference 4.3), as root or with --no-sudo: HOME empty
-  const rsyncArgs = [
-    '--delete',
-    '--delete-excluded',
-    '--acls',
-    '--archive',
-    '--hard-links',
-    '--numeric-ids',
-    '--xattrs',
-    '--one-file-system',
-    ...['/dev/', '/home/*/.cache/', '/media/', '/mnt/', '/proc/', '/run/', '/sys/', '/tmp/', '/var/cache/', '/var/tmp/'].map(
-      (r) => `--filter=-/ ${r}`,
-    ),
-    `${source}/`,
-    `${floorDest}/latest/`,
-  ]
+  const [, ...rsyncArgs] = buildRsyncArgs({ source, destination: `${floorDest}/latest` })
   // first runs populate both destinations (not timed)
   run(process.execPath, [BIN, ...rsbArgs])
   fs.mkdirSync(floorDest)
