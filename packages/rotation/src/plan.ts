@@ -62,7 +62,7 @@ const LUXON_UNITS = { minutely: 'minutes', hourly: 'hours', daily: 'days', weekl
 
 /**
  * `most_recent − count × unit` with luxon's calendar arithmetic in the UTC zone (naive timestamps: no DST, no
- * system zone or locale to load): minutes, hours, days and weeks are fixed lengths; months and years move the
+ * system zone to load; the rsb-rotate program also fixes luxon's default locale, so no `Intl` set-up): minutes, hours, days and weeks are fixed lengths; months and years move the
  * calendar month and clamp the day to that month's length (03-31 minus one month is 02-28 or 02-29). Undefined
  * when before year 1. Called once per frequency and location, never per backup.
  */

@@ -1,6 +1,6 @@
 // Smoke test of the built program (needs `tsc -b` first, as scripts/test.sh does): exit statuses and
 // stdout/stderr separation of a real `node dist/bin.js` process.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { testdir } from '@rsb/testkit'
@@ -34,6 +34,28 @@ describe.skipIf(!fs.existsSync(bin))('rsb-rotate (built)', () => {
     expect(run.status).toBe(2)
     expect(run.stdout).toBe('')
     expect(run.stderr.split('\n')).toEqual([expect.stringContaining(`(${code}) Hint: `), ''])
+    expect(await entries(root)).toEqual(FOUR_DAYS)
+  })
+
+  it('SIGTERM during a removal stops the run: the removal command is ended, exit 143, the rest is kept', async () => {
+    const root = await testdir()
+    await makeEntries(root, FOUR_DAYS)
+    const home = await testdir()
+    const started = path.join(home, 'started')
+    const log = path.join(home, 'removals')
+    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: home }
+    // a removal command that announces itself and then takes long: the run is stopped while it works
+    const removal = `sh -c 'echo "$1" >> ${log}; touch ${started}; exec sleep 30' rm`
+    const child = spawn(process.execPath, [bin, '--daily=1', '-C', removal, root], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    while (!fs.existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20))
+    child.kill('SIGTERM')
+    const code = await new Promise<number | null>((resolve) => child.once('close', (status) => resolve(status)))
+    expect(code).toBe(143)
+    expect(stderr).not.toContain('    at ')
+    // one removal was started, and no further one after the signal (the stand-in deletes nothing)
+    expect(fs.readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(1)
     expect(await entries(root)).toEqual(FOUR_DAYS)
   })
 })
