@@ -25,3 +25,4 @@ export {
   type RecordingContextOptions,
   type RecordingHandler,
 } from './recording.js'
+export { handleInterrupts, type Interrupts } from './interrupts.js'
