@@ -5,34 +5,11 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { LocalContext } from '@rsb/exec'
 import { isRoot, runChecked } from '@rsb/testkit'
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
-import { CrypttabError, findCrypttabEntry, isAvailable, isUnlocked, lock, readCrypttab, unlock, type UnlockMethod } from '../src/index.ts'
-import {
-  leftovers,
-  prepareLuksDisk,
-  REAL_CRYPTSETUP,
-  STAND_IN_PATH,
-  withStandIns,
-  type LuksDisk,
-  type PrepareLuksDiskOptions,
-} from './helpers/luks-disk.ts'
+import { afterAll, describe, expect, it } from 'vitest'
+import { findCrypttabEntry, isAvailable, isUnlocked, lock, readCrypttab, unlock, type UnlockMethod } from '../src/index.ts'
+import { disk, leftovers, REAL_CRYPTSETUP, rejection, STAND_IN_PATH, withStandIns } from './helpers/luks-disk.ts'
 
 const context = withStandIns(new LocalContext({ interactive: false }))
-
-async function disk(options: PrepareLuksDiskOptions = {}): Promise<LuksDisk> {
-  const prepared = await prepareLuksDisk(options)
-  onTestFinished(() => prepared.cleanup())
-  return prepared
-}
-
-async function rejection(promise: Promise<unknown>): Promise<CrypttabError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(CrypttabError)
-  return error as CrypttabError
-}
 
 async function exists(file: string): Promise<boolean> {
   return fs.lstat(file).then(

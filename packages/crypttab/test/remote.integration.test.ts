@@ -3,24 +3,9 @@
 import fs from 'node:fs/promises'
 import { SshContext } from '@rsb/exec'
 import { isRoot, startSshd, type SshServer } from '@rsb/testkit'
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { CrypttabError, findCrypttabEntry, isAvailable, isUnlocked, readCrypttab, unlock } from '../src/index.ts'
-import { leftovers, prepareLuksDisk, withStandIns, type LuksDisk, type PrepareLuksDiskOptions } from './helpers/luks-disk.ts'
-
-async function disk(options: PrepareLuksDiskOptions = {}): Promise<LuksDisk> {
-  const prepared = await prepareLuksDisk(options)
-  onTestFinished(() => prepared.cleanup())
-  return prepared
-}
-
-async function rejection(promise: Promise<unknown>): Promise<CrypttabError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(CrypttabError)
-  return error as CrypttabError
-}
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { findCrypttabEntry, isAvailable, isUnlocked, readCrypttab, unlock } from '../src/index.ts'
+import { disk, leftovers, rejection, withStandIns } from './helpers/luks-disk.ts'
 
 describe.skipIf(!isRoot)('unlock and lock over SSH (loopback sshd, needs root)', () => {
   let server: SshServer

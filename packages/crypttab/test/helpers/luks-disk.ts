@@ -9,6 +9,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Context, RunOptions, RunResult } from '@rsb/exec'
 import { runChecked } from '@rsb/testkit'
+import { expect, onTestFinished } from 'vitest'
+import { CrypttabError } from '../../src/index.ts'
 
 /** The folder holding the `cryptsetup`, `cryptdisks_start` and `cryptdisks_stop` stand-ins. */
 export const STAND_IN_BIN = fileURLToPath(new URL('../fixtures/bin/', import.meta.url)).replace(/\/$/, '')
@@ -273,4 +275,21 @@ export async function prepareLuksDisk(options: PrepareLuksDiskOptions = {}): Pro
     await cleanup().catch(() => undefined)
     throw error
   }
+}
+
+/** Prepares a disk for the current test and cleans it up when the test finishes. */
+export async function disk(options: PrepareLuksDiskOptions = {}): Promise<LuksDisk> {
+  const prepared = await prepareLuksDisk(options)
+  onTestFinished(() => prepared.cleanup())
+  return prepared
+}
+
+/** The CrypttabError a promise rejects with (fails the test when it resolves or rejects with anything else). */
+export async function rejection(promise: Promise<unknown>): Promise<CrypttabError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(CrypttabError)
+  return error as CrypttabError
 }
