@@ -367,6 +367,21 @@ async function readDisk(t: string, loop: string): Promise<{ snapshots: string[];
   }
 }
 
+/** Runs rsb with `--crypto` and `--mount` for `disk`, backing up `t/source` into the disk's `latest`. */
+function backUpToDisk(t: string, disk: Awaited<ReturnType<typeof luksDisk>>, extra: string[] = [], options: { premount?: boolean } = {}) {
+  return runInNamespace(
+    [
+      `--crypto=${disk.name}`,
+      `--mount=${disk.mountPoint}`,
+      '--disable-notifications',
+      ...extra,
+      path.join(t, 'source'),
+      `${disk.mountPoint}/latest`,
+    ],
+    { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS], ...options },
+  )
+}
+
 describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start')))(
   '--crypto with the LUKS stand-ins of @rsb/crypttab (needs root and the stand-ins; 15.1 #10, #12)',
   () => {
@@ -374,16 +389,7 @@ describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start'))
       const t = await testdir()
       await createSource(path.join(t, 'source'))
       const disk = await luksDisk(t)
-      const run = await runInNamespace(
-        [
-          `--crypto=${disk.name}`,
-          `--mount=${disk.mountPoint}`,
-          '--disable-notifications',
-          path.join(t, 'source'),
-          `${disk.mountPoint}/latest`,
-        ],
-        { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS] },
-      )
+      const run = await backUpToDisk(t, disk)
       expect(run.stderr).toContain(`Mounting filesystem (${disk.mountPoint}) ..`)
       expect(run.code).toBe(0)
       expect(run.mounted).toBe(false)
@@ -425,17 +431,7 @@ describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start'))
       await createSource(path.join(t, 'source'))
       const disk = await luksDisk(t)
       await runChecked(path.join(STAND_INS, 'cryptsetup'), [`--key-file=${disk.key}`, 'luksOpen', disk.luks, disk.name])
-      const run = await runInNamespace(
-        [
-          `--crypto=${disk.name}`,
-          `--mount=${disk.mountPoint}`,
-          '--disable-notifications',
-          '--backup',
-          path.join(t, 'source'),
-          `${disk.mountPoint}/latest`,
-        ],
-        { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS], premount: true },
-      )
+      const run = await backUpToDisk(t, disk, ['--backup'], { premount: true })
       expect(run.code).toBe(0)
       expect(run.stderr).toContain(`Encrypted filesystem is already unlocked (${disk.name}) ..`)
       expect(run.stderr).toContain(`Filesystem is already mounted (${disk.mountPoint}) ..`)
@@ -448,16 +444,7 @@ describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start'))
       await createSource(path.join(t, 'source'))
       const disk = await luksDisk(t)
       await runChecked(path.join(STAND_INS, 'cryptsetup'), [`--key-file=${disk.key}`, 'luksOpen', disk.luks, disk.name])
-      const run = await runInNamespace(
-        [
-          `--crypto=${disk.name}`,
-          `--mount=${disk.mountPoint}`,
-          '--disable-notifications',
-          path.join(t, 'source'),
-          `${disk.mountPoint}/latest`,
-        ],
-        { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS] },
-      )
+      const run = await backUpToDisk(t, disk)
       expect(run.code).toBe(0)
       expect(run.mounted).toBe(false)
       expect(await disk.unlocked()).toBe(true)
@@ -468,16 +455,7 @@ describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start'))
       const t = await testdir()
       await createSource(path.join(t, 'source'))
       const disk = await luksDisk(t, { filesystem: false })
-      const run = await runInNamespace(
-        [
-          `--crypto=${disk.name}`,
-          `--mount=${disk.mountPoint}`,
-          '--disable-notifications',
-          path.join(t, 'source'),
-          `${disk.mountPoint}/latest`,
-        ],
-        { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS] },
-      )
+      const run = await backUpToDisk(t, disk)
       expect(run.code).toBe(1)
       expect(run.stderr).toContain(`Failed to mount filesystem! (${disk.mountPoint})`)
       expect(run.stderr).toContain('(ERR_RSB_MOUNT_FAILED)')
@@ -489,15 +467,7 @@ describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start'))
       await fs.mkdir(path.join(t, 'source'))
       await fs.writeFile(path.join(t, 'source/big.bin'), Buffer.alloc(6 * 1024 * 1024, 5))
       const disk = await luksDisk(t)
-      const args = [
-        `--crypto=${disk.name}`,
-        `--mount=${disk.mountPoint}`,
-        '--disable-notifications',
-        '--rsync-option=--bwlimit=256',
-        path.join(t, 'source'),
-        `${disk.mountPoint}/latest`,
-      ]
-      const running = runInNamespace(args, { fstab: disk.fstab, crypttab: disk.crypttab, mountPoint: disk.mountPoint, path: [STAND_INS] })
+      const running = backUpToDisk(t, disk, ['--rsync-option=--bwlimit=256'])
       // the namespace's shell runs rsb as a child: signal rsb itself once rsync is running
       const pgrep = (pattern: string) =>
         runChecked('pgrep', ['-f', '--', pattern]).then(
