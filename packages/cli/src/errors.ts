@@ -8,6 +8,24 @@
  * - `ERR_RSB_CLI_SNAPSHOT_EXISTS`: a snapshot with this run's name exists already.
  * - `ERR_RSB_CLI_SNAPSHOT_FAILED`: copying the destination directory into a snapshot failed.
  * - `ERR_RSB_CLI_INTERRUPTED`: the run was stopped by SIGINT or SIGTERM (exit 130 or 143).
+ *
+ * Refusals found by looking at the disk before anything runs (exit status 1, nothing changed); each
+ * comes with a hint that says what to type instead:
+ *
+ * - `ERR_RSB_CLI_PATH_UNRESOLVED`: SOURCE or DESTINATION could not be resolved (realpath failed).
+ * - `ERR_RSB_CLI_DESTINATION_IS_STORE`: DESTINATION is a store or holds snapshots (did you mean DEST/latest?).
+ * - `ERR_RSB_CLI_DESTINATION_IS_MOUNT_POINT`: DESTINATION is the `--mount` point itself.
+ * - `ERR_RSB_CLI_DESTINATION_NOT_EMPTY`: DESTINATION is a non-empty directory that is not a known mirror.
+ * - `ERR_RSB_CLI_DESTINATION_SYMLINK`: DESTINATION is a symbolic link (snapshots would hold the link).
+ * - `ERR_RSB_CLI_DESTINATION_NOT_DIRECTORY`: DESTINATION exists and is not a directory.
+ * - `ERR_RSB_CLI_DESTINATION_IN_BACKUP`: DESTINATION lies inside a mirror or a snapshot of a store.
+ * - `ERR_RSB_CLI_SOURCE_MISSING`: SOURCE does not exist.
+ * - `ERR_RSB_CLI_SOURCE_NOT_DIRECTORY`: SOURCE is not a directory.
+ * - `ERR_RSB_CLI_SOURCE_UNREADABLE`: SOURCE's root cannot be read.
+ * - `ERR_RSB_CLI_SOURCE_EMPTY`: SOURCE is empty (an unmounted filesystem?); `--allow-empty-source` accepts it.
+ * - `ERR_RSB_CLI_SOURCE_IS_BACKUP`: SOURCE is an rsb mirror or store (swapped arguments?).
+ * - `ERR_RSB_CLI_OVERLAP`: SOURCE and DESTINATION are the same directory or one holds the other.
+ * - `ERR_RSB_CLI_STORE_UNREADABLE`: the store's metadata (`.rsb/`) is damaged or of a newer format.
  */
 export type CliErrorCode =
   | 'ERR_RSB_CLI_USAGE'
@@ -16,6 +34,20 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_SNAPSHOT_EXISTS'
   | 'ERR_RSB_CLI_SNAPSHOT_FAILED'
   | 'ERR_RSB_CLI_INTERRUPTED'
+  | 'ERR_RSB_CLI_PATH_UNRESOLVED'
+  | 'ERR_RSB_CLI_DESTINATION_IS_STORE'
+  | 'ERR_RSB_CLI_DESTINATION_IS_MOUNT_POINT'
+  | 'ERR_RSB_CLI_DESTINATION_NOT_EMPTY'
+  | 'ERR_RSB_CLI_DESTINATION_SYMLINK'
+  | 'ERR_RSB_CLI_DESTINATION_NOT_DIRECTORY'
+  | 'ERR_RSB_CLI_DESTINATION_IN_BACKUP'
+  | 'ERR_RSB_CLI_SOURCE_MISSING'
+  | 'ERR_RSB_CLI_SOURCE_NOT_DIRECTORY'
+  | 'ERR_RSB_CLI_SOURCE_UNREADABLE'
+  | 'ERR_RSB_CLI_SOURCE_EMPTY'
+  | 'ERR_RSB_CLI_SOURCE_IS_BACKUP'
+  | 'ERR_RSB_CLI_OVERLAP'
+  | 'ERR_RSB_CLI_STORE_UNREADABLE'
 
 /** Details a {@link CliError} may carry. */
 export interface CliErrorDetails {
