@@ -3,6 +3,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { freePort, testdir } from '@rsb/testkit'
+import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import {
   HOSTILE_NAME,
@@ -17,6 +18,11 @@ import {
 } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
+
+const which = async (name: string) => execFileSync('which', [name], { encoding: 'utf8' }).trim()
+
+/** A hidden entry of a run's unfinished work (temporary snapshots); `.rsb`, the store's metadata, is not one. */
+const isLeftover = (name: string) => name.startsWith('.') && name !== '.rsb'
 
 describe('usage (15.1 #1, #2)', () => {
   it.each([[[]], [['-h']], [['--help']]])('rsb %j prints the usage and exits 0', async (args) => {
@@ -59,8 +65,7 @@ describe('local backups', () => {
     // hard links, not copies
     const a = await fs.stat(path.join(t, 'destination/latest/notes.txt'))
     expect(a.nlink).toBe(2)
-    expect(await fs.readdir(path.join(t, 'destination'))).toEqual(expect.arrayContaining(['latest', snapshots[0]]))
-    expect(await fs.readdir(path.join(t, 'destination'))).toHaveLength(2)
+    expect((await fs.readdir(path.join(t, 'destination'))).sort()).toEqual(['.rsb', snapshots[0], 'latest'].sort())
     expect(result.stderr).toMatch(/Took .+ to create backup, create snapshot and rotate old snapshots\./)
   })
 
@@ -129,8 +134,11 @@ describe('local backups', () => {
   })
 
   it('rsync exit 23 (partial transfer) is a success with a warning (15.2 #14)', async () => {
-    const t = await testdir()
-    const result = await runRsb(['--backup', ...QUIET, path.join(t, 'no-such-source'), path.join(t, 'destination/latest')])
+    // real rsync copies, then the stand-in reports a partial transfer (a missing SOURCE is refused before rsync runs)
+    const t = await testdir({ 'source/a': 'a' })
+    const bin = path.join(t, 'bin')
+    await writeProgram(bin, 'rsync', `${await which('rsync')} "$@"; exit 23`)
+    const result = await runRsb(['--backup', ...QUIET, path.join(t, 'source'), path.join(t, 'destination/latest')], { path: [bin] })
     expect(result.code).toBe(0)
     expect(result.stderr).toContain("Ignoring `partial transfer' warnings (rsync exited with 23).")
   })
@@ -277,7 +285,7 @@ describe('snapshots and rotation (15.2 #5, #6, #9)', () => {
     const created = (await snapshotsIn(path.join(t, 'backups'))).filter((n) => !n.startsWith('2024') && !n.startsWith('2018'))
     expect(created).toHaveLength(1)
     expect(entries).toEqual(
-      ['2018-01-01 00:00:00', '2019-01-01 00:00:00.tar', '2024-01-01 00:00:00', created[0], 'photos-2019-01-01'].sort(),
+      ['.rsb', '2018-01-01 00:00:00', '2019-01-01 00:00:00.tar', '2024-01-01 00:00:00', created[0], 'photos-2019-01-01'].sort(),
     )
   })
 
@@ -295,8 +303,8 @@ describe('snapshots and rotation (15.2 #5, #6, #9)', () => {
     expect(snapshots[0]).toBe('2024-01-03 00:00:00')
   })
 
-  it('snapshots dated in the future do not push out the one this run made (--rotation=hourly=1)', async () => {
-    // the future snapshots are newer than this run's, so the scheme alone would delete it: it must be kept
+  it('snapshots dated in the future are kept, never counted and reported; they do not push out the snapshot of this run (--rotation=hourly=1)', async () => {
+    // measured from the future snapshots, the scheme would delete this run's snapshot and one of them
     const t = await testdir({
       'backups/2099-01-01 00:00:00/a': 'a',
       'backups/2099-01-01 01:00:00/a': 'a',
@@ -305,18 +313,18 @@ describe('snapshots and rotation (15.2 #5, #6, #9)', () => {
     await createSource(path.join(t, 'source'))
     const result = await runRsb([...QUIET, '--json', '--rotation=hourly=1', path.join(t, 'source'), path.join(t, 'backups/latest')])
     expect(result.code).toBe(0)
-    const summary = JSON.parse(result.stdout) as { snapshot: string; rotation: { kept: string[]; deleted: string[] } }
+    const summary = JSON.parse(result.stdout) as { snapshot: string; rotation: { kept: string[]; deleted: string[] }; warnings: string[] }
     const created = path.basename(summary.snapshot)
     expect(path.dirname(summary.snapshot)).toBe(path.join(t, 'backups'))
     expect(created).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/)
     expect(created < '2099').toBe(true)
-    expect(await snapshotsIn(path.join(t, 'backups'))).toEqual([created, '2099-01-01 01:00:00'].sort())
+    expect(await snapshotsIn(path.join(t, 'backups'))).toEqual([created, '2099-01-01 00:00:00', '2099-01-01 01:00:00'].sort())
     await verifyDestination(path.join(t, 'backups', created))
-    expect(summary.rotation.kept.sort()).toEqual([summary.snapshot, path.join(t, 'backups/2099-01-01 01:00:00')].sort())
-    expect(summary.rotation.deleted.sort()).toEqual(
-      [path.join(t, 'backups/2000-01-01 00:00:00'), path.join(t, 'backups/2099-01-01 00:00:00')].sort(),
-    )
-    expect(result.stderr).toContain(`Preserving ${summary.snapshot} (the snapshot of this run) ..`)
+    const future = [path.join(t, 'backups/2099-01-01 00:00:00'), path.join(t, 'backups/2099-01-01 01:00:00')]
+    expect(summary.rotation.kept.sort()).toEqual([summary.snapshot, ...future].sort())
+    expect(summary.rotation.deleted).toEqual([path.join(t, 'backups/2000-01-01 00:00:00')])
+    expect(summary.warnings).toEqual(future.map((p) => expect.stringContaining(`Snapshot ${p} is dated in the future`)))
+    expect(result.stderr).toContain(`Preserving ${summary.snapshot} (matches 'hourly' retention period) ..`)
   })
 
   it('an interrupted snapshot left under its temporary name is removed by the next run and never rotated', async () => {
@@ -325,7 +333,7 @@ describe('snapshots and rotation (15.2 #5, #6, #9)', () => {
     const result = await runRsb([...QUIET, path.join(t, 'source'), path.join(t, 'backups/latest')])
     expect(result.code).toBe(0)
     expect(result.stderr).toContain('Removing the leftover of an interrupted snapshot')
-    expect((await fs.readdir(path.join(t, 'backups'))).filter((n) => n.startsWith('.'))).toEqual([])
+    expect((await fs.readdir(path.join(t, 'backups'))).filter(isLeftover)).toEqual([])
     expect(await snapshotsIn(path.join(t, 'backups'))).toHaveLength(1)
   })
 })
@@ -420,7 +428,7 @@ describe('interruption (15.2 #10, #9)', () => {
       expect(result.code).toBe(code)
       expect(result.stderr).toContain(`interrupted by ${signal}`)
       expect(await snapshotsIn(path.join(t, 'destination'))).toEqual([])
-      expect((await fs.readdir(path.join(t, 'destination'))).filter((n) => n.startsWith('.rsb'))).toEqual([])
+      expect((await fs.readdir(path.join(t, 'destination'))).filter(isLeftover)).toEqual([])
 
       const next = await runRsb(args)
       expect(next.code).toBe(0)
@@ -451,7 +459,7 @@ describe('interruption (15.2 #10, #9)', () => {
 
     const next = await runRsb(args)
     expect(next.code).toBe(0)
-    expect((await fs.readdir(path.join(t, 'destination'))).filter((n) => n.startsWith('.'))).toEqual([])
+    expect((await fs.readdir(path.join(t, 'destination'))).filter(isLeftover)).toEqual([])
     const snapshots = await snapshotsIn(path.join(t, 'destination'))
     expect(snapshots).toHaveLength(1)
     await verifyDestination(path.join(t, 'destination', snapshots[0] as string))

@@ -35,7 +35,11 @@ describe.skipIf(!isRoot)('as a non-root user with sudo (needs root to create the
     const result = await runAs(user.name, ['--disable-notifications', path.join(t, 'source'), path.join(t, 'backups/latest')], t)
     expect(result.stderr).toMatch(/localhost: sudo -n HOME= rsync --delete/)
     expect(result.stderr).toMatch(/localhost: sudo -n cp --archive --link/)
-    expect(result.stderr).toMatch(/localhost: sudo -n rm -fR '.*\/backups\/2024-01-01 00:45:00'/)
+    // a deleted snapshot is renamed into the store's metadata first, then removed
+    expect(result.stderr).toMatch(
+      /localhost: sudo -n mv --no-target-directory -- '.*\/backups\/2024-01-01 00:45:00' '.*\/backups\/\.rsb\/deleting\//,
+    )
+    expect(result.stderr).toMatch(/localhost: sudo -n rm -fR -- '.*\/backups\/\.rsb\/deleting\/[0-9a-f]{8}\/2024-01-01 00:45:00\.\d+'/)
     expect(result.code).toBe(0)
     await verifyDestination(path.join(t, 'backups/latest'))
     expect(await fs.readFile(path.join(t, 'backups/latest/secret.txt'), 'utf8')).toBe('root only\n')

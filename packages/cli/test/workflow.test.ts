@@ -6,12 +6,45 @@ import { describe, expect, it } from 'vitest'
 import { parseArgs, type RunOptions } from '../src/index.ts'
 import { runWorkflow } from '../src/backup/run.ts'
 import { createLogger } from '../src/log.ts'
+import { PROBE_SCRIPT } from '../src/backup/probe.ts'
+import { READ_SCRIPT, WRITE_SCRIPT } from '../src/backup/store.ts'
 
 type Handler = (argv: readonly string[]) => { exitCode?: number; stdout?: string } | undefined
 
-/** Records every final argv; answers from `handler` (default: exit 0, no output). Not root. */
+/** Short names for rsb's own scripts (`sh -c SCRIPT sh ARGS…`) in the recorded command lines. */
+const SCRIPTS = new Map([
+  [PROBE_SCRIPT, 'probe'],
+  [READ_SCRIPT, 'read-store'],
+  [WRITE_SCRIPT, 'write-records'],
+])
+
+/** A command line with rsb's scripts shown by name: `sudo -n sh -c probe sh /mnt/backups/latest  `. */
+function label(argv: readonly string[]): string {
+  return argv.map((a) => SCRIPTS.get(a) ?? a).join(' ')
+}
+
+/**
+ * Answers rsb's store scripts as a store at /mnt/backups holding the mirror `latest` would: every probed path is
+ * a readable, non-empty directory (SOURCE and DESTINATION alike), and records are written.
+ */
+function storeReply(command: readonly string[]): { exitCode?: number; stdout?: string } | undefined {
+  if (command[0] !== 'sh' || command[1] !== '-c') return undefined
+  const script = SCRIPTS.get(command[2] as string)
+  if (script === 'probe') return { stdout: `resolved=${command[4]}\0type=directory\0readable=1\0nonempty=1\0` }
+  if (script === 'read-store') {
+    const store = '{"format":"rsb-store","version":1,"created":"2024-01-01T00:00:00.000Z"}\n'
+    const mirror = '{"version":1,"name":"latest","id":"0123abcd","created":"2024-01-01T00:00:00.000Z"}\n'
+    return { stdout: `entries\0d/latest\0store\0${store}\0mirrors\0${mirror}\0snapshots\0\0deleting\0` }
+  }
+  return {}
+}
+
+/** Records every final argv; answers rsb's store scripts, then from `handler` (default: exit 0, no output). Not root. */
 function recordingContext(handler: Handler, defaults: { sudo?: boolean; ionice?: RunOptions['ionice'] }): RecordingContext {
-  return new RecordingContext(({ argv }) => handler(argv), { ...defaults, privileged: false })
+  return new RecordingContext(
+    ({ argv }) => storeReply(argv.filter((a) => a !== 'sudo' && a !== '-n' && !a.startsWith('HOME='))) ?? handler(argv),
+    { ...defaults, privileged: false },
+  )
 }
 
 function options(argv: string[]): RunOptions {
@@ -68,17 +101,20 @@ describe('the workflow with a recording context (non-root user, sudo)', () => {
     const shown = context.calls
       .map((call) => call.argv)
       .filter((argv) => !argv.includes('which'))
-      .map((argv) => argv.join(' '))
+      .map(label)
     const indexOf = (prefix: string) => shown.findIndex((line) => line.startsWith(prefix))
     const order = [
       'uname',
       'sudo -n mountpoint /mnt/backups',
       'sudo -n mount /mnt/backups',
+      'sudo -n sh -c probe sh /mnt/backups/latest', // DESTINATION resolved and checked, after the mount
+      'sudo -n sh -c probe sh / ', // SOURCE
+      'sudo -n sh -c read-store sh /mnt/backups', // the store
       'sudo -n test -d /mnt/backups/latest',
       'sudo -n HOME= ionice -c idle rsync --delete --delete-excluded --acls --archive --hard-links --numeric-ids --xattrs --one-file-system',
-      'sudo -n find /mnt/backups/ -mindepth 1 -maxdepth 1 -print0', // leftovers of interrupted snapshots
-      'sudo -n ionice -c idle cp --archive --link --no-target-directory /mnt/backups/latest /mnt/backups/.rsb-snapshot-',
-      'sudo -n mv --no-target-directory /mnt/backups/.rsb-snapshot-',
+      'sudo -n sh -c write-records sh /mnt/backups/.rsb/snapshots new', // the claim of the snapshot's name
+      'sudo -n ionice -c idle cp --archive --link --no-target-directory -- /mnt/backups/latest /mnt/backups/.rsb-snapshot-0123abcd-',
+      'sudo -n mv --no-target-directory -- /mnt/backups/.rsb-snapshot-0123abcd-',
       'sudo -n umount /mnt/backups',
     ]
     const positions = order.map(indexOf)
@@ -88,8 +124,8 @@ describe('the workflow with a recording context (non-root user, sudo)', () => {
     ).toBe(true)
     expect([...positions].sort((a, b) => a - b)).toEqual(positions)
     expect(shown.find((line) => line.includes(' rsync '))).toMatch(/ \/ \/mnt\/backups\/latest\/$/)
-    // the rotation lists the parent again after the rename, before unmounting
-    const rotationScan = shown.findLastIndex((line) => line.startsWith('sudo -n find /mnt/backups/ '))
+    // the rotation reads the store again after the rename, before unmounting
+    const rotationScan = shown.findLastIndex((line) => line.startsWith('sudo -n sh -c read-store sh /mnt/backups'))
     expect(rotationScan).toBeGreaterThan(indexOf('sudo -n mv '))
     expect(rotationScan).toBeLessThan(indexOf('sudo -n umount'))
     expect(mounted).toBe(false)
@@ -202,7 +238,7 @@ describe('the snapshot never goes into an existing snapshot (reference 5, 15.2 #
     expect(cp.at(-1)).toMatch(/^\/mnt\/backups\/\.rsb-snapshot-/)
     // the rename goes to a name that was checked and found free, never the taken one
     const mv = renames[0]?.command ?? []
-    expect(mv.slice(0, 3)).toEqual(['mv', '--no-target-directory', cp.at(-1)])
+    expect(mv.slice(0, 4)).toEqual(['mv', '--no-target-directory', '--', cp.at(-1)])
     const target = mv.at(-1) as string
     expect(target).not.toBe(taken)
     expect(asked).toContain(target)

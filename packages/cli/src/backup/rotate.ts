@@ -1,26 +1,44 @@
 import type { Context } from '@rsb/exec'
-import type { KeepReason, RotationScheme } from '@rsb/rotation'
-import { applyRotation, removalError, type RotationEvent } from '@rsb/rotation/io'
+import {
+  isSnapshotName,
+  planRotation,
+  RotationError,
+  type Backup,
+  type KeepReason,
+  type RotationScheme,
+  type Timestamp,
+} from '@rsb/rotation'
 import { formatDuration, joinWords } from '@rsb/rotation/io'
 import type { Logger } from '../log.js'
+import { adoptedRecord } from './snapshot.js'
+import { childPath, metadataPath, removeRecords, snapshotFileName, type MirrorRecord, type StoreState } from './store.js'
 
 export interface RotateStep {
   readonly context: Context
   readonly logger: Logger
-  readonly parent: string
-  /** The destination directory's own name: never a candidate, even when it looks like a snapshot. */
-  readonly destinationName: string
+  /** The resolved store directory. */
+  readonly store: string
+  /** The store as read just before the rotation. */
+  readonly state: StoreState
+  /** The mirror whose snapshots are rotated (only its own are ever candidates). */
+  readonly mirror: MirrorRecord
+  /** Snapshot-named directories taken as this mirror's in this run (a dry run's adoption, not written). */
+  readonly adopt: readonly string[]
   readonly scheme: Readonly<RotationScheme>
   readonly keepLatest: number
   /** The snapshot this run made (real run) or would have made (dry run): always kept. */
   readonly snapshot: string | undefined
   readonly dryRun: boolean
   readonly signal: AbortSignal | undefined
+  /** The clock (tests pass a fixed one): snapshots dated after it are never counted. */
+  readonly now?: () => Date
 }
 
 export interface RotateResult {
   readonly kept: string[]
   readonly deleted: string[]
+  /** Warnings for the summary (snapshots dated in the future, snapshots that no mirror owns). */
+  readonly warnings: string[]
 }
 
 function describe(reasons: readonly KeepReason[]): string {
@@ -29,65 +47,112 @@ function describe(reasons: readonly KeepReason[]): string {
   return reasons.includes('keep-latest') ? 'one of the --keep-latest newest' : 'the snapshot of this run'
 }
 
-/** Turns the rotation's events into rotate-backups' log lines. */
-function logEvent(logger: Logger, event: RotationEvent): void {
-  switch (event.type) {
-    case 'scanning':
-      logger.log('info', `Scanning ${event.location} for backups ..`)
-      break
-    case 'found':
-      logger.log(
-        'info',
-        event.count > 0 ? `Found ${event.count} timestamped backups in ${event.location}.` : `No backups found in ${event.location}.`,
-      )
-      break
-    case 'decision':
-      if (event.decision.action === 'keep') logger.log('info', `Preserving ${event.path} (${describe(event.decision.reasons)}) ..`)
-      else logger.log('info', `Deleting ${event.path} ..`)
-      break
-    case 'removed':
-      logger.log('verbose', `Deleted ${event.path} in ${formatDuration(event.durationMs)}.`)
-      break
-    case 'removal-failed':
-      logger.log('error', `Failed to delete ${event.path}: ${event.error instanceof Error ? event.error.message : String(event.error)}`)
-      break
-    default:
-      break
+/** A moment as the naive local timestamp the planner buckets by. */
+function localTimestamp(date: Date): Timestamp {
+  return {
+    year: date.getFullYear(),
+    month: date.getMonth() + 1,
+    day: date.getDate(),
+    hour: date.getHours(),
+    minute: date.getMinutes(),
+    second: date.getSeconds(),
   }
 }
 
 /**
- * Rotates the snapshots beside the destination with `@rsb/rotation/io`: only entries whose whole name is a
- * snapshot name take part, never the destination directory itself, and this run's snapshot is always kept
- * (in a dry run it is planned as if it existed, so the plan shows what a real run would delete). Removals run
- * as `rm -fR` in the destination's context (its sudo and ionice settings).
+ * Rotates this mirror's snapshots in the store, and only those: directories named `YYYY-MM-DD HH:MM:SS` whose
+ * record names this mirror (files, symlinks, other mirrors' snapshots and unrecorded snapshots are never
+ * touched). Each snapshot's moment comes from its record (UTC), so a changed `TZ` or a clock that moved does not
+ * move the windows; snapshots dated after now are kept, never counted, and reported. This run's snapshot is
+ * always kept (in a dry run it is planned as if it existed). A deleted snapshot is first renamed into
+ * `.rsb/deleting/<mirror id>/` and its record removed, then the tree is removed, so an interrupted deletion never
+ * leaves a partial tree under a snapshot name (the next run finishes it).
  *
- * @throws {RotationError} ERR_RSB_ROTATION_* when the directory cannot be checked or listed, or a removal failed
+ * @throws {RotationError} ERR_RSB_ROTATION_REMOVAL_FAILED when a deletion failed (the others still ran)
  */
 export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
-  const { context, logger, parent } = step
-  if (step.dryRun && !(await context.isDirectory(parent))) {
-    logger.log('info', `No backups found in ${parent} (it does not exist yet).`)
-    return { kept: [], deleted: [] }
+  const { context, logger, store, state, mirror } = step
+  const now = (step.now ?? (() => new Date()))()
+  const warnings: string[] = []
+  logger.log('info', `Scanning ${store} for backups ..`)
+  const adopt = new Set(step.adopt)
+  const backups: Backup[] = []
+  const future: string[] = []
+  let unowned = 0
+  const names = [...state.entries]
+    .filter(([name, type]) => type === 'd' && name !== mirror.name && isSnapshotName(name))
+    .map(([name]) => name)
+  if (step.dryRun && step.snapshot !== undefined && !state.entries.has(step.snapshot)) names.push(step.snapshot)
+  for (const name of names) {
+    let record = state.snapshots.get(name)
+    if (record === undefined && (adopt.has(name) || name === step.snapshot)) record = adoptedRecord(name, mirror)
+    if (record === undefined || record.mirror !== mirror.id) {
+      if (record === undefined) unowned++
+      continue
+    }
+    const moment = name === step.snapshot && step.dryRun ? now : new Date(record.created)
+    if (moment.getTime() > now.getTime()) {
+      future.push(name)
+      continue
+    }
+    backups.push({ name, timestamp: localTimestamp(moment) })
   }
-  const protect = step.snapshot === undefined ? [] : [step.snapshot]
-  const result = await applyRotation(context, parent, {
+  for (const name of future) {
+    const message = `Snapshot ${childPath(store, name)} is dated in the future; it is kept and not counted by the rotation (check the clock and TZ).`
+    logger.log('warning', message)
+    warnings.push(message)
+  }
+  if (unowned > 0) {
+    const message = `${unowned} snapshot(s) in ${store} have no record of the mirror they belong to; they are kept and never rotated.`
+    logger.log('warning', message)
+    warnings.push(message)
+  }
+  logger.log('info', backups.length > 0 ? `Found ${backups.length} timestamped backups in ${store}.` : `No backups found in ${store}.`)
+  const plan = planRotation(backups, {
     scheme: { ...step.scheme },
     keepLatest: step.keepLatest,
-    snapshotNamesOnly: true,
-    ignore: [step.destinationName],
-    protect,
-    extraNames: step.dryRun ? protect : [],
-    dryRun: step.dryRun,
-    signal: step.signal,
-    onEvent: (event) => logEvent(logger, event),
+    protect: step.snapshot === undefined ? [] : [step.snapshot],
   })
-  const failure = removalError([result])
-  if (failure) throw failure
-  const paths = (action: 'keep' | 'delete') =>
-    result.plan.decisions
-      .filter((d) => d.action === action)
-      .map((d) => (parent.endsWith('/') ? `${parent}${d.name}` : `${parent}/${d.name}`))
-  if (result.removals.length === 0) logger.log('info', 'Nothing to do! (all backups preserved)')
-  return { kept: paths('keep'), deleted: paths('delete') }
+  const kept: string[] = []
+  const deleted: string[] = []
+  const failures: { path: string; error: unknown }[] = []
+  const deleting = metadataPath(store, 'deleting', mirror.id)
+  for (const decision of plan.decisions) {
+    const path = childPath(store, decision.name)
+    if (decision.action === 'keep') {
+      logger.log('info', `Preserving ${path} (${describe(decision.reasons)}) ..`)
+      kept.push(path)
+      continue
+    }
+    logger.log('info', `Deleting ${path} ..`)
+    deleted.push(path)
+    if (step.dryRun) continue
+    if (step.signal?.aborted) break
+    const started = performance.now()
+    try {
+      const hidden = `${deleting}/${decision.name}.${Date.now()}`
+      await context.run(['mkdir', '-p', '--', deleting], { ionice: undefined, signal: step.signal })
+      await context.run(['mv', '--no-target-directory', '--', path, hidden], { ionice: undefined, signal: step.signal })
+      await removeRecords(context, metadataPath(store, 'snapshots'), [snapshotFileName(decision.name)], step.signal)
+      await context.run(['rm', '-fR', '--', hidden], { signal: step.signal, capture: false })
+      logger.log('verbose', `Deleted ${path} in ${formatDuration(performance.now() - started)}.`)
+    } catch (error) {
+      if (step.signal?.aborted) throw error
+      logger.log('error', `Failed to delete ${path}: ${error instanceof Error ? error.message : String(error)}`)
+      failures.push({ path, error })
+    }
+  }
+  for (const name of future) kept.push(childPath(store, name))
+  if (deleted.length === 0) logger.log('info', 'Nothing to do! (all backups preserved)')
+  const first = failures[0]
+  if (first) {
+    const reason = first.error instanceof Error ? first.error.message : String(first.error)
+    const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''
+    throw new RotationError('ERR_RSB_ROTATION_REMOVAL_FAILED', `Failed to delete ${first.path}${more}: ${reason}`, {
+      target: first.path,
+      cause: first.error,
+      hint: 'The other deletions still ran; check the permissions of the store (or run as root).',
+    })
+  }
+  return { kept, deleted, warnings }
 }

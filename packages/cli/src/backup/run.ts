@@ -1,8 +1,7 @@
-import path from 'node:path'
 import { CleanupScope, LocalContext, SshContext, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
 import { formatDuration, joinWords } from '@rsb/rotation/io'
-import { buildRsyncArgs } from '@rsb/rsync'
+import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS } from '@rsb/rsync'
 import { CliError, UsageError, isRsbError } from '../errors.js'
 import type { Logger, TextSink } from '../log.js'
 import { assertInside } from '@rsb/mount'
@@ -11,7 +10,9 @@ import { acquireRunLock } from './lock.js'
 import { Notifier } from './notify.js'
 import { checkPlatform } from './platform.js'
 import { rotateSnapshots } from './rotate.js'
-import { createSnapshot, removeLeftovers } from './snapshot.js'
+import { inspectPaths, literalFilterPath, type Inspection } from './preflight.js'
+import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
+import { readStore, registerMirror, STORE_VERSION, type MirrorRecord } from './store.js'
 import { createSummary, type RunSummary } from './summary.js'
 import { checkTarget, resolveTarget, type Target } from './target.js'
 import { runTransfer } from './transfer.js'
@@ -150,52 +151,72 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     if (options.mount !== undefined && destination) {
       scope.add(`unmount ${options.mount}`, await mountDisk(destination, options.mount, logger))
     }
+    // 7. SOURCE, DESTINATION and the store, resolved and checked before anything is written.
+    let paths: Inspection | undefined
+    let mirror: MirrorRecord | undefined
+    if (destination && target.destination.kind !== 'daemon') {
+      paths = await inspectPaths({
+        destinationContext: destination,
+        sourceContext: source,
+        destinationText: target.expression,
+        directory: target.destination.directory,
+        sshDestination: target.destination.kind === 'ssh',
+        sourceText: options.source,
+        mount: options.mount,
+        backup: actions.backup,
+        acceptDestination: (options as { acceptDestination?: boolean }).acceptDestination === true,
+        allowEmptySource: (options as { allowEmptySource?: boolean }).allowEmptySource === true,
+        signal,
+      })
+      mirror = await prepareStore(paths, destination, options, logger, signal)
+    }
+    checkAbort()
     if (actions.backup) {
-      await backupStep(options, io, target, source, destination, summary)
+      await backupStep(options, io, target, source, destination, summary, paths)
       done.push('create backup')
       summary.actions.push('backup')
     }
     checkAbort()
     let snapshotName: string | undefined
-    if ((actions.snapshot || actions.rotate) && destination) {
-      await removeLeftovers({
+    if ((actions.snapshot || actions.rotate) && destination && paths && mirror) {
+      const step = {
         context: destination,
         logger,
-        directory: target.destination.directory,
-        parent: target.parent as string,
+        directory: paths.plan.destination,
+        store: paths.plan.store,
+        mirror,
         dryRun: options.dryRun,
         signal,
-      })
-    }
-    if (actions.snapshot && destination) {
-      const snapshot = await createSnapshot({
-        context: destination,
-        logger,
-        directory: target.destination.directory,
-        parent: target.parent as string,
-        dryRun: options.dryRun,
-        signal,
-      })
-      snapshotName = path.posix.basename(snapshot)
-      summary.snapshot = snapshot
-      done.push('create snapshot')
-      summary.actions.push('snapshot')
-    }
-    checkAbort()
-    if (actions.rotate && destination) {
-      summary.rotation = await rotateSnapshots({
-        context: destination,
-        logger,
-        parent: target.parent as string,
-        destinationName: path.posix.basename(target.destination.directory.replace(/\/+$/, '')),
-        scheme: options.rotation,
-        keepLatest: options.keepLatest,
-        snapshot: snapshotName,
-        dryRun: options.dryRun,
-        signal,
-      })
-      done.push('rotate old snapshots')
-      summary.actions.push('rotate')
+      }
+      await removeLeftovers(step, paths.state.store ? paths.state : await readStore(destination, paths.plan.store, signal))
+      if (actions.snapshot) {
+        const snapshot = await createSnapshot(step)
+        snapshotName = snapshot.slice(snapshot.lastIndexOf('/') + 1)
+        summary.snapshot = snapshot
+        done.push('create snapshot')
+        summary.actions.push('snapshot')
+      }
+      checkAbort()
+      if (actions.rotate) {
+        const state = options.dryRun ? paths.state : await readStore(destination, paths.plan.store, signal)
+        const rotation = await rotateSnapshots({
+          context: destination,
+          logger,
+          store: paths.plan.store,
+          state,
+          mirror,
+          adopt: options.dryRun ? paths.plan.adopt : [],
+          scheme: options.rotation,
+          keepLatest: options.keepLatest,
+          snapshot: snapshotName,
+          dryRun: options.dryRun,
+          signal,
+        })
+        summary.rotation = { kept: rotation.kept, deleted: rotation.deleted }
+        summary.warnings.push(...rotation.warnings)
+        done.push('rotate old snapshots')
+        summary.actions.push('rotate')
+      }
     }
   } catch (error) {
     if (notifier.enabled)
@@ -216,9 +237,10 @@ async function backupStep(
   source: Context,
   destination: Context | undefined,
   summary: RunSummary,
+  paths: Inspection | undefined,
 ): Promise<void> {
   const { logger, signal } = io
-  const directory = target.destination.directory
+  const directory = paths?.plan.destination ?? target.destination.directory
   if (destination) {
     if (!(await destination.isDirectory(directory, { ionice: undefined }))) {
       if (options.dryRun) {
@@ -242,7 +264,9 @@ async function backupStep(
       context: source,
       logger,
       options,
-      destination: target.rsync,
+      destination: paths && target.rsync.kind !== 'daemon' ? { ...target.rsync, directory: paths.plan.destination } : target.rsync,
+      source: paths?.plan.source ?? options.source,
+      excludedRoots: paths?.plan.excludeStore ? [...DEFAULT_EXCLUDED_ROOTS, `${literalFilterPath(paths.plan.store)}/`] : undefined,
       tunnel: gateway,
       signal,
       stderr: io.stderr,
@@ -253,4 +277,36 @@ async function backupStep(
   } finally {
     await gateway?.close()
   }
+}
+
+/**
+ * Makes the checked destination's store ready: registers the mirror and adopts the snapshots made before the
+ * store kept records (not in a dry run, which plans with a stand-in mirror), and logs what the checks decided.
+ */
+async function prepareStore(
+  paths: Inspection,
+  destination: Context,
+  options: RunOptions,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<MirrorRecord> {
+  const { plan, state } = paths
+  if (plan.excludeStore) logger.log('info', `The backup store ${plan.store} is inside SOURCE: it is excluded from the backup.`)
+  if (plan.accepted)
+    logger.log(
+      'warning',
+      `Accepting the non-empty DESTINATION ${plan.destination} (--accept-destination): rsync makes it a copy of SOURCE.`,
+    )
+  if (plan.mirror && plan.adopt.length === 0) return plan.mirror
+  if (options.dryRun) {
+    if (plan.adopt.length > 0) logger.log('info', `Would adopt ${plan.adopt.length} snapshot(s) made before ${plan.store} kept records.`)
+    return plan.mirror ?? { version: STORE_VERSION, name: plan.mirrorName, id: '00000000', created: new Date().toISOString() }
+  }
+  const mirror = plan.mirror ?? (await registerMirror(destination, state, plan.mirrorName, signal))
+  if (!plan.mirror) logger.log('info', `Registered ${plan.destination} as a mirror of the backup store ${plan.store}.`)
+  if (plan.adopt.length > 0) {
+    await adoptSnapshots(destination, plan.store, mirror, plan.adopt, signal)
+    logger.log('info', `Adopted ${plan.adopt.length} snapshot(s) of ${plan.destination} made before the store kept records.`)
+  }
+  return mirror
 }

@@ -1,19 +1,33 @@
 import { quoteCommandLine, type Context } from '@rsb/exec'
+import { formatSnapshotName } from '@rsb/rotation'
 import { formatDuration } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
 import type { Logger } from '../log.js'
-import { formatSnapshotName } from '@rsb/rotation'
-import { joinPath } from '@rsb/rotation/io'
+import {
+  childPath,
+  metadataPath,
+  readStore,
+  removeRecords,
+  snapshotFileName,
+  STORE_VERSION,
+  TEMPORARY_PREFIX,
+  writeRecords,
+  type MirrorRecord,
+  type SnapshotRecord,
+  type StoreState,
+} from './store.js'
 
-/** Prefix of the hidden temporary names snapshots are copied to before the rename. */
-export const TEMPORARY_PREFIX = '.rsb-snapshot-'
+export { TEMPORARY_PREFIX } from './store.js'
 
 export interface SnapshotStep {
   readonly context: Context
   readonly logger: Logger
-  /** The destination directory exactly as parsed. */
+  /** The resolved destination directory (the mirror). */
   readonly directory: string
-  readonly parent: string
+  /** The resolved store directory (the mirror's parent). */
+  readonly store: string
+  /** The mirror's record (in a dry run of a new mirror: a stand-in). */
+  readonly mirror: MirrorRecord
   readonly dryRun: boolean
   readonly signal: AbortSignal | undefined
   /** The clock (tests pass a fixed one). */
@@ -25,26 +39,76 @@ const ATTEMPTS = 3
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Temporary snapshots of earlier rsb versions: `.rsb-snapshot-PID-MS` (no mirror id). */
+const LEGACY_TEMPORARY = /^\.rsb-snapshot-\d+-\d+$/
+
 /**
- * Removes hidden temporary snapshots left by interrupted runs (the run lock guarantees that none belongs
- * to a live run).
+ * Finishes or undoes what interrupted runs of this mirror left in the store, and nothing of any other mirror's:
+ * its temporary snapshots (`.rsb-snapshot-<id>-…`), its deletions in progress (`.rsb/deleting/<id>/`) and
+ * records of its snapshots whose directory is gone (a claim whose copy never got its name). The run lock of
+ * the mirror proves that no live run of it owns them. Temporary snapshots of earlier rsb versions (no mirror
+ * id) are removed only when this mirror is the store's only one. A dry run removes nothing.
+ *
+ * @returns the paths removed
  */
-export async function removeLeftovers(step: SnapshotStep): Promise<string[]> {
-  if (step.dryRun || !(await step.context.isDirectory(step.parent, { ionice: undefined }))) return []
-  const leftovers = (await step.context.listEntries(step.parent)).filter((name) => name.startsWith(TEMPORARY_PREFIX))
-  for (const name of leftovers) {
-    const target = joinPath(step.parent, name)
-    step.logger.log('info', `Removing the leftover of an interrupted snapshot: ${target}`)
-    await step.context.run(['rm', '-fR', target], { signal: step.signal })
+export async function removeLeftovers(step: SnapshotStep, state: StoreState): Promise<string[]> {
+  if (step.dryRun || state.store === undefined) return []
+  const { context, logger, mirror } = step
+  const onlyMirror = state.mirrors.length === 1 && state.mirrors[0]?.id === mirror.id
+  const removed: string[] = []
+  for (const [name] of state.entries) {
+    if (name.startsWith(`${TEMPORARY_PREFIX}${mirror.id}-`) || (onlyMirror && LEGACY_TEMPORARY.test(name))) {
+      const target = childPath(step.store, name)
+      logger.log('info', `Removing the leftover of an interrupted snapshot: ${target}`)
+      await context.run(['rm', '-fR', '--', target], { signal: step.signal })
+      removed.push(target)
+    }
   }
-  return leftovers
+  if (state.deleting.includes(mirror.id)) {
+    const target = metadataPath(step.store, 'deleting', mirror.id)
+    logger.log('info', `Finishing the deletion of snapshots that an interrupted run began: ${target}`)
+    await context.run(['rm', '-fR', '--', target], { signal: step.signal })
+    removed.push(target)
+  }
+  const stale = [...state.snapshots.values()]
+    .filter((r) => r.mirror === mirror.id && state.entries.get(r.snapshot) !== 'd')
+    .map((r) => snapshotFileName(r.snapshot))
+  if (stale.length > 0) {
+    logger.log('verbose', `Removing ${stale.length} record(s) of snapshots that no longer exist.`)
+    await removeRecords(context, metadataPath(step.store, 'snapshots'), stale, step.signal)
+  }
+  return removed
+}
+
+/** Writes the records of adopted snapshots (made before the store kept records): their moment is read from the name. */
+export async function adoptSnapshots(
+  context: Context,
+  store: string,
+  mirror: MirrorRecord,
+  names: readonly string[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const records = new Map<string, SnapshotRecord>()
+  for (const name of names) records.set(snapshotFileName(name), adoptedRecord(name, mirror))
+  await writeRecords(context, metadataPath(store, 'snapshots'), records, 'new', signal)
+}
+
+/** The record of a snapshot made before the store kept records, its moment read from its name in the local time zone. */
+export function adoptedRecord(name: string, mirror: MirrorRecord): SnapshotRecord {
+  const [date, time] = name.split(' ') as [string, string]
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number]
+  const [hour, minute, second] = time.split(':').map(Number) as [number, number, number]
+  const moment = new Date(year, month - 1, day, hour, minute, second)
+  moment.setFullYear(year)
+  return { version: STORE_VERSION, snapshot: name, mirror: mirror.id, created: moment.toISOString(), adopted: true }
 }
 
 /**
- * Creates a snapshot atomically: `cp --archive --link` into a hidden temporary name beside the destination,
- * then `mv --no-target-directory` to the final name (the local time, `YYYY-MM-DD HH:MM:SS`). Never copies
- * into an existing snapshot: when the name exists (two runs in one second), it waits for the next second.
- * A dry run only logs the command.
+ * Creates a snapshot atomically: claims its name (its record, linked into `.rsb/snapshots/`, which fails
+ * when another run claimed it first), `cp --archive --link` into a hidden temporary name of this mirror, then
+ * `mv --no-target-directory` to the name (the local time, `YYYY-MM-DD HH:MM:SS`). Never copies into an
+ * existing snapshot: when the name is taken (two runs in one second), it waits for the next second. A dry run
+ * only logs the command.
  *
  * @returns the snapshot's full path (in a dry run, the path it would have)
  * @throws {CliError} ERR_RSB_CLI_SNAPSHOT_FAILED when the copy fails; ERR_RSB_CLI_SNAPSHOT_EXISTS when no free name is found
@@ -53,41 +117,73 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
   const now = step.now ?? (() => new Date())
   const { context, logger } = step
   if (step.dryRun) {
-    const target = joinPath(step.parent, formatSnapshotName(now()))
+    const target = childPath(step.store, formatSnapshotName(now()))
     const line = await context.commandLine(['cp', '--archive', '--link', step.directory, target])
     logger.log('info', `Snapshot command: ${quoteCommandLine(line.argv)}`)
     return target
   }
-  let target: string | undefined
-  for (let attempt = 1; attempt <= ATTEMPTS && target === undefined; attempt++) {
-    const candidate = joinPath(step.parent, formatSnapshotName(now()))
-    if (!(await context.exists(candidate, { ionice: undefined }))) target = candidate
-    else if (attempt < ATTEMPTS) await sleep(1000 - (now().getTime() % 1000) + 10)
+  const records = metadataPath(step.store, 'snapshots')
+  let claimed: { name: string; target: string } | undefined
+  for (let attempt = 1; attempt <= ATTEMPTS && claimed === undefined; attempt++) {
+    const moment = now()
+    const name = formatSnapshotName(moment)
+    const target = childPath(step.store, name)
+    if (!(await context.exists(target, { ionice: undefined }))) {
+      const record: SnapshotRecord = {
+        version: STORE_VERSION,
+        snapshot: name,
+        mirror: step.mirror.id,
+        created: moment.toISOString(),
+        adopted: false,
+      }
+      const taken = await writeRecords(context, records, new Map([[snapshotFileName(name), record]]), 'new', step.signal)
+      if (taken.length === 0) claimed = { name, target }
+    }
+    if (claimed === undefined && attempt < ATTEMPTS) await sleep(1000 - (now().getTime() % 1000) + 10)
   }
-  if (target === undefined) {
-    throw new CliError('ERR_RSB_CLI_SNAPSHOT_EXISTS', `A snapshot named like this run's exists already in ${step.parent}.`, {
-      path: step.parent,
+  if (claimed === undefined) {
+    throw new CliError('ERR_RSB_CLI_SNAPSHOT_EXISTS', `A snapshot named like this run's exists already in ${step.store}.`, {
+      path: step.store,
       hint: 'Check the clock of this machine.',
     })
   }
+  const { name, target } = claimed
+  const release = () => removeRecords(context, records, [snapshotFileName(name)]).catch(() => undefined)
   const started = performance.now()
-  const temporary = joinPath(step.parent, `${TEMPORARY_PREFIX}${process.pid}-${Date.now()}`)
+  const temporary = childPath(step.store, `${TEMPORARY_PREFIX}${step.mirror.id}-${process.pid}-${Date.now()}`)
   logger.log('info', `Creating snapshot: ${target}`)
   try {
-    await context.run(['cp', '--archive', '--link', '--no-target-directory', step.directory, temporary], { signal: step.signal })
+    await context.run(['cp', '--archive', '--link', '--no-target-directory', '--', step.directory, temporary], { signal: step.signal })
   } catch (error) {
     if (step.signal?.aborted) throw error
-    await context.run(['rm', '-fR', temporary], { check: false })
+    await context.run(['rm', '-fR', '--', temporary], { check: false })
+    await release()
     const stderr = (error as { stderrTail?: string }).stderrTail ?? ''
+    const full = /No space left|Too many links|Disk quota/.test(stderr)
     throw new CliError('ERR_RSB_CLI_SNAPSHOT_FAILED', `Failed to create snapshot ${target}: ${(error as Error).message}`, {
       cause: error,
       path: target,
-      hint: /No space left|Too many links|Disk quota/.test(stderr)
-        ? 'The destination filesystem is full (space or inodes); older snapshots were left intact. Free space or rotate more snapshots.'
+      hint: full
+        ? 'The destination filesystem is full (space, inodes or hard links); older snapshots were left intact. ' +
+          "Free space by keeping fewer snapshots, for example 'rsb --rotate --rotation=daily=7,weekly=4' with the same DESTINATION, then run the backup again."
         : undefined,
     })
   }
-  await context.run(['mv', '--no-target-directory', temporary, target], { ionice: undefined })
+  try {
+    await context.run(['mv', '--no-target-directory', '--', temporary, target], { ionice: undefined })
+  } catch (error) {
+    await context.run(['rm', '-fR', '--', temporary], { check: false })
+    await release()
+    throw new CliError('ERR_RSB_CLI_SNAPSHOT_FAILED', `Failed to name snapshot ${target}: ${(error as Error).message}`, {
+      cause: error,
+      path: target,
+    })
+  }
   logger.log('info', `Took ${formatDuration(performance.now() - started)} to create snapshot.`)
   return target
+}
+
+/** Re-reads the store (after the snapshot, before the rotation). */
+export function rereadStore(step: SnapshotStep): Promise<StoreState> {
+  return readStore(step.context, step.store, step.signal)
 }

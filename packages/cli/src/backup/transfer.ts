@@ -10,6 +10,10 @@ export interface TransferStep {
   readonly logger: Logger
   readonly options: RunOptions
   readonly destination: RsyncDestination
+  /** The resolved SOURCE. */
+  readonly source: string
+  /** Absolute locations never copied (default: rsync's DEFAULT_EXCLUDED_ROOTS). */
+  readonly excludedRoots?: readonly string[] | undefined
   /** The SSH connection of `--tunnel`, when given. */
   readonly tunnel: SshContext | undefined
   readonly signal: AbortSignal | undefined
@@ -47,7 +51,8 @@ export async function runTransfer(step: TransferStep): Promise<TransferResult> {
   try {
     const result = await runRsync({
       context: step.context,
-      source: options.source,
+      source: step.source,
+      excludedRoots: step.excludedRoots,
       destination: step.destination,
       dryRun: options.dryRun,
       multiFs: options.multiFs,

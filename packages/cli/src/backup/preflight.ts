@@ -1,0 +1,281 @@
+import { quoteArgument, type Context } from '@rsb/exec'
+import { isSnapshotName } from '@rsb/rotation'
+import { CliError } from '../errors.js'
+import { probePath, type PathFacts } from './probe.js'
+import { childPath, readStore, type MirrorRecord, type StoreState } from './store.js'
+
+/** Whether `child` is strictly below `parent` (both absolute and normalised). */
+export function isInside(child: string, parent: string): boolean {
+  if (parent === '/') return child !== '/' && child.startsWith('/')
+  return child.startsWith(`${parent}/`)
+}
+
+/** The parent of an absolute normalised path (`/` for `/x`). */
+export function dirnameOf(path: string): string {
+  const slash = path.lastIndexOf('/')
+  return slash <= 0 ? '/' : path.slice(0, slash)
+}
+
+/** The last component of an absolute normalised path. */
+export function basenameOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1)
+}
+
+/**
+ * An absolute path as an rsync filter pattern matching exactly that path: rsync reads `*`, `?` and `[` as
+ * wildcards, and a backslash escapes them only in a pattern that has a wildcard.
+ */
+export function literalFilterPath(path: string): string {
+  return /[*?[]/.test(path) ? path.replace(/[*?[\\]/g, '\\$&') : path
+}
+
+/** What the checks are given: the facts found on disk and what the command line asks for. */
+export interface PathCheckInput {
+  /** The DESTINATION as typed (for messages). */
+  readonly destinationText: string
+  readonly destination: PathFacts
+  /** The store (the destination's parent) as read. */
+  readonly store: StoreState
+  /** SOURCE, when the backup action runs. */
+  readonly source: PathFacts | undefined
+  readonly sourceText: string
+  /** Whether SOURCE and DESTINATION are on the same machine (a local destination). */
+  readonly sameMachine: boolean
+  /** The resolved `--mount` point, when given. */
+  readonly mountPoint: string | undefined
+  readonly backup: boolean
+  readonly acceptDestination: boolean
+  readonly allowEmptySource: boolean
+}
+
+/** The outcome of the checks: what the run works on. */
+export interface PathPlan {
+  /** The resolved destination directory (what rsync, the snapshot and the lock use). */
+  readonly destination: string
+  /** The resolved store directory (the destination's parent). */
+  readonly store: string
+  /** The destination's name in the store. */
+  readonly mirrorName: string
+  /** The mirror's record, when the store knows it already. */
+  readonly mirror: MirrorRecord | undefined
+  /** The resolved SOURCE (when the backup runs). */
+  readonly source: string | undefined
+  /** The store lies inside SOURCE: it is excluded from the backup (an rsync filter on its absolute path). */
+  readonly excludeStore: boolean
+  /** Snapshot-named directories with no record that this mirror takes as its own (an adopted store). */
+  readonly adopt: readonly string[]
+  /** Snapshot-named directories with no record that belong to no mirror: kept, never rotated. */
+  readonly unowned: readonly string[]
+  /** A non-empty destination accepted with --accept-destination. */
+  readonly accepted: boolean
+}
+
+function refuse(code: ConstructorParameters<typeof CliError>[0], message: string, hint: string, path: string): CliError {
+  return new CliError(code, message, { hint, path })
+}
+
+/**
+ * Checks SOURCE, DESTINATION and the store before anything runs, and says what the run works on. Pure.
+ *
+ * @throws {CliError} one of the refusals of `errors.ts` (ERR_RSB_CLI_DESTINATION_*, ERR_RSB_CLI_SOURCE_*,
+ *   ERR_RSB_CLI_OVERLAP), each with a hint that says what to type instead
+ */
+export function checkPaths(input: PathCheckInput): PathPlan {
+  const { destination: d, store } = input
+  const R = d.resolved
+  const S = dirnameOf(R)
+  const name = basenameOf(R)
+  const shown = input.destinationText
+  const mirror = store.mirrors.find((m) => m.name === name)
+
+  if (d.type === 'other') {
+    throw refuse('ERR_RSB_CLI_DESTINATION_NOT_DIRECTORY', `DESTINATION ${shown} is not a directory.`, 'Give a directory as DESTINATION.', R)
+  }
+  if (d.type === 'symlink') {
+    throw refuse(
+      'ERR_RSB_CLI_DESTINATION_SYMLINK',
+      `DESTINATION ${shown} is a symbolic link: snapshots would copy the link, not the backup.`,
+      `Give the directory it points to (readlink -f ${quoteArgument(R)}) as DESTINATION.`,
+      R,
+    )
+  }
+  if (d.insideBackup !== undefined) {
+    throw refuse(
+      'ERR_RSB_CLI_DESTINATION_IN_BACKUP',
+      `DESTINATION ${shown} is inside ${d.insideBackup}, a mirror or snapshot of a backup store: later backups would overwrite it, or it would change a snapshot.`,
+      `Put the destination beside the store's mirror instead, for example ${quoteArgument(childPath(dirnameOf(d.insideBackup), 'other-latest'))}.`,
+      R,
+    )
+  }
+  if (input.mountPoint !== undefined && input.mountPoint === R) {
+    throw refuse(
+      'ERR_RSB_CLI_DESTINATION_IS_MOUNT_POINT',
+      `DESTINATION ${shown} is the --mount point itself: rsync --delete would empty the whole disk.`,
+      `Back up into a directory on the disk, for example ${quoteArgument(childPath(R, 'latest'))}.`,
+      R,
+    )
+  }
+  if (!mirror && (d.isStore || d.holdsSnapshots)) {
+    throw refuse(
+      'ERR_RSB_CLI_DESTINATION_IS_STORE',
+      `DESTINATION ${shown} holds snapshots: rsync --delete would delete them.`,
+      `Did you mean ${quoteArgument(childPath(R, 'latest'))}? DESTINATION is the directory beside the snapshots.`,
+      R,
+    )
+  }
+  if (R === '/') {
+    throw refuse(
+      'ERR_RSB_CLI_DESTINATION_IS_STORE',
+      `DESTINATION ${shown} is the root directory.`,
+      'Give a directory such as /mnt/backups/latest.',
+      R,
+    )
+  }
+
+  // The mirror itself is never a snapshot, even when it is named like one.
+  const snapshotDirectories = [...store.entries].filter(([n, type]) => type === 'd' && n !== name && isSnapshotName(n)).map(([n]) => n)
+  const unrecorded = snapshotDirectories.filter((n) => !store.snapshots.has(n))
+  // An original (or earlier rsb) store: a mirror beside snapshots and no records yet. Its snapshots become this mirror's.
+  const adoptable = store.store === undefined && snapshotDirectories.length > 0
+  const onlyMirror = mirror !== undefined && store.mirrors.length === 1
+  const adopt = adoptable || onlyMirror ? unrecorded : []
+  const unowned = adoptable || onlyMirror ? [] : unrecorded
+
+  let accepted = false
+  if (input.backup && d.nonEmpty && !mirror && !adoptable) {
+    if (!input.acceptDestination) {
+      throw refuse(
+        'ERR_RSB_CLI_DESTINATION_NOT_EMPTY',
+        `DESTINATION ${shown} is not empty and is not a backup rsb knows: rsync --delete would make it a copy of SOURCE, deleting everything else in it.`,
+        `Check the path (were SOURCE and DESTINATION swapped?); to overwrite it on purpose, add --accept-destination.`,
+        R,
+      )
+    }
+    accepted = true
+  }
+
+  let source: string | undefined
+  let excludeStore = false
+  const s = input.source
+  if (s) {
+    const src = s.resolved
+    const shownSource = input.sourceText
+    if (s.type === 'missing') {
+      throw refuse(
+        'ERR_RSB_CLI_SOURCE_MISSING',
+        `SOURCE ${shownSource} does not exist.`,
+        'Check the path (is its filesystem mounted?).',
+        src,
+      )
+    }
+    if (s.type !== 'directory') {
+      throw refuse(
+        'ERR_RSB_CLI_SOURCE_NOT_DIRECTORY',
+        `SOURCE ${shownSource} is not a directory.`,
+        'rsb backs up directories; give the directory that holds it.',
+        src,
+      )
+    }
+    if (!s.readable) {
+      throw refuse(
+        'ERR_RSB_CLI_SOURCE_UNREADABLE',
+        `SOURCE ${shownSource} cannot be read.`,
+        'Run rsb as root (or with sudo rules), or check the permissions of SOURCE.',
+        src,
+      )
+    }
+    if (s.isStore || s.holdsSnapshots || s.isRegisteredMirror || s.besideSnapshots) {
+      throw refuse(
+        'ERR_RSB_CLI_SOURCE_IS_BACKUP',
+        `SOURCE ${shownSource} is a backup (${s.isStore || s.holdsSnapshots ? 'a store of snapshots' : 'a mirror beside snapshots'}).`,
+        `Were SOURCE and DESTINATION swapped? The order is: rsb SOURCE DESTINATION.`,
+        src,
+      )
+    }
+    if (input.sameMachine) {
+      if (src === R || isInside(src, R)) {
+        throw refuse(
+          'ERR_RSB_CLI_OVERLAP',
+          `SOURCE ${shownSource} is ${src === R ? 'DESTINATION itself' : 'inside DESTINATION'}: rsync --delete would delete it.`,
+          'Give a SOURCE outside DESTINATION (and a DESTINATION outside SOURCE).',
+          src,
+        )
+      }
+      if (isInside(R, src)) {
+        if (src === S || isInside(src, S)) {
+          throw refuse(
+            'ERR_RSB_CLI_OVERLAP',
+            `DESTINATION ${shown} is inside SOURCE ${shownSource}, and so is the store that keeps its snapshots: the backup would copy itself.`,
+            `Keep the backups in a directory of their own outside SOURCE, for example ${quoteArgument(childPath(S, 'backups/latest'))}.`,
+            R,
+          )
+        }
+        excludeStore = true
+      }
+    }
+    if (!s.nonEmpty && !input.allowEmptySource) {
+      throw refuse(
+        'ERR_RSB_CLI_SOURCE_EMPTY',
+        `SOURCE ${shownSource} is empty: is its filesystem mounted? A backup of it would empty DESTINATION.`,
+        'Mount it first; to back up an empty directory on purpose, add --allow-empty-source.',
+        src,
+      )
+    }
+    source = src
+  }
+  return { destination: R, store: S, mirrorName: name, mirror, source, excludeStore, adopt, unowned, accepted }
+}
+
+/** Looks at the store and the paths of a run, then checks them ({@link checkPaths}). Read-only. */
+export interface InspectOptions {
+  readonly destinationContext: Context
+  readonly sourceContext: Context
+  readonly destinationText: string
+  /** The destination directory as parsed. */
+  readonly directory: string
+  readonly sshDestination: boolean
+  readonly sourceText: string
+  readonly mount: string | undefined
+  readonly backup: boolean
+  readonly acceptDestination: boolean
+  readonly allowEmptySource: boolean
+  readonly signal: AbortSignal | undefined
+}
+
+/** What {@link inspectPaths} found: the plan, and the store as read (for the snapshot and rotation steps). */
+export interface Inspection {
+  readonly plan: PathPlan
+  readonly state: StoreState
+}
+
+/**
+ * Resolves and looks at DESTINATION (in its context), its store, the `--mount` point and SOURCE (in the
+ * source context), then runs {@link checkPaths}. Changes nothing.
+ *
+ * @throws {CliError} the refusals of {@link checkPaths}; ERR_RSB_CLI_PATH_UNRESOLVED; ERR_RSB_CLI_STORE_UNREADABLE
+ */
+export async function inspectPaths(options: InspectOptions): Promise<Inspection> {
+  const { destinationContext: dc, signal } = options
+  const destination = await probePath(dc, options.directory, { tilde: options.sshDestination, what: 'DESTINATION', signal })
+  const mount =
+    options.mount === undefined
+      ? undefined
+      : (await probePath(dc, options.mount, { what: 'the --mount point', signal, source: true })).resolved
+  const source = options.backup
+    ? await probePath(options.sourceContext, options.sourceText, { what: 'SOURCE', source: true, signal })
+    : undefined
+  const state = await readStore(dc, dirnameOf(destination.resolved), signal)
+  const plan = checkPaths({
+    destinationText: options.destinationText,
+    destination,
+    store: state,
+    source,
+    sourceText: options.sourceText,
+    sameMachine: !options.sshDestination,
+    mountPoint: mount,
+    backup: options.backup,
+    acceptDestination: options.acceptDestination,
+    allowEmptySource: options.allowEmptySource,
+  })
+  return { plan, state }
+}

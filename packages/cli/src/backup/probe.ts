@@ -1,0 +1,135 @@
+import type { Context } from '@rsb/exec'
+import { CliError } from '../errors.js'
+import { STORE_DIRECTORY } from './store.js'
+
+/** What one probe of a path found (see {@link probePath}). */
+export interface PathFacts {
+  /** The path made absolute, `~` expanded (SSH), `.`/`..`/`//` and symlinked parents resolved. */
+  readonly resolved: string
+  /** What `resolved` is (not following a final symlink). */
+  readonly type: 'missing' | 'directory' | 'symlink' | 'other'
+  /** A directory with at least one entry. */
+  readonly nonEmpty: boolean
+  /** Readable and searchable (`test -r` and `-x`). */
+  readonly readable: boolean
+  /** It holds `.rsb/store.json`: it is an rsb store. */
+  readonly isStore: boolean
+  /** It holds entries named like snapshots (`YYYY-MM-DD HH:MM:SS`). */
+  readonly holdsSnapshots: boolean
+  /** Its parent is an rsb store (`.rsb/store.json`) that records it as a mirror. */
+  readonly isRegisteredMirror: boolean
+  /** Its parent holds snapshot-named directories (an original store, adopted or not). */
+  readonly besideSnapshots: boolean
+  /**
+   * The first ancestor (the parent or above) that is a mirror or a snapshot of a store: a path inside it would
+   * be written over by that mirror's backups, or would write into a snapshot.
+   */
+  readonly insideBackup: string | undefined
+}
+
+const GLOB = '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]'
+
+// $1 path (absolute, or relative to the login directory), $2 'tilde' to expand ~ as rsync's remote shell does,
+// $3 'source' to resolve the whole path (following a final symlink, as rsync does with SOURCE/).
+// Prints KEY=VALUE fields, NUL-separated.
+/** The probe (exported for tests that answer it with a recording context). */
+export const PROBE_SCRIPT = `
+set -u
+g='${GLOB}'
+p=$1
+out() { printf '%s=%s\\0' "$1" "$2"; }
+if [ "$2" = tilde ]; then
+  case $p in
+    '~'|'~/'*) p=$HOME\${p#'~'} ;;
+    '~'*) u=\${p#'~'}; u=\${u%%/*}; h=$(getent passwd -- "$u" | cut -d: -f6)
+          [ -n "$h" ] || { out error "no such user: $u"; exit 0; }; p=$h\${p#'~'"$u"} ;;
+  esac
+fi
+case $p in /*) ;; *) p=$(pwd -P)/$p ;; esac
+real() { r=$(realpath $1 -- "$2" && echo x) || { out error "cannot resolve $2"; exit 0; }; r=\${r%?x}; }
+b=\${p##*/}
+if [ "$3" = source ]; then real -m "$p"; R=$r
+else
+  case $b in
+    ''|.|..) real -m "$p"; R=$r ;;
+    *) d=\${p%/*}; [ -n "$d" ] || d=/; real -m "$d"; R=\${r%/}/$b ;;
+  esac
+fi
+out resolved "$R"
+if [ -L "$R" ]; then out type symlink; elif [ -d "$R" ]; then out type directory; elif [ -e "$R" ]; then out type other; else out type missing; fi
+has() { d=$1; shift; [ -n "$(find "$d/" -mindepth 1 -maxdepth 1 "$@" -printf x -quit 2>/dev/null)" ]; }
+if [ -d "$R" ] && [ ! -L "$R" ]; then
+  has "$R" && out nonempty 1
+  [ -r "$R" ] && [ -x "$R" ] && out readable 1
+  [ -f "$R/${STORE_DIRECTORY}/store.json" ] && out store 1
+  has "$R" -name "$g" && out snapshots 1
+fi
+P=\${R%/*}; [ -n "$P" ] || P=/
+n=\${R##*/}
+if [ "$R" != / ]; then
+  [ -f "$P/${STORE_DIRECTORY}/mirrors/$n.json" ] && [ -f "$P/${STORE_DIRECTORY}/store.json" ] && out mirror 1
+  has "$P" -type d -name "$g" && out beside 1
+fi
+A=$P
+while [ "$A" != / ] && [ -n "$A" ]; do
+  Q=\${A%/*}; [ -n "$Q" ] || Q=/
+  m=\${A##*/}
+  if [ -f "$Q/${STORE_DIRECTORY}/store.json" ]; then
+    if [ -f "$Q/${STORE_DIRECTORY}/mirrors/$m.json" ]; then out inside "$A"; break; fi
+    case $m in $g) out inside "$A"; break ;; esac
+  elif has "$Q" -type d -name "$g"; then
+    [ -d "$A" ] && { out inside "$A"; break; }
+  fi
+  A=$Q
+done
+exit 0
+`
+
+/**
+ * Looks at a path in its context with one command: resolves it the way rsync will see it and reports what is
+ * there (see {@link PathFacts}). Read-only.
+ *
+ * @param options.tilde - expand a leading `~` or `~user` as the remote shell of rsync does (SSH destinations)
+ * @param options.source - resolve the whole path, following a final symlink (SOURCE, which rsync reads as `SOURCE/`)
+ * @throws {CliError} ERR_RSB_CLI_PATH_UNRESOLVED when the path cannot be resolved
+ */
+export async function probePath(
+  context: Context,
+  path: string,
+  options: { tilde?: boolean; source?: boolean; what: string; signal?: AbortSignal | undefined },
+): Promise<PathFacts> {
+  // A trailing slash says nothing for a directory: `latest/` is `latest` (and its symlink check must still see it).
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, '') || '/' : path
+  const result = await context.run(
+    ['sh', '-c', PROBE_SCRIPT, 'sh', trimmed, options.tilde ? 'tilde' : '', options.source ? 'source' : ''],
+    {
+      ionice: undefined,
+      signal: options.signal,
+      check: false,
+    },
+  )
+  const facts = new Map<string, string>()
+  for (const field of result.stdout.split('\0')) {
+    const eq = field.indexOf('=')
+    if (eq > 0) facts.set(field.slice(0, eq), field.slice(eq + 1))
+  }
+  const resolved = facts.get('resolved')
+  if (result.exitCode !== 0 || resolved === undefined) {
+    const why = facts.get('error') ?? (result.stderr.trim().split('\n').at(-1) || `exit status ${result.exitCode}`)
+    throw new CliError('ERR_RSB_CLI_PATH_UNRESOLVED', `Cannot resolve ${options.what} '${path}' on ${context.host}: ${why}.`, {
+      path,
+      hint: `Check that ${options.what} is a path that ${context.host} can reach (for SSH: relative paths start in the login directory).`,
+    })
+  }
+  return {
+    resolved,
+    type: (facts.get('type') as PathFacts['type'] | undefined) ?? 'missing',
+    nonEmpty: facts.has('nonempty'),
+    readable: facts.has('readable'),
+    isStore: facts.has('store'),
+    holdsSnapshots: facts.has('snapshots'),
+    isRegisteredMirror: facts.has('mirror'),
+    besideSnapshots: facts.has('beside'),
+    insideBackup: facts.get('inside'),
+  }
+}
