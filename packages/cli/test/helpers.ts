@@ -120,7 +120,7 @@ export async function snapshotsIn(dir: string): Promise<string[]> {
   }
 }
 
-/** A full listing (names, types, sizes, mtimes, link targets) of a tree, for before/after comparisons. */
+/** A full listing (names, inode numbers, modes, sizes, mtimes, link counts, link targets) of a tree, for before/after comparisons. */
 export async function listing(root: string): Promise<string[]> {
   const lines: string[] = []
   async function walk(dir: string): Promise<void> {
@@ -135,7 +135,7 @@ export async function listing(root: string): Promise<string[]> {
       const full = path.join(dir, entry.name)
       const stat = await fs.lstat(full)
       const target = stat.isSymbolicLink() ? ` -> ${await fs.readlink(full)}` : ''
-      lines.push(`${path.relative(root, full)} ${stat.mode.toString(8)} ${stat.size} ${stat.mtimeMs} ${stat.nlink}${target}`)
+      lines.push(`${path.relative(root, full)} ${stat.ino} ${stat.mode.toString(8)} ${stat.size} ${stat.mtimeMs} ${stat.nlink}${target}`)
       if (entry.isDirectory()) await walk(full)
     }
   }

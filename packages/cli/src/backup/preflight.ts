@@ -141,19 +141,6 @@ export function checkPaths(input: PathCheckInput): PathPlan {
   const adopt = adoptable || onlyMirror ? unrecorded : []
   const unowned = adoptable || onlyMirror ? [] : unrecorded
 
-  let accepted = false
-  if (input.backup && d.nonEmpty && !mirror && !adoptable) {
-    if (!input.acceptDestination) {
-      throw refuse(
-        'ERR_RSB_CLI_DESTINATION_NOT_EMPTY',
-        `DESTINATION ${shown} is not empty and is not a backup rsb knows: rsync --delete would make it a copy of SOURCE, deleting everything else in it.`,
-        `Check the path (were SOURCE and DESTINATION swapped?); to overwrite it on purpose, add --accept-destination.`,
-        R,
-      )
-    }
-    accepted = true
-  }
-
   let source: string | undefined
   let excludeStore = false
   const s = input.source
@@ -223,6 +210,19 @@ export function checkPaths(input: PathCheckInput): PathPlan {
     }
     source = src
   }
+  let accepted = false
+  if (input.backup && d.nonEmpty && !mirror && !adoptable) {
+    if (!input.acceptDestination) {
+      throw refuse(
+        'ERR_RSB_CLI_DESTINATION_NOT_EMPTY',
+        `DESTINATION ${shown} is not empty and is not a backup rsb knows: rsync --delete would make it a copy of SOURCE, deleting everything else in it.`,
+        `Check the path (were SOURCE and DESTINATION swapped?); to overwrite it on purpose, add --accept-destination.`,
+        R,
+      )
+    }
+    accepted = true
+  }
+
   return { destination: R, store: S, mirrorName: name, mirror, source, excludeStore, adopt, unowned, accepted }
 }
 
