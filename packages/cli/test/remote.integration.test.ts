@@ -94,6 +94,37 @@ describe.skipIf(!isRoot)('SSH destinations (needs root: sshd on 127.0.0.1)', () 
     await expect(fs.stat(path.join(t, 'backups'))).rejects.toThrow()
   })
 
+  it('~ in an SSH destination is resolved on the server as rsync does: the snapshots land beside the real latest, not in a literal ~', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    const home = (await runChecked('sh', ['-c', `getent passwd ${server.user} | cut -d: -f6`])).trim()
+    const name = `rsb-tilde-test-${process.pid}-${Date.now()}`
+    onTestFinished(() => fs.rm(path.join(home, name), { recursive: true, force: true }))
+    onTestFinished(() => fs.rm(path.join(home, '~'), { recursive: true, force: true }))
+    for (const spelling of [`~/${name}/latest`, `~${server.user}/${name}/latest`]) {
+      const result = await runRsb([...QUIET, '--keep-latest=5', path.join(t, 'source'), `${server.alias}:${spelling}`], {
+        env: { RSYNC_RSH: server.rsyncRsh },
+      })
+      expect(result.code, result.stderr).toBe(0)
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+    await verifyDestination(path.join(home, name, 'latest'))
+    const snapshots = await snapshotsIn(path.join(home, name))
+    expect(snapshots).toHaveLength(2)
+    for (const snapshot of snapshots) await verifyDestination(path.join(home, name, snapshot))
+    await expect(fs.stat(path.join(home, '~'))).rejects.toThrow()
+  })
+
+  it('a refusal over SSH changes nothing on the server (the store given as DESTINATION)', async () => {
+    const t = await testdir({ 'backups/2024-01-01 00:00:00/a': 'a', 'backups/latest/a': 'a' })
+    await createSource(path.join(t, 'source'))
+    const result = await runRsb([...QUIET, path.join(t, 'source'), `${server.alias}:${t}/backups`], { env: { RSYNC_RSH: server.rsyncRsh } })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('(ERR_RSB_CLI_DESTINATION_IS_STORE)')
+    expect(result.stderr).toContain(`Did you mean ${t}/backups/latest?`)
+    expect((await fs.readdir(path.join(t, 'backups'))).sort()).toEqual(['2024-01-01 00:00:00', 'latest'])
+  })
+
   it('names with spaces, quotes and $() over SSH', async () => {
     const t = await testdir()
     const source = path.join(t, `src ${HOSTILE_NAME}`)

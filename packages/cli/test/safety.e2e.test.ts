@@ -113,24 +113,27 @@ describe('3: SOURCE and DESTINATION overlap', () => {
     await expectUnchangedRefusal(t, [...QUIET, path.join(t, 'data'), path.join(t, 'alias/data')], 'ERR_RSB_CLI_OVERLAP')
   })
 
-  it('a store inside SOURCE is excluded automatically: the backup never copies itself, run after run', async () => {
-    const t = await testdir({ 'root/etc/fstab': 'x', 'root/home/user/file': 'y' })
-    const source = path.join(t, 'root')
-    const latest = path.join(source, 'var/backups/latest')
-    for (let run = 0; run < 2; run++) {
-      const result = await runRsb([...QUIET, '--rotation=hourly=always', source, latest])
-      expect(result.code, result.stderr).toBe(0)
-      expect(result.stderr).toContain(
-        `The backup store ${path.join(source, 'var/backups')} is inside SOURCE: it is excluded from the backup.`,
-      )
-      await new Promise((r) => setTimeout(r, 1000))
-    }
-    expect((await fs.readdir(latest)).sort()).toEqual(['etc', 'home', 'var'])
-    expect(await fs.readdir(path.join(latest, 'var'))).toEqual([])
-    const snapshots = await snapshotsIn(path.join(source, 'var/backups'))
-    expect(snapshots).toHaveLength(2)
-    for (const name of snapshots) expect(await fs.readdir(path.join(source, 'var/backups', name, 'var'))).toEqual([])
-  })
+  it.each(['backups', 'back [1]*?ups'])(
+    'a store inside SOURCE (var/%s) is excluded automatically: the backup never copies itself, run after run',
+    async (name) => {
+      const t = await testdir({ 'root/etc/fstab': 'x', 'root/home/user/file': 'y', 'root/var/backups1': 'a near miss, copied' })
+      const source = path.join(t, 'root')
+      const latest = path.join(source, 'var', name, 'latest')
+      for (let run = 0; run < 2; run++) {
+        const result = await runRsb([...QUIET, '--rotation=hourly=always', source, latest])
+        expect(result.code, result.stderr).toBe(0)
+        expect(result.stderr).toContain(
+          `The backup store ${path.join(source, 'var', name)} is inside SOURCE: it is excluded from the backup.`,
+        )
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+      expect((await fs.readdir(latest)).sort()).toEqual(['etc', 'home', 'var'])
+      expect(await fs.readdir(path.join(latest, 'var'))).toEqual(['backups1'])
+      const snapshots = await snapshotsIn(path.join(source, 'var', name))
+      expect(snapshots).toHaveLength(2)
+      for (const snapshot of snapshots) expect(await fs.readdir(path.join(source, 'var', name, snapshot, 'var'))).toEqual(['backups1'])
+    },
+  )
 
   it('a DESTINATION whose store is SOURCE itself is refused (the store cannot be left out of SOURCE)', async () => {
     const t = await testdir({ 'data/a': 'a' })
@@ -433,41 +436,41 @@ describe('11: a kill during rotation never leaves a partial snapshot under its n
     { timeout: 240_000 },
     async () => {
       const args = [...QUIET, '--rotate', '--rotation=yearly=1']
-    // how long the deletions of an uninterrupted rotation take (from its first 'Deleting' line: 3 older snapshots)
-    const probe = await bigStore()
-    const first = startRsb([...args, path.join(probe.store, 'latest')])
-    await first.waitForStderr('Deleting ')
-    const started = performance.now()
-    const whole = await first.done
-    const duration = performance.now() - started
-    expect(whole.code, whole.stderr).toBe(0)
-    expect(await snapshotsIn(probe.store)).toEqual(['2004-01-01 00:00:00'])
-    let midway = 0
-    for (let round = 0; round < 20; round++) {
-      const { store, names } = await bigStore()
-      const run = startRsb([...args, path.join(store, 'latest')], { detached: true })
-      await run.waitForStderr('Deleting ')
-      await new Promise((r) => setTimeout(r, Math.random() * duration))
-      try {
-        process.kill(-(run.child.pid as number), 'SIGKILL') // rsb and its rm, the whole group
-      } catch {
-        // already finished
+      // how long the deletions of an uninterrupted rotation take (from its first 'Deleting' line: 3 older snapshots)
+      const probe = await bigStore()
+      const first = startRsb([...args, path.join(probe.store, 'latest')])
+      await first.waitForStderr('Deleting ')
+      const started = performance.now()
+      const whole = await first.done
+      const duration = performance.now() - started
+      expect(whole.code, whole.stderr).toBe(0)
+      expect(await snapshotsIn(probe.store)).toEqual(['2004-01-01 00:00:00'])
+      let midway = 0
+      for (let round = 0; round < 20; round++) {
+        const { store, names } = await bigStore()
+        const run = startRsb([...args, path.join(store, 'latest')], { detached: true })
+        await run.waitForStderr('Deleting ')
+        await new Promise((r) => setTimeout(r, Math.random() * duration))
+        try {
+          process.kill(-(run.child.pid as number), 'SIGKILL') // rsb and its rm, the whole group
+        } catch {
+          // already finished
+        }
+        await run.done
+        const left = await snapshotsIn(store)
+        for (const name of left) expect(await complete(path.join(store, name)), `${name} after round ${round}`).toBe(true)
+        expect(names).toEqual(expect.arrayContaining(left))
+        if (left.length > 1 && left.length < 4) midway++
+        const next = await runRsb([...args, path.join(store, 'latest')])
+        expect(next.code, next.stderr).toBe(0)
+        expect(await snapshotsIn(store)).toEqual(['2004-01-01 00:00:00'])
+        for (const id of await fs.readdir(path.join(store, '.rsb/deleting')).catch(() => [])) {
+          expect(await fs.readdir(path.join(store, '.rsb/deleting', id))).toEqual([])
+        }
+        expect(await complete(path.join(store, '2004-01-01 00:00:00'))).toBe(true)
       }
-      await run.done
-      const left = await snapshotsIn(store)
-      for (const name of left) expect(await complete(path.join(store, name)), `${name} after round ${round}`).toBe(true)
-      expect(names).toEqual(expect.arrayContaining(left))
-      if (left.length > 1 && left.length < 4) midway++
-      const next = await runRsb([...args, path.join(store, 'latest')])
-      expect(next.code, next.stderr).toBe(0)
-      expect(await snapshotsIn(store)).toEqual(['2004-01-01 00:00:00'])
-      for (const id of await fs.readdir(path.join(store, '.rsb/deleting')).catch(() => [])) {
-        expect(await fs.readdir(path.join(store, '.rsb/deleting', id))).toEqual([])
-      }
-      expect(await complete(path.join(store, '2004-01-01 00:00:00'))).toBe(true)
-    }
-    // kills that landed between deletions (some snapshots gone, some left) happened
-    expect(midway).toBeGreaterThanOrEqual(3)
+      // kills that landed between deletions (some snapshots gone, some left) happened
+      expect(midway).toBeGreaterThanOrEqual(3)
     },
   )
 })

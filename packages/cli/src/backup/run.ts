@@ -188,7 +188,8 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         dryRun: options.dryRun,
         signal,
       }
-      await removeLeftovers(step, paths.state.store ? paths.state : await readStore(destination, paths.plan.store, signal))
+      // a store registered by this very run is read again: an adopted one may hold an earlier rsb's leftovers
+      if (!options.dryRun) await removeLeftovers(step, paths.state.store ? paths.state : await readStore(destination, paths.plan.store, signal))
       if (actions.snapshot) {
         const snapshot = await createSnapshot(step)
         snapshotName = snapshot.slice(snapshot.lastIndexOf('/') + 1)
