@@ -57,6 +57,17 @@ describe('1, 2: DESTINATION is the store, its mount point, or latest/..', () => 
     expect(result.stderr).toContain(`Did you mean ${path.join(store, 'latest')}?`)
   })
 
+  it('--json carries the refusal: a document with the error and exit status 1, for monitoring', async () => {
+    const { t, source, store } = await storeWithOneRun()
+    const before = await listing(t)
+    const result = await runRsb([...QUIET, '--json', source, store])
+    expect(result.code).toBe(1)
+    const summary = JSON.parse(result.stdout) as { exitCode: number; error: { code: string; hint: string }; actions: string[] }
+    expect(summary).toMatchObject({ exitCode: 1, actions: [], error: { code: 'ERR_RSB_CLI_DESTINATION_IS_STORE' } })
+    expect(summary.error.hint).toContain(path.join(store, 'latest'))
+    expect(await listing(t)).toEqual(before)
+  })
+
   it('an original rsync-system-backup store (no .rsb yet) given as DESTINATION is refused', async () => {
     const t = await testdir({ 'b/latest/a': 'a', 'b/2024-01-01 00:00:00/a': 'a', 'source/a': 'a' })
     await expectUnchangedRefusal(t, [...QUIET, path.join(t, 'source'), path.join(t, 'b')], 'ERR_RSB_CLI_DESTINATION_IS_STORE')
