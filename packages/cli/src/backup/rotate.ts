@@ -130,8 +130,8 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
     if (step.signal?.aborted) break
     const started = performance.now()
     try {
+      if (deleted.length === 1) await context.run(['mkdir', '-p', '--', deleting], { ionice: undefined, signal: step.signal })
       const hidden = `${deleting}/${decision.name}.${Date.now()}`
-      await context.run(['mkdir', '-p', '--', deleting], { ionice: undefined, signal: step.signal })
       await context.run(['mv', '--no-target-directory', '--', path, hidden], { ionice: undefined, signal: step.signal })
       await removeRecords(context, metadataPath(store, 'snapshots'), [snapshotFileName(decision.name)], step.signal)
       await context.run(['rm', '-fR', '--', hidden], { signal: step.signal, capture: false })

@@ -10,7 +10,7 @@ import { acquireRunLock } from './lock.js'
 import { Notifier } from './notify.js'
 import { checkPlatform } from './platform.js'
 import { rotateSnapshots } from './rotate.js'
-import { inspectPaths, literalFilterPath, type Inspection } from './preflight.js'
+import { inspectPaths, isInside, literalFilterPath, type Inspection } from './preflight.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
 import { readStore, registerMirror, STORE_VERSION, type MirrorRecord } from './store.js'
 import { createSummary, type RunSummary } from './summary.js'
@@ -189,7 +189,8 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         signal,
       }
       // a store registered by this very run is read again: an adopted one may hold an earlier rsb's leftovers
-      if (!options.dryRun) await removeLeftovers(step, paths.state.store ? paths.state : await readStore(destination, paths.plan.store, signal))
+      if (!options.dryRun)
+        await removeLeftovers(step, paths.state.store ? paths.state : await readStore(destination, paths.plan.store, signal))
       if (actions.snapshot) {
         const snapshot = await createSnapshot(step)
         snapshotName = snapshot.slice(snapshot.lastIndexOf('/') + 1)
@@ -267,7 +268,7 @@ async function backupStep(
       options,
       destination: paths && target.rsync.kind !== 'daemon' ? { ...target.rsync, directory: paths.plan.destination } : target.rsync,
       source: paths?.plan.source ?? options.source,
-      excludedRoots: paths?.plan.excludeStore ? [...DEFAULT_EXCLUDED_ROOTS, `${literalFilterPath(paths.plan.store)}/`] : undefined,
+      excludedRoots: paths && storeNeedsExclude(paths) ? [...DEFAULT_EXCLUDED_ROOTS, `${literalFilterPath(paths.plan.store)}/`] : undefined,
       tunnel: gateway,
       signal,
       stderr: io.stderr,
@@ -292,7 +293,7 @@ async function prepareStore(
   signal: AbortSignal | undefined,
 ): Promise<MirrorRecord> {
   const { plan, state } = paths
-  if (plan.excludeStore) logger.log('info', `The backup store ${plan.store} is inside SOURCE: it is excluded from the backup.`)
+  if (storeNeedsExclude(paths)) logger.log('info', `The backup store ${plan.store} is inside SOURCE: it is excluded from the backup.`)
   if (plan.accepted)
     logger.log(
       'warning',
@@ -310,4 +311,14 @@ async function prepareStore(
     logger.log('info', `Adopted ${plan.adopt.length} snapshot(s) of ${plan.destination} made before the store kept records.`)
   }
   return mirror
+}
+
+/**
+ * A store inside SOURCE that rsync's system excludes do not leave out already: a root such as `/mnt/` is left
+ * out only when it lies inside SOURCE (it is then an entry of the transfer), as with `rsb / /mnt/backups/latest`.
+ */
+function storeNeedsExclude({ plan }: Inspection): boolean {
+  if (!plan.excludeStore || plan.source === undefined) return false
+  const source = plan.source
+  return !DEFAULT_EXCLUDED_ROOTS.some((root) => `${plan.store}/`.startsWith(root) && isInside(root.replace(/\/+$/, ''), source))
 }
