@@ -274,6 +274,56 @@ describe('11: only directories are snapshots', () => {
   })
 })
 
+describe('switching from rsync-system-backup', () => {
+  it('a store of the original is adopted on the first run without a flag: its snapshots are recorded, never rewritten, and rotated as this mirror’s', async () => {
+    const t = await testdir({
+      'b/latest/a': 'a',
+      'b/2024-01-01 00:00:00/a': 'a',
+      'b/2024-01-01 00:30:00/a': 'a',
+      'b/2024-01-02 00:00:00/a': 'a',
+      'b/lost+found/x': 'x',
+      'source/a': 'a',
+    })
+    const store = path.join(t, 'b')
+    const old = ['2024-01-01 00:00:00', '2024-01-01 00:30:00', '2024-01-02 00:00:00']
+    const before = await Promise.all(old.map((name) => listing(path.join(store, name))))
+    const result = await runRsb([...QUIET, '--json', '--rotation=daily=always', path.join(t, 'source'), path.join(store, 'latest')], {
+      env: { TZ: 'UTC' },
+    })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toContain('Adopted 3 snapshot(s)')
+    const summary = JSON.parse(result.stdout) as { snapshot: string; rotation: { deleted: string[] } }
+    // daily=always keeps the oldest of each day: 00:30 goes, by this mirror's own retention
+    expect(summary.rotation.deleted).toEqual([path.join(store, '2024-01-01 00:30:00')])
+    expect(await snapshotsIn(store)).toEqual(['2024-01-01 00:00:00', '2024-01-02 00:00:00', path.basename(summary.snapshot)])
+    expect(await listing(path.join(store, old[0] as string))).toEqual(before[0])
+    expect(await listing(path.join(store, old[2] as string))).toEqual(before[2])
+    const record = JSON.parse(await fs.readFile(path.join(store, '.rsb/snapshots/2024-01-02 00:00:00.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >
+    expect(record).toMatchObject({ version: 1, snapshot: '2024-01-02 00:00:00', created: '2024-01-02T00:00:00.000Z', adopted: true })
+    expect(await fs.readdir(path.join(store, 'lost+found'))).toEqual(['x'])
+  })
+})
+
+describe('one mirror, two spellings', () => {
+  it('a run through a symlinked parent and one through the real path are one destination: the second waits its turn (ERR_RSB_CLI_LOCKED)', async () => {
+    const t = await testdir({ 'source/a': 'a' })
+    await fs.mkdir(path.join(t, 'b'))
+    await fs.symlink(path.join(t, 'b'), path.join(t, 'alias'))
+    const bin = path.join(t, 'bin')
+    await writeProgram(bin, 'cp', 'sleep 3; exec /bin/cp "$@"')
+    const first = startRsb([...QUIET, path.join(t, 'source'), path.join(t, 'b/latest')], { path: [bin] })
+    await first.waitForStderr('Creating snapshot:')
+    const second = await runRsb([...QUIET, path.join(t, 'source'), path.join(t, 'alias/latest')])
+    expect(second.code, second.stderr).toBe(1)
+    expect(second.stderr).toContain('(ERR_RSB_CLI_LOCKED)')
+    expect((await first.done).code).toBe(0)
+    expect(await snapshotsIn(path.join(t, 'b'))).toHaveLength(1)
+  })
+})
+
 describe('6: two destinations in one parent', () => {
   interface Summary {
     snapshot: string | null

@@ -168,6 +168,16 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         allowEmptySource: (options as { allowEmptySource?: boolean }).allowEmptySource === true,
         signal,
       })
+      // The lock of the resolved destination too: another spelling of it (a symlinked parent, `..`) is the same mirror.
+      const { hostname, username } = target.destination.kind === 'ssh' ? target.destination : { hostname: '', username: undefined }
+      const resolvedKey =
+        target.destination.kind === 'ssh'
+          ? `${username ? `${username}@` : ''}${hostname}:${paths.plan.destination}`
+          : paths.plan.destination
+      if (resolvedKey !== target.lockKey) {
+        const resolvedLock = acquireRunLock(resolvedKey, `${target.expression} (${paths.plan.destination})`, io.env)
+        scope.add('release the run lock of the resolved destination', () => resolvedLock.release())
+      }
       mirror = await prepareStore(paths, destination, options, logger, signal)
     }
     checkAbort()
