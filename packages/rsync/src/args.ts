@@ -1,5 +1,6 @@
 import { DEFAULT_DAEMON_PORT, ensureTrailingSlash, formatDestination, parseDestination, type Destination } from '@rsb/destination'
 import { RsyncError } from './errors.js'
+import { checkRsyncOptions, formatExcludeArgument } from './options.js'
 
 /**
  * The locations never copied, in the original's order. Each becomes `--filter=-/ ROOT`: the `/` modifier
@@ -67,7 +68,10 @@ export interface RsyncArgsOptions {
   dryRun?: boolean | undefined
   /** Cross filesystem boundaries (leave out `--one-file-system`). */
   multiFs?: boolean | undefined
-  /** Patterns, each passed as `--exclude=PATTERN`, in order. */
+  /**
+   * Patterns to exclude, in order: each `--exclude=PATTERN`, except that the forms rsync's `--exclude` reads as
+   * rules (`!`, a `- ` or `+ ` prefix) are made literal as `--filter=- PATTERN` (see `formatExcludeArgument`).
+   */
   excludes?: readonly string[] | undefined
   /** Absolute locations passed as `--filter=-/ ROOT`. Default: {@link DEFAULT_EXCLUDED_ROOTS}. */
   excludedRoots?: readonly string[] | undefined
@@ -80,6 +84,7 @@ export interface RsyncArgsOptions {
   /**
    * rsb addition (`--rsync-option=OPT`, repeatable): further rsync options, each one argv element starting
    * with `-`, passed after all of rsb's options (so `--no-A` can switch off `--acls`) and before the operands.
+   * Options that would break hard-link snapshots are refused (see `checkRsyncOptions`).
    */
   rsyncOptions?: readonly string[] | undefined
 }
@@ -154,6 +159,9 @@ function operand(value: string, what: string): string {
  *       [--one-file-system] --filter=-/ ROOT… --exclude=PATTERN… SOURCE/ DESTINATION/
  * ```
  *
+ * An exclude pattern that rsync's `--exclude` would read as a rule (`!` clears the list, `- `/`+ ` prefixes)
+ * is passed as `--filter=- PATTERN` instead, so it stays a literal exclude.
+ *
  * rsb's additions come only when asked for, after the original's options and before the operands:
  * `--info=progress2` (`progress`), `--stats` (`stats`), then the pass-through `rsyncOptions`.
  * Pure: no I/O. `argv[0]` is `rsync`.
@@ -161,7 +169,9 @@ function operand(value: string, what: string): string {
  * @param options - source, destination and the variant (see {@link RsyncArgsOptions})
  * @returns the argv, starting with `rsync`
  * @throws {RsyncError} ERR_RSB_RSYNC_INVALID_OPTION when the source or destination starts with `-`, when a
- *   pass-through option does not start with `-`, or for a bad port
+ *   pass-through option does not start with `-`, for an empty exclude pattern, or for a bad port
+ * @throws {RsyncError} ERR_RSB_RSYNC_UNSAFE_OPTION for a pass-through option that would break hard-link
+ *   snapshots or change SOURCE (`--inplace`, `-b`, `--link-dest=DIR`, …; see `UNSAFE_RSYNC_OPTIONS`)
  * @throws {DestinationError} ERR_RSB_DESTINATION_* for a destination that cannot be parsed or formatted
  * @example
  * ```ts
@@ -176,17 +186,12 @@ export function buildRsyncArgs(options: RsyncArgsOptions): string[] {
   argv.push(...BASE_RSYNC_OPTIONS)
   if (!options.multiFs) argv.push('--one-file-system')
   for (const root of options.excludedRoots ?? DEFAULT_EXCLUDED_ROOTS) argv.push(`--filter=-/ ${root}`)
-  for (const pattern of options.excludes ?? []) argv.push(`--exclude=${pattern}`)
+  for (const pattern of options.excludes ?? []) argv.push(formatExcludeArgument(pattern))
   if (options.progress) argv.push('--info=progress2')
   if (options.stats) argv.push('--stats')
-  for (const option of options.rsyncOptions ?? []) {
-    if (!option.startsWith('-') || option === '-' || option === '--') {
-      throw new RsyncError('ERR_RSB_RSYNC_INVALID_OPTION', `The rsync option '${option}' is not an option.`, {
-        hint: 'Give one rsync option per --rsync-option, with its value attached: --rsync-option=--bwlimit=10M.',
-      })
-    }
-    argv.push(option)
-  }
+  const rsyncOptions = options.rsyncOptions ?? []
+  checkRsyncOptions(rsyncOptions)
+  argv.push(...rsyncOptions)
   const destination = formatRsyncLocation(options.destination, options.tunnelPort)
   argv.push(operand(options.source ?? '/', 'source'), operand(destination, 'destination'))
   return argv

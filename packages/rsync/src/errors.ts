@@ -35,7 +35,12 @@
  * - `ERR_RSB_RSYNC_KILLED`: rsync was ended by a signal that rsb did not send.
  * - `ERR_RSB_RSYNC_CANCELLED`: the run was stopped through its `AbortSignal`.
  * - `ERR_RSB_RSYNC_INVALID_OPTION`: a bad option of {@link buildRsyncArgs} (an operand starting with `-`, a
- *   pass-through option that is not an option, a bad port).
+ *   pass-through option that is not an option, an empty exclude pattern, a bad port).
+ * - `ERR_RSB_RSYNC_UNSAFE_OPTION`: a pass-through option that would break hard-link snapshots or change SOURCE
+ *   (`--inplace`, `--append`, `--append-verify`, `--write-devices`, `--backup`/`-b`, `--backup-dir`, `--suffix`,
+ *   `--remove-source-files`, `--remove-sent-files`, `--link-dest`, `--copy-dest`, `--compare-dest`,
+ *   `--read-batch`, `--only-write-batch`, `--server`, `--sender`, `--daemon`; also inside a short-option cluster
+ *   and in the value of `-M`/`--remote-option`). See `checkRsyncOptions` in `options.ts`.
  */
 export type RsyncErrorCode =
   | 'ERR_RSB_RSYNC_SYNTAX'
@@ -64,6 +69,7 @@ export type RsyncErrorCode =
   | 'ERR_RSB_RSYNC_KILLED'
   | 'ERR_RSB_RSYNC_CANCELLED'
   | 'ERR_RSB_RSYNC_INVALID_OPTION'
+  | 'ERR_RSB_RSYNC_UNSAFE_OPTION'
 
 /** Details an {@link RsyncError} may carry. */
 export interface RsyncErrorDetails {

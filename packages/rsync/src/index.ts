@@ -6,6 +6,13 @@ export {
   type RsyncArgsOptions,
   type RsyncDestination,
 } from './args.js'
+export {
+  RSYNC_SHORT_OPTIONS_WITH_VALUE,
+  UNSAFE_RSYNC_OPTIONS,
+  checkRsyncOptions,
+  formatExcludeArgument,
+  type UnsafeRsyncOption,
+} from './options.js'
 export { RsyncError, describeRsyncExit, type RsyncErrorCode, type RsyncErrorDetails, type RsyncExitStatus } from './errors.js'
 export { RsyncOutputParser, type RsyncEvent, type RsyncOutputParserOptions } from './output.js'
 export { parseProgressLine, type RsyncProgress } from './progress.js'

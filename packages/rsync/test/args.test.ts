@@ -1,6 +1,14 @@
 import { quoteCommandLine } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
-import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS, formatRsyncLocation, RsyncError } from '../src/index.ts'
+import {
+  buildRsyncArgs,
+  checkRsyncOptions,
+  DEFAULT_EXCLUDED_ROOTS,
+  formatExcludeArgument,
+  formatRsyncLocation,
+  RsyncError,
+  UNSAFE_RSYNC_OPTIONS,
+} from '../src/index.ts'
 
 // The concrete command lines of the reference (rsync-system-backup.md, 4.6), shell-quoted, without the sudo prefix.
 const FILTERS =
@@ -198,5 +206,130 @@ describe('formatRsyncLocation', () => {
       'rsync://[::1]:8873/m',
     )
     expect(formatRsyncLocation({ kind: 'ssh', username: undefined, hostname: '::1', directory: 'backups' })).toBe('[::1]:backups')
+  })
+})
+
+describe('buildRsyncArgs: pass-through options that break hard-link snapshots are refused', () => {
+  const refusal = (rsyncOptions: string[]) => {
+    try {
+      buildRsyncArgs({ destination: '/d', rsyncOptions })
+    } catch (error) {
+      return error as RsyncError
+    }
+    throw new Error(`${JSON.stringify(rsyncOptions)} was not refused`)
+  }
+
+  it.each(UNSAFE_RSYNC_OPTIONS.map((option) => [option.name, option] as const))('--%s in every spelling rsync accepts', (_name, option) => {
+    const spellings = [`--${option.name}`, `--${option.name}=x`]
+    if (option.short) spellings.push(`-${option.short}`, `-a${option.short}`, `-v${option.short}n`, `-${option.short}v`)
+    spellings.push(`-M--${option.name}`, `--remote-option=--${option.name}=x`, `-avM--${option.name}`)
+    for (const spelling of spellings) {
+      const error = refusal(['--bwlimit=1M', spelling])
+      expect(error).toBeInstanceOf(RsyncError)
+      expect(error.code).toBe('ERR_RSB_RSYNC_UNSAFE_OPTION')
+      expect(error.message).toContain(`--${option.name}`)
+      expect(error.message).toContain(option.reason)
+      expect(error.hint).toContain(`--rsync-option=${spelling}`)
+    }
+    // the separate value form: --rsync-option=--link-dest --rsync-option=-x
+    expect(refusal([`--${option.name}`, '-x']).code).toBe('ERR_RSB_RSYNC_UNSAFE_OPTION')
+    // and the separate value of -M: --rsync-option=-M --rsync-option=--inplace
+    expect(refusal(['-M', `--${option.name}`]).code).toBe('ERR_RSB_RSYNC_UNSAFE_OPTION')
+  })
+
+  it('names the option and why, with the spelling it was given in', () => {
+    expect(refusal(['--inplace']).message).toBe(
+      '--inplace writes into existing files, which older snapshots share (hard links): it would change them.',
+    )
+    expect(refusal(['--inplace']).hint).toBe(
+      "Leave out --rsync-option=--inplace: rsb's hard-link snapshots already keep the older versions of every file.",
+    )
+    expect(refusal(['-ab']).message).toMatch(/^-b \(--backup\) in '-ab' keeps replaced and deleted files as extra copies/)
+    expect(refusal(['-ab']).hint).toMatch(/^Leave out -b from --rsync-option=-ab: /)
+    expect(refusal(['--link-dest=/b/old']).message).toMatch(/^--link-dest in '--link-dest=\/b\/old' makes files in DESTINATION hard links/)
+    expect(refusal(['-vM--append']).message).toMatch(
+      /^--append in '-vM--append' \(sent to the other side by -M\) appends to existing files/,
+    )
+    expect(refusal(['--remote-option=-b']).message).toMatch(
+      /^-b \(--backup\) in '--remote-option=-b' \(sent to the other side by --remote-option\) keeps/,
+    )
+  })
+
+  it('lists at least the options of issue 9', () => {
+    expect(UNSAFE_RSYNC_OPTIONS.map((o) => o.name).sort()).toEqual(
+      [
+        'append',
+        'append-verify',
+        'backup',
+        'backup-dir',
+        'compare-dest',
+        'copy-dest',
+        'daemon',
+        'inplace',
+        'link-dest',
+        'only-write-batch',
+        'read-batch',
+        'remove-sent-files',
+        'remove-source-files',
+        'sender',
+        'server',
+        'suffix',
+        'write-devices',
+      ].sort(),
+    )
+  })
+
+  it.each([
+    ['--no-inplace'],
+    ['--no-backup'],
+    ['--no-append'],
+    ['--bwlimit=10M'],
+    ['-avz'],
+    ['-eb'], // -e takes the rest as its value: the remote shell 'b'
+    ['-Tb'],
+    ['-vfb'],
+    ['-B4096b'],
+    ['-@b'],
+    ['-Mb'],
+    ['--remote-option=--bwlimit=1M'],
+    ['--delete-after'],
+    ['--filter=- backup'],
+    ['--inplacex'],
+    ['--info=backup'],
+    ['--suffixes'],
+  ])('allows %s (not one of them, or not the option in that spelling)', (option) => {
+    expect(buildRsyncArgs({ destination: '/d', rsyncOptions: [option] })).toContain(option)
+  })
+
+  it('checkRsyncOptions is the same check, for command lines checked before anything runs', () => {
+    expect(() => checkRsyncOptions(['--no-acls', '--append'])).toThrow(expect.objectContaining({ code: 'ERR_RSB_RSYNC_UNSAFE_OPTION' }))
+    expect(() => checkRsyncOptions(['x'])).toThrow(expect.objectContaining({ code: 'ERR_RSB_RSYNC_INVALID_OPTION' }))
+    expect(() => checkRsyncOptions(['--no-acls', '-h'])).not.toThrow()
+  })
+})
+
+describe('buildRsyncArgs: an exclude is always an exclude', () => {
+  it.each([
+    ['!', '--filter=- !'],
+    ['+ secret', '--filter=- + secret'],
+    ['- secret', '--filter=- - secret'],
+    ['+ ', '--filter=- + '],
+    ['- ', '--filter=- - '],
+    ['*.log', '--exclude=*.log'],
+    ['!x', '--exclude=!x'],
+    [' !', '--exclude= !'],
+    ['! ', '--exclude=! '],
+    ['+x', '--exclude=+x'],
+    ['-x', '--exclude=-x'],
+    ['/home/*/.cache/', '--exclude=/home/*/.cache/'],
+  ])('%j → %j', (pattern, argument) => {
+    expect(formatExcludeArgument(pattern)).toBe(argument)
+    expect(buildRsyncArgs({ destination: '/d', excludes: ['a', pattern] }).slice(-4, -2)).toEqual(['--exclude=a', argument])
+  })
+
+  it('refuses an empty pattern', () => {
+    expect(() => buildRsyncArgs({ destination: '/d', excludes: [''] })).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_RSYNC_INVALID_OPTION', message: 'An exclude pattern is empty.' }),
+    )
   })
 })
