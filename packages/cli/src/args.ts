@@ -1,3 +1,4 @@
+import { checkRsyncOptions } from '@rsb/rsync/options'
 import { UsageError } from './errors.js'
 import { getopt, type OptionDefinition } from './getopt.js'
 
@@ -12,6 +13,9 @@ export type RotationScheme = Partial<Record<Frequency, number | 'always'>>
 
 /** The default scheme of the original: 24 hourly, 7 daily, 4 weekly, monthly always. */
 export const DEFAULT_ROTATION_SCHEME: Readonly<RotationScheme> = Object.freeze({ hourly: 24, daily: 7, weekly: 4, monthly: 'always' })
+
+/** The largest count `--keep-latest` and `--rotation` accept. */
+export const MAX_COUNT = 1_000_000
 
 const FREQUENCIES: readonly Frequency[] = ['minutely', 'hourly', 'daily', 'weekly', 'monthly', 'yearly']
 const IONICE_CLASSES: readonly IoniceClass[] = ['idle', 'best-effort', 'realtime', '1', '2', '3']
@@ -56,14 +60,19 @@ export interface RunOptions {
   readonly progress: boolean
   readonly rotation: Readonly<RotationScheme>
   readonly keepLatest: number
+  /** Pass-through rsync options (`--rsync-option`), checked by `@rsb/rsync`'s `checkRsyncOptions`. */
   readonly rsyncOptions: readonly string[]
+  /** `--allow-empty-source`: an empty SOURCE is meant (not an unmounted filesystem). */
+  readonly allowEmptySource: boolean
+  /** `--accept-destination`: a non-empty DESTINATION that is not a known rsb mirror is meant. */
+  readonly acceptDestination: boolean
 }
 
 /** What the command line asks for. */
 export type ParsedArgs =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
-  /** No arguments and no `$RSYNC_MODULE_PATH`: print the usage, exit 0 (as the original). */
+  /** No arguments at all and no `$RSYNC_MODULE_PATH`: print the usage, exit 0 (as the original). */
   | { readonly kind: 'usage' }
   | { readonly kind: 'run'; readonly options: RunOptions }
 
@@ -144,7 +153,9 @@ export const OPTIONS: readonly OptionDefinition[] = [
     short: 'x',
     value: 'PATTERN',
     repeatable: true,
-    description: 'Do not copy files matching PATTERN (an rsync --exclude pattern). Repeatable.',
+    description:
+      'Do not copy files matching PATTERN (an rsync --exclude pattern). Repeatable. PATTERN is always an exclude: ' +
+      'the forms rsync would read as rules (!, or a "- " or "+ " prefix) exclude the name literally.',
   },
   { name: 'force', original: true, short: 'f', description: 'Run even when uname does not say Linux (you are on your own).' },
   {
@@ -157,15 +168,31 @@ export const OPTIONS: readonly OptionDefinition[] = [
     value: 'SPEC',
     description:
       'The rotation scheme: comma-separated FREQUENCY=COUNT with FREQUENCY one of minutely, hourly, daily, weekly, ' +
-      'monthly, yearly and COUNT a number or "always". A frequency left out keeps nothing. Default: ' +
-      'hourly=24,daily=7,weekly=4,monthly=always.',
+      'monthly, yearly and COUNT a number from 0 to 1000000 or "always". A frequency left out keeps nothing; a ' +
+      'scheme whose counts are all 0 (no "always") is refused. Default: hourly=24,daily=7,weekly=4,monthly=always.',
   },
-  { name: 'keep-latest', value: 'N', description: 'Never delete the N newest snapshots, whatever the scheme says (default 0).' },
+  {
+    name: 'keep-latest',
+    value: 'N',
+    description: 'Never delete the N newest snapshots, whatever the scheme says (default 0, at most 1000000).',
+  },
   {
     name: 'rsync-option',
     value: 'OPT',
     repeatable: true,
-    description: 'Pass OPT to rsync (one argument, for example --rsync-option=--no-acls). Repeatable.',
+    description:
+      'Pass OPT to rsync (one argument, for example --rsync-option=--no-acls). Repeatable. Options that would change ' +
+      'older snapshots or SOURCE (--inplace, --append, --backup, --link-dest, --remove-source-files, …) are refused.',
+  },
+  {
+    name: 'allow-empty-source',
+    description: 'Back up an empty SOURCE on purpose (refused otherwise: an empty SOURCE is usually an unmounted filesystem).',
+  },
+  {
+    name: 'accept-destination',
+    description:
+      'Use a non-empty DESTINATION that is not a known rsb mirror on purpose (refused otherwise: rsync --delete ' +
+      'would replace what it holds with a copy of SOURCE).',
   },
   { name: 'json', description: 'Print a summary of the run as one JSON document on standard output (log lines stay on standard error).' },
   { name: 'no-progress', description: 'Do not show a progress bar (it is only shown when standard error is a terminal).' },
@@ -181,7 +208,10 @@ export const OPTIONS: readonly OptionDefinition[] = [
  * @param argv - the arguments after the program name
  * @param env - the environment (`RSYNC_MODULE_PATH`)
  * @returns what to do: help, version, print the usage, or a run with its options
- * @throws {UsageError} ERR_RSB_CLI_USAGE for anything wrong with the command line
+ * @throws {UsageError} ERR_RSB_CLI_USAGE for anything wrong with the command line (also an argument that is
+ *   not valid UTF-8, a count above {@link MAX_COUNT}, options without DESTINATION or `$RSYNC_MODULE_PATH`)
+ * @throws {RsyncError} ERR_RSB_RSYNC_UNSAFE_OPTION for an `--rsync-option` that would break hard-link snapshots,
+ *   ERR_RSB_RSYNC_INVALID_OPTION for one that is not an option (both usage errors: exit 2)
  * @example
  * ```ts
  * parseArgs(['-nu', '/srv', '/mnt/backups/latest'], {})
@@ -192,6 +222,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   const { options: given, positionals } = getopt(argv, OPTIONS)
   if (given.some((o) => o.name === 'help')) return { kind: 'help' }
   if (given.some((o) => o.name === 'version')) return { kind: 'version' }
+  argv.forEach((arg, index) => checkUtf8(arg, `Argument ${index + 1}`))
 
   let backup: boolean | undefined
   let snapshot: boolean | undefined
@@ -213,6 +244,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   let rotation: RotationScheme | undefined
   let keepLatest = 0
   const rsyncOptions: string[] = []
+  let allowEmptySource = false
+  let acceptDestination = false
 
   for (const { name, value = '', as } of given) {
     switch (name) {
@@ -256,7 +289,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         multiFs = true
         break
       case 'exclude':
-        exclude.push(value)
+        exclude.push(nonEmpty(value, as))
         break
       case 'force':
         force = true
@@ -273,6 +306,12 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       case 'rsync-option':
         rsyncOptions.push(nonEmpty(value, as))
         break
+      case 'allow-empty-source':
+        allowEmptySource = true
+        break
+      case 'accept-destination':
+        acceptDestination = true
+        break
       case 'json':
         json = true
         break
@@ -288,6 +327,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     }
   }
 
+  checkRsyncOptions(rsyncOptions)
+
   if (positionals.length > 2) throw new UsageError(`Expected one or two positional arguments! (got ${positionals.length})`)
   let source = '/'
   let destination: string
@@ -300,8 +341,14 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   } else if (env.RSYNC_MODULE_PATH) {
     destination = env.RSYNC_MODULE_PATH
     destinationFromEnv = true
-  } else {
+    checkUtf8(destination, '$RSYNC_MODULE_PATH')
+  } else if (argv.length === 0) {
     return { kind: 'usage' }
+  } else {
+    // Options but nowhere to write: a daemon's post-xfer exec without its variable must not "succeed".
+    throw new UsageError(`No DESTINATION given and $RSYNC_MODULE_PATH is ${env.RSYNC_MODULE_PATH === undefined ? 'unset' : 'empty'}.`, {
+      hint: 'Give DESTINATION, for example /mnt/backups/latest (an rsync daemon sets $RSYNC_MODULE_PATH for its post-xfer exec).',
+    })
   }
 
   if (destination === '') throw new UsageError('Failed to parse expression! ()')
@@ -353,6 +400,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       rotation: rotation ?? DEFAULT_ROTATION_SCHEME,
       keepLatest,
       rsyncOptions,
+      allowEmptySource,
+      acceptDestination,
     },
   }
 }
@@ -362,10 +411,28 @@ function nonEmpty(value: string, as: string): string {
   return value
 }
 
+/** A whole number from 0 to {@link MAX_COUNT} in plain digits, else undefined. */
+function count(text: string): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined
+  const n = Number(text)
+  return n <= MAX_COUNT ? n : undefined
+}
+
 function parseCount(value: string, as: string): number {
-  const text = value.trim()
-  if (!/^\d+$/.test(text)) throw new UsageError(`option ${as} expects a whole number, got '${value}'`)
-  return Number.parseInt(text, 10)
+  const n = count(value.trim())
+  if (n === undefined) throw new UsageError(`option ${as} expects a whole number from 0 to ${MAX_COUNT}, got '${value}'`)
+  return n
+}
+
+/**
+ * Node decodes the command line and the environment as UTF-8 and puts U+FFFD where bytes are not: the name
+ * rsb would work on is then another one than the one given. Refused (a real U+FFFD in a name is refused too).
+ */
+function checkUtf8(text: string, what: string): void {
+  if (!text.includes('\uFFFD')) return
+  throw new UsageError(`${what} ('${text}') is not valid UTF-8, so rsb would work on another name than the one given.`, {
+    hint: 'Rename the file or directory to valid UTF-8; in an exclude pattern, match those bytes with ? or *.',
+  })
 }
 
 /**
@@ -416,7 +483,9 @@ export function parseTunnelSpec(spec: string): TunnelSpec {
  * Parses `--rotation=SPEC`: comma-separated `FREQUENCY=COUNT` pairs, COUNT a whole number or `always`
  * (any case). A frequency given twice takes the last value.
  *
- * @throws {UsageError} ERR_RSB_CLI_USAGE for an unknown frequency, a bad count or an empty scheme
+ * @throws {UsageError} ERR_RSB_CLI_USAGE for an unknown frequency, a count that is not a whole number from 0 to
+ *   {@link MAX_COUNT}, an empty scheme, or a scheme that keeps nothing but the newest snapshot (every count 0,
+ *   no `always`)
  * @example
  * ```ts
  * parseRotationSpec('hourly=24,daily=7,weekly=4,monthly=always')
@@ -437,17 +506,24 @@ export function parseRotationSpec(spec: string): RotationScheme {
     const value = eq === -1 ? '' : part.slice(eq + 1).trim()
     if (value.toLowerCase() === 'always') {
       scheme[frequency as Frequency] = 'always'
-    } else if (/^\d+$/.test(value)) {
-      scheme[frequency as Frequency] = Number.parseInt(value, 10)
     } else {
-      throw new UsageError(`Invalid retention '${value}' for ${frequency} in --rotation=${spec}.`, {
-        hint: 'A retention is a whole number or "always".',
-      })
+      const n = count(value)
+      if (n === undefined) {
+        throw new UsageError(`Invalid retention '${value}' for ${frequency} in --rotation=${spec}.`, {
+          hint: `A retention is a whole number from 0 to ${MAX_COUNT} or "always".`,
+        })
+      }
+      scheme[frequency as Frequency] = n
     }
   }
   if (Object.keys(scheme).length === 0) {
     throw new UsageError('Refusing to use empty rotation scheme! (all backups would be deleted)', {
       hint: 'Give at least one FREQUENCY=COUNT, for example --rotation=daily=7.',
+    })
+  }
+  if (Object.values(scheme).every((retention) => retention === 0)) {
+    throw new UsageError(`--rotation=${spec} keeps nothing but the newest snapshot (every count is 0 and none is "always").`, {
+      hint: `Give a count above 0, for example --rotation=daily=7, or leave --rotation out for the default ${formatRotationSpec(DEFAULT_ROTATION_SCHEME)}.`,
     })
   }
   return scheme
@@ -465,4 +541,29 @@ export function formatRotationSpec(scheme: Readonly<RotationScheme>): string {
   return FREQUENCIES.filter((f) => scheme[f] !== undefined)
     .map((f) => `${f}=${scheme[f]}`)
     .join(',')
+}
+
+/**
+ * Whether a command line asks for `--json` (or a unique prefix of it, `--j`…, also with a value attached) before
+ * `--`: then even a command line that cannot be parsed gets its JSON document. A value that happens to read
+ * `--json` (`-x --json`) counts too; a document too many is harmless.
+ *
+ * @example
+ * ```ts
+ * wantsJson(['--js', '--bogus']) // true
+ * wantsJson(['--', '--json'])    // false
+ * ```
+ */
+export function wantsJson(argv: readonly string[]): boolean {
+  for (const arg of argv) {
+    if (arg === '--') return false
+    if (!arg.startsWith('--')) continue
+    const eq = arg.indexOf('=')
+    try {
+      if (getopt([eq === -1 ? arg : arg.slice(0, eq)], OPTIONS).options[0]?.name === 'json') return true
+    } catch {
+      // not an option (or an ambiguous prefix): not --json
+    }
+  }
+  return false
 }

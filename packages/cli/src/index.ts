@@ -7,6 +7,8 @@ export {
   parseTunnelSpec,
   OPTIONS,
   DEFAULT_ROTATION_SCHEME,
+  MAX_COUNT,
+  wantsJson,
   type Frequency,
   type IoniceClass,
   type ParsedArgs,

@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import { parseArgs, type RunOptions } from './args.js'
+import { parseArgs, wantsJson, type RunOptions } from './args.js'
 import { isRsbError } from './errors.js'
 import { helpText } from './help.js'
 import { createLogger, type Logger, type TextSink } from './log.js'
@@ -38,14 +38,15 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   try {
     parsed = parseArgs(argv, io.env)
   } catch (error) {
-    if (isRsbError(error) && error.code === 'ERR_RSB_CLI_USAGE') {
-      io.stderr.write(`rsb: error: ${error.message} (${error.code})\n`)
-      if (error.hint) io.stderr.write(`rsb: hint: ${error.hint}\n`)
-      io.stderr.write("Try 'rsb --help' for more information.\n")
-      return 2
-    }
-    io.stderr.write(`rsb: internal error: ${error instanceof Error ? error.message : String(error)}\n`)
-    return 1
+    // parseArgs reads only the command line: whatever it refuses is a usage error (ERR_RSB_CLI_USAGE, and
+    // @rsb/rsync's codes for --rsync-option), exit 2, nothing ran.
+    const exitCode = isRsbError(error) ? 2 : 1
+    const refusal = isRsbError(error)
+      ? { code: error.code, message: error.message, hint: error.hint ?? "Try 'rsb --help' for more information." }
+      : { code: 'ERR_RSB_CLI_INTERNAL', message: error instanceof Error ? error.message : String(error), hint: undefined }
+    io.stderr.write(exitCode === 2 ? `rsb: error: ${errorLine(refusal)}\n` : `rsb: internal error: ${oneLine(refusal.message)}\n`)
+    if (wantsJson(argv)) io.stdout.write(json({ schemaVersion: 1, exitCode, error: refusal }))
+    return exitCode
   }
   switch (parsed.kind) {
     case 'help':
@@ -67,16 +68,32 @@ async function run(options: RunOptions, io: MainIo): Promise<number> {
   const { summary, error } = await runWorkflow(options, { logger, stdout: io.stdout, stderr: io.stderr, env: io.env, signal: io.signal })
   const exitCode = error === undefined ? 0 : reportError(error, options, logger, io)
   summary.exitCode = exitCode
-  if (options.json) io.stdout.write(`${JSON.stringify(summary, (_key, value: unknown) => (value === undefined ? null : value), 2)}\n`)
+  if (options.json) io.stdout.write(json(summary))
   return exitCode
+}
+
+/** A `--json` document: undefined fields as null, two-space indents, one trailing newline. */
+function json(document: object): string {
+  return `${JSON.stringify(document, (_key, value: unknown) => (value === undefined ? null : value), 2)}\n`
+}
+
+/** Line breaks in a message (a value, a file name) become spaces: an error is one line. */
+function oneLine(text: string): string {
+  return text.replace(/\r?\n|\r/g, ' ')
+}
+
+/** An error as one line: `MESSAGE (CODE)`, then ` Hint: HINT` when it has a hint (the shape rsb-rotate uses). */
+function errorLine(error: { code: string; message: string; hint?: string | undefined }): string {
+  return oneLine(`${error.message} (${error.code})${error.hint ? ` Hint: ${error.hint}` : ''}`)
 }
 
 /**
  * Codes of errors in the command line itself, found after option parsing: exit 2. The destination's
- * parse errors are usage errors; a destination without a parent or a command context is not.
+ * parse errors are usage errors; a destination without a parent or a command context is not. So are
+ * @rsb/rsync's refusals of an option (parseArgs finds those first).
  */
 function isUsageCode(code: string): boolean {
-  if (code === 'ERR_RSB_CLI_USAGE') return true
+  if (code === 'ERR_RSB_CLI_USAGE' || code === 'ERR_RSB_RSYNC_UNSAFE_OPTION' || code === 'ERR_RSB_RSYNC_INVALID_OPTION') return true
   return code.startsWith('ERR_RSB_DESTINATION_') && code !== 'ERR_RSB_DESTINATION_NO_PARENT' && code !== 'ERR_RSB_DESTINATION_NO_CONTEXT'
 }
 
@@ -89,22 +106,23 @@ function reportError(error: unknown, options: RunOptions, logger: Logger, io: Ma
   }
   if (isRsbError(error)) {
     if (isUsageCode(error.code)) {
-      io.stderr.write(`rsb: error: ${error.message} (${error.code})\n`)
-      if (error.hint) io.stderr.write(`rsb: hint: ${error.hint}\n`)
+      io.stderr.write(`rsb: error: ${errorLine(error)}\n`)
       return 2
     }
     if (error.code === 'ERR_RSB_CRYPTTAB_MISSING_DISK' && io.stdout.isTTY !== true) {
       logger.log('info', `Skipping backup: ${error.message}`)
       return 0
     }
-    logger.log('error', `Aborting due to error: ${error.message} (${error.code})`)
-    if (error.hint) logger.log('error', `Hint: ${error.hint}`)
+    logger.log('error', `Aborting due to error: ${errorLine(error)}`)
     if (options.verbosity > 0 && error.cause instanceof Error) logger.log('debug', `Caused by: ${error.cause.stack ?? error.cause.message}`)
     return 1
   }
-  const message = error instanceof Error ? error.message : String(error)
-  logger.log('error', `Aborting due to an internal error: ${message}`)
-  if (options.verbosity > 0 && error instanceof Error && error.stack) logger.log('error', error.stack)
-  else logger.log('error', 'Hint: run again with -v for details, and report it if it persists.')
+  const message = oneLine(error instanceof Error ? error.message : String(error))
+  if (options.verbosity > 0 && error instanceof Error && error.stack) {
+    logger.log('error', `Aborting due to an internal error: ${message}`)
+    logger.log('error', error.stack)
+  } else {
+    logger.log('error', `Aborting due to an internal error: ${message} Hint: run again with -v for details, and report it if it persists.`)
+  }
   return 1
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_ROTATION_SCHEME,
+  MAX_COUNT,
   OPTIONS,
   formatRotationSpec,
   getopt,
@@ -8,6 +9,7 @@ import {
   parseIoniceOption,
   parseRotationSpec,
   parseTunnelSpec,
+  wantsJson,
 } from '../src/index.ts'
 import type { RunOptions } from '../src/index.ts'
 
@@ -145,6 +147,8 @@ describe('parseArgs', () => {
       rotation: DEFAULT_ROTATION_SCHEME,
       keepLatest: 0,
       rsyncOptions: [],
+      allowEmptySource: false,
+      acceptDestination: false,
     })
     expect(DEFAULT_ROTATION_SCHEME).toEqual({ hourly: 24, daily: 7, weekly: 4, monthly: 'always' })
   })
@@ -229,9 +233,22 @@ describe('parseArgs', () => {
     expect(parseArgs(['--vers'])).toEqual({ kind: 'version' })
   })
 
-  it('without arguments and without $RSYNC_MODULE_PATH asks for the usage', () => {
+  it('without any argument and without $RSYNC_MODULE_PATH asks for the usage (exit 0, as the original)', () => {
     expect(parseArgs([], {})).toEqual({ kind: 'usage' })
-    expect(parseArgs(['-n'], { RSYNC_MODULE_PATH: '' })).toEqual({ kind: 'usage' })
+    expect(parseArgs([], { RSYNC_MODULE_PATH: '' })).toEqual({ kind: 'usage' })
+  })
+
+  it.each([
+    [['-s', '-r'], {}, 'unset'],
+    [['-s', '-r'], { RSYNC_MODULE_PATH: '' }, 'empty'],
+    [['-n'], { RSYNC_MODULE_PATH: '' }, 'empty'],
+    [['--'], {}, 'unset'],
+  ])('options %j without DESTINATION and with $RSYNC_MODULE_PATH %j are a usage error (not the help)', (argv, env, state) => {
+    expect(usageError(argv, env)).toMatchObject({
+      code: 'ERR_RSB_CLI_USAGE',
+      message: `No DESTINATION given and $RSYNC_MODULE_PATH is ${state}.`,
+      hint: expect.stringContaining('Give DESTINATION'),
+    })
   })
 
   it('uses $RSYNC_MODULE_PATH when no DESTINATION is given, with explicit actions', () => {
@@ -253,7 +270,22 @@ describe('parseArgs', () => {
     [['--', '-weird', 'dest/x'], "SOURCE '-weird' starts with '-', so rsync would read it as an option."],
     [['--', '-weird'], "DESTINATION '-weird' starts with '-', so rsync would read it as an option."],
     [['--tunnel=gw:abc', 'localhost::m'], "Invalid tunnel port 'abc' in 'gw:abc'."],
-    [['--keep-latest=-1', 'd/x'], "option --keep-latest expects a whole number, got '-1'"],
+    [['--keep-latest=-1', 'd/x'], "option --keep-latest expects a whole number from 0 to 1000000, got '-1'"],
+    [['--keep-latest=1e30', 'd/x'], "option --keep-latest expects a whole number from 0 to 1000000, got '1e30'"],
+    [['--keep-latest=1000001', 'd/x'], "option --keep-latest expects a whole number from 0 to 1000000, got '1000001'"],
+    [
+      ['--keep-latest=99999999999999999999', 'd/x'],
+      "option --keep-latest expects a whole number from 0 to 1000000, got '99999999999999999999'",
+    ],
+    [['--keep-latest=0x10', 'd/x'], "option --keep-latest expects a whole number from 0 to 1000000, got '0x10'"],
+    [
+      ['--rotation=daily=99999999999999999999', 'd/x'],
+      "Invalid retention '99999999999999999999' for daily in --rotation=daily=99999999999999999999.",
+    ],
+    [['--rotation=daily=1000001', 'd/x'], "Invalid retention '1000001' for daily in --rotation=daily=1000001."],
+    [['--rotation=daily=1e3', 'd/x'], "Invalid retention '1e3' for daily in --rotation=daily=1e3."],
+    [['-x', '', 'd/x'], 'option -x requires a non-empty argument'],
+    [['--exclude=', 'd/x'], 'option --exclude requires a non-empty argument'],
     [['--rotation=daily=x', 'd/x'], "Invalid retention 'x' for daily in --rotation=daily=x."],
     [['-m', '', 'd/x'], 'option -m requires a non-empty argument'],
   ])('usage error for %j', (argv, message) => {
@@ -286,11 +318,104 @@ describe('option values', () => {
   it('rotation spec: counts, always in any case, last value wins, empty refused', () => {
     expect(parseRotationSpec('hourly=24,daily=7,weekly=4,monthly=always')).toEqual(DEFAULT_ROTATION_SCHEME)
     expect(parseRotationSpec(' Daily = 3 , yearly=ALWAYS,daily=5')).toEqual({ daily: 5, yearly: 'always' })
-    expect(parseRotationSpec('minutely=0')).toEqual({ minutely: 0 })
+    expect(parseRotationSpec('minutely=0,daily=1')).toEqual({ minutely: 0, daily: 1 })
+    expect(parseRotationSpec('daily=0,monthly=always')).toEqual({ daily: 0, monthly: 'always' })
+    expect(parseRotationSpec(`daily=${MAX_COUNT}`)).toEqual({ daily: 1_000_000 })
     expect(() => parseRotationSpec('')).toThrow(/Refusing to use empty rotation scheme/)
     expect(() => parseRotationSpec('fortnightly=2')).toThrow(/Unknown rotation frequency 'fortnightly'/)
     expect(() => parseRotationSpec('daily')).toThrow(/Invalid retention '' for daily/)
     expect(() => parseRotationSpec('daily=1.5')).toThrow(/Invalid retention/)
     expect(formatRotationSpec({ monthly: 'always', hourly: 24 })).toBe('hourly=24,monthly=always')
+  })
+})
+
+describe('refusals at parse time (issue 9)', () => {
+  it.each(['daily=0', 'minutely=0,hourly=0,daily=0,weekly=0,monthly=0,yearly=0', 'daily=3,daily=0'])(
+    '--rotation=%s keeps nothing but the newest snapshot: usage error',
+    (spec) => {
+      expect(usageError([`--rotation=${spec}`, 'd/x'])).toMatchObject({
+        code: 'ERR_RSB_CLI_USAGE',
+        message: `--rotation=${spec} keeps nothing but the newest snapshot (every count is 0 and none is "always").`,
+        hint: expect.stringContaining('--rotation=daily=7'),
+      })
+    },
+  )
+
+  it('the count limit is documented in the help texts of --keep-latest and --rotation', () => {
+    expect(MAX_COUNT).toBe(1_000_000)
+    expect(OPTIONS.find((o) => o.name === 'keep-latest')?.description).toContain('at most 1000000')
+    expect(OPTIONS.find((o) => o.name === 'rotation')?.description).toContain('from 0 to 1000000')
+    expect(run([`--keep-latest=${MAX_COUNT}`, 'd/x']).keepLatest).toBe(MAX_COUNT)
+  })
+
+  it.each([
+    [
+      ['--rsync-option=--inplace', 'd/x'],
+      '--inplace writes into existing files, which older snapshots share (hard links): it would change them.',
+    ],
+    [['--rsync-option', '-ab', 'd/x'], "-b (--backup) in '-ab' keeps replaced and deleted files"],
+    [['--rsync-option=--link-dest=/b/2024-01-01 00:00:00', 'd/x'], "--link-dest in '--link-dest=/b/2024-01-01 00:00:00' makes files"],
+    [['--rs=--remove-source-files', 'd/x'], '--remove-source-files deletes files from SOURCE'],
+  ])('--rsync-option refusals come from @rsb/rsync, at parse time: %j', (argv, message) => {
+    const error = usageError(argv)
+    expect(error.code).toBe('ERR_RSB_RSYNC_UNSAFE_OPTION')
+    expect(error.message).toContain(message)
+    expect((error as Error & { hint?: string }).hint).toMatch(/^Leave out /)
+  })
+
+  it('a pass-through value that is not an option is refused at parse time too', () => {
+    expect(usageError(['--rsync-option=/etc', 'd/x']).code).toBe('ERR_RSB_RSYNC_INVALID_OPTION')
+    expect(run(['--rsync-option=--no-inplace', '--rsync-option=-avz', '--rsync-option=-eb', 'd/x']).rsyncOptions).toEqual([
+      '--no-inplace',
+      '-avz',
+      '-eb',
+    ])
+  })
+
+  it('keeps special exclude patterns as given (buildRsyncArgs makes them literal)', () => {
+    expect(run(['-x', '!', '-x', '+ secret', '--exclude=- x', 'd/x']).exclude).toEqual(['!', '+ secret', '- x'])
+  })
+
+  it.each([
+    [['/src\uFFFD', 'd/x'], 'Argument 1'],
+    [['-n', 'd/\uFFFD/latest'], 'Argument 2'],
+    [['--exclude=a\uFFFD', 'd/x'], 'Argument 1'],
+    [['-x', 'a\uFFFD', 'd/x'], 'Argument 2'],
+    [['--mount', '/mnt/\uFFFD', 'd/x'], 'Argument 2'],
+  ])('refuses an argument that was not valid UTF-8 (U+FFFD after decoding): %j', (argv, which) => {
+    const error = usageError(argv)
+    expect(error).toMatchObject({ code: 'ERR_RSB_CLI_USAGE' })
+    expect(error.message).toMatch(new RegExp(`^${which} \\('.*\uFFFD.*'\\) is not valid UTF-8`))
+  })
+
+  it('refuses a $RSYNC_MODULE_PATH that was not valid UTF-8, and only when it is used', () => {
+    expect(usageError(['-s'], { RSYNC_MODULE_PATH: '/srv/\uFFFD' }).message).toMatch(
+      /^\$RSYNC_MODULE_PATH \('\/srv\/\uFFFD'\) is not valid UTF-8/,
+    )
+    expect(run(['-s', '/b/latest'], { RSYNC_MODULE_PATH: '/srv/\uFFFD' }).destination).toBe('/b/latest')
+  })
+
+  it('parses --allow-empty-source and --accept-destination (and their unique prefixes)', () => {
+    expect(run(['--allow-empty-source', '--accept-destination', 'd/x'])).toMatchObject({ allowEmptySource: true, acceptDestination: true })
+    expect(run(['--al', '--ac', 'd/x'])).toMatchObject({ allowEmptySource: true, acceptDestination: true })
+    expect(run(['d/x'])).toMatchObject({ allowEmptySource: false, acceptDestination: false })
+    expect(usageError(['--a', 'd/x']).message).toBe('option --a not a unique prefix')
+    expect(usageError(['--accept-destination=yes', 'd/x']).message).toBe('option --accept-destination must not have an argument')
+  })
+})
+
+describe('wantsJson', () => {
+  it.each([
+    [['--json'], true],
+    [['--j', '--bogus'], true],
+    [['--jso=1'], true],
+    [['x', '--json', '--', 'y'], true],
+    [['--', '--json'], false],
+    [['-j'], false],
+    [['--jsonx'], false],
+    [['--ju'], false],
+    [[], false],
+  ])('%j → %s', (argv, expected) => {
+    expect(wantsJson(argv)).toBe(expected)
   })
 })
