@@ -179,6 +179,30 @@ describe('argument validation (upstream), exit statuses', () => {
     expect(await entries(root)).toHaveLength(267)
   })
 
+  it("a scheme whose counts are all 0 keeps rotate-backups 8.1's behaviour (the newest stays) with a WARNING", async () => {
+    const root = await testdir()
+    await makeEntries(root, FOUR_DAYS)
+    const run = await runCli(['--daily=0', '--weekly=0', root])
+    expect(run.code).toBe(0)
+    expect(await entries(root)).toEqual(['2024-01-04'])
+    expect(run.lines.filter((line) => line.startsWith('WARNING '))).toEqual([
+      `WARNING The rotation scheme {'daily': 0, 'weekly': 0} keeps nothing but the newest backup in ${root} (every count is 0 and none is 'always'); rotating anyway, as rotate-backups 8.1 does.`,
+    ])
+  })
+
+  it('a scheme with a count above 0 or "always" logs no such warning', async () => {
+    for (const argv of [
+      ['--daily=0', '--weekly=1'],
+      ['--daily=0', '--monthly=always'],
+    ]) {
+      const root = await testdir()
+      await makeEntries(root, FOUR_DAYS)
+      const run = await runCli([...argv, '--dry-run', root])
+      expect(run.code).toBe(0)
+      expect(run.lines.filter((line) => line.startsWith('WARNING '))).toEqual([])
+    }
+  })
+
   it('an unreadable directory fails for a non-root user (root reads everything)', async () => {
     if (isRoot) {
       const dir = await testdir()

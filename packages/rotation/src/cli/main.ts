@@ -258,6 +258,13 @@ class Run {
         hint: 'Give at least one of --minutely, --hourly, --daily, --weekly, --monthly or --yearly (or set them in a configuration section).',
       })
     }
+    if (FREQUENCIES.every((f) => scheme[f] === undefined || scheme[f] === 0)) {
+      // rotate-backups 8.1 accepts such a scheme (and keeps the newest backup only); so does rsb-rotate, loudly.
+      log.log(
+        'warning',
+        `The rotation scheme ${formatScheme(scheme)} keeps nothing but the newest backup in ${target.label} (every count is 0 and none is 'always'); rotating anyway, as rotate-backups 8.1 does.`,
+      )
+    }
     const context = await this.#context(target.location, s)
     const describe: DescribeOptions = { force: options.force, home: target.location.kind === 'local' ? this.#home : undefined }
     return prepareRotation(context, target.location.directory, {
