@@ -164,8 +164,8 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         sourceText: options.source,
         mount: options.mount,
         backup: actions.backup,
-        acceptDestination: (options as { acceptDestination?: boolean }).acceptDestination === true,
-        allowEmptySource: (options as { allowEmptySource?: boolean }).allowEmptySource === true,
+        acceptDestination: options.acceptDestination,
+        allowEmptySource: options.allowEmptySource,
         signal,
       })
       // The lock of the resolved destination too: another spelling of it (a symlinked parent, `..`) is the same mirror.
