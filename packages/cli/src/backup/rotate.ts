@@ -1,14 +1,6 @@
 import type { Context } from '@rsb/exec'
-import {
-  isSnapshotName,
-  planRotation,
-  RotationError,
-  type Backup,
-  type KeepReason,
-  type RotationScheme,
-  type Timestamp,
-} from '@rsb/rotation'
-import { formatDuration, joinWords } from '@rsb/rotation/io'
+import { isSnapshotName, planRotation, type Backup, type KeepReason, type RotationScheme, type Timestamp } from '@rsb/rotation'
+import { formatDuration, joinWords, removalError } from '@rsb/rotation/io'
 import type { Logger } from '../log.js'
 import { adoptedRecord } from './snapshot.js'
 import { childPath, metadataPath, removeRecords, snapshotFileName, type MirrorRecord, type StoreState } from './store.js'
@@ -144,15 +136,9 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
   }
   for (const name of future) kept.push(childPath(store, name))
   if (deleted.length === 0) logger.log('info', 'Nothing to do! (all backups preserved)')
-  const first = failures[0]
-  if (first) {
-    const reason = first.error instanceof Error ? first.error.message : String(first.error)
-    const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''
-    throw new RotationError('ERR_RSB_ROTATION_REMOVAL_FAILED', `Failed to delete ${first.path}${more}: ${reason}`, {
-      target: first.path,
-      cause: first.error,
-      hint: 'The other deletions still ran; check the permissions of the store (or run as root).',
-    })
-  }
+  const failure = removalError([{ failures }], {
+    hint: 'The other deletions still ran; check the permissions of the store (or run as root).',
+  })
+  if (failure) throw failure
   return { kept, deleted, warnings }
 }

@@ -351,9 +351,14 @@ export async function applyRotation(context: Context, directory: string, options
 /**
  * The error for failed removals, or undefined when none failed.
  *
+ * @param results - the rotation results (or anything listing failed removals by path)
+ * @param options.hint - what to do about it (default: rsb-rotate's advice)
  * @returns a RotationError ERR_RSB_ROTATION_REMOVAL_FAILED naming the failed paths, with the first failure as `cause`
  */
-export function removalError(results: readonly RotationResult[]): RotationError | undefined {
+export function removalError(
+  results: readonly { readonly failures: readonly { readonly path: string; readonly error?: unknown }[] }[],
+  options: { hint?: string } = {},
+): RotationError | undefined {
   const failures = results.flatMap((r) => r.failures)
   if (failures.length === 0) return undefined
   const first = failures[0]!
@@ -362,6 +367,6 @@ export function removalError(results: readonly RotationResult[]): RotationError 
   return new RotationError('ERR_RSB_ROTATION_REMOVAL_FAILED', `Failed to delete ${first.path}${more}: ${reason}`, {
     target: first.path,
     cause: first.error,
-    hint: 'The other deletions still ran; check permissions (--use-sudo) or the removal command.',
+    hint: options.hint ?? 'The other deletions still ran; check permissions (--use-sudo) or the removal command.',
   })
 }
