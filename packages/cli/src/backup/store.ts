@@ -181,7 +181,8 @@ export async function readStore(context: Context, directory: string, signal?: Ab
 }
 
 // Writes files into DIR (made if missing): stdin holds one `NAME<TAB>CONTENT` line per file. `new` links each
-// into place and leaves an existing file alone (its name is printed: taken), `replace` renames over it.
+// into place and leaves an existing file alone (its name is printed: taken), `replace` renames over it. The
+// temporary file is created exclusively (noclobber: O_EXCL), so a planted file or symlink is never written through.
 /** The record writer (exported for tests that answer it with a recording context). */
 export const WRITE_SCRIPT = `
 set -u
@@ -190,12 +191,13 @@ mkdir -p -- "$d" || exit 3
 while IFS= read -r line; do
   n=\${line%%\t*} c=\${line#*\t}
   t=$d/.tmp.$$.$n
-  printf '%s\\n' "$c" > "$t" || { rm -f -- "$t"; exit 3; }
+  rm -f -- "$t"
+  (set -C; printf '%s\\n' "$c" > "$t") || exit 3
   if [ "$mode" = new ]; then
-    ln -- "$t" "$d/$n" 2>/dev/null || { [ -e "$d/$n" ] || { rm -f -- "$t"; exit 3; }; printf '%s\\0' "$n"; }
+    ln -T -- "$t" "$d/$n" 2>/dev/null || { [ -e "$d/$n" ] || { rm -f -- "$t"; exit 3; }; printf '%s\\0' "$n"; }
     rm -f -- "$t"
   else
-    mv -f -- "$t" "$d/$n" || { rm -f -- "$t"; exit 3; }
+    mv -f -T -- "$t" "$d/$n" || { rm -f -- "$t"; exit 3; }
   fi
 done
 `
