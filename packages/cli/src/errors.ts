@@ -18,6 +18,7 @@
  * - `ERR_RSB_CLI_DESTINATION_NOT_EMPTY`: DESTINATION is a non-empty directory that is not a known mirror.
  * - `ERR_RSB_CLI_DESTINATION_SYMLINK`: DESTINATION is a symbolic link (snapshots would hold the link).
  * - `ERR_RSB_CLI_DESTINATION_NOT_DIRECTORY`: DESTINATION exists and is not a directory.
+ * - `ERR_RSB_CLI_DESTINATION_MISSING`: DESTINATION does not exist, and the run only snapshots or rotates.
  * - `ERR_RSB_CLI_DESTINATION_IN_BACKUP`: DESTINATION lies inside a mirror or a snapshot of a store.
  * - `ERR_RSB_CLI_SOURCE_MISSING`: SOURCE does not exist.
  * - `ERR_RSB_CLI_SOURCE_NOT_DIRECTORY`: SOURCE is not a directory.
@@ -40,6 +41,7 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_DESTINATION_NOT_EMPTY'
   | 'ERR_RSB_CLI_DESTINATION_SYMLINK'
   | 'ERR_RSB_CLI_DESTINATION_NOT_DIRECTORY'
+  | 'ERR_RSB_CLI_DESTINATION_MISSING'
   | 'ERR_RSB_CLI_DESTINATION_IN_BACKUP'
   | 'ERR_RSB_CLI_SOURCE_MISSING'
   | 'ERR_RSB_CLI_SOURCE_NOT_DIRECTORY'

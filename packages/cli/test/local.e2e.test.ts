@@ -279,8 +279,12 @@ describe('snapshots and rotation (15.2 #5, #6, #9)', () => {
       'backups/2018-01-01 00:00:00/x': 'x',
     })
     await createSource(path.join(t, 'source'))
-    const result = await runRsb([...QUIET, path.join(t, 'source'), path.join(t, 'backups/2018-01-01 00:00:00')])
-    expect(result.code).toBe(0)
+    // a DESTINATION named like a snapshot beside snapshots of a store without records: only on purpose
+    const refused = await runRsb([...QUIET, path.join(t, 'source'), path.join(t, 'backups/2018-01-01 00:00:00')])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('(ERR_RSB_CLI_DESTINATION_NOT_EMPTY)')
+    const result = await runRsb([...QUIET, '--accept-destination', path.join(t, 'source'), path.join(t, 'backups/2018-01-01 00:00:00')])
+    expect(result.code, result.stderr).toBe(0)
     const entries = (await fs.readdir(path.join(t, 'backups'))).sort()
     const created = (await snapshotsIn(path.join(t, 'backups'))).filter((n) => !n.startsWith('2024') && !n.startsWith('2018'))
     expect(created).toHaveLength(1)
@@ -364,7 +368,8 @@ describe('--json and progress (15.2 #13)', () => {
 
   it('--json reports a failure with its code and exit status', async () => {
     const port = await freePort()
-    const result = await runRsb(['--json', ...QUIET, '/nonexistent', `rsync://127.0.0.1:${port}/m/d`])
+    const t = await testdir({ 'source/a': 'a' })
+    const result = await runRsb(['--json', ...QUIET, path.join(t, 'source'), `rsync://127.0.0.1:${port}/m/d`])
     expect(result.code).toBe(1)
     expect(JSON.parse(result.stdout)).toMatchObject({ exitCode: 1, error: { code: expect.stringMatching(/^ERR_RSB_RSYNC_/) }, actions: [] })
   })

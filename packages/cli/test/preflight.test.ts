@@ -1,7 +1,8 @@
 // Tier 1: the pre-flight checks of issue 9 (checkPaths) on facts as the probe reports them, and the path helpers.
+import { RecordingContext } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
 import { checkPaths, isInside, literalFilterPath, type PathCheckInput } from '../src/backup/preflight.ts'
-import type { PathFacts } from '../src/backup/probe.ts'
+import { probePath, type PathFacts } from '../src/backup/probe.ts'
 import type { StoreState } from '../src/backup/store.ts'
 
 const DIRECTORY: PathFacts = {
@@ -96,12 +97,43 @@ describe('checkPaths', () => {
     expect(plan).toMatchObject({ store: '/var/backups', excludeStore: true })
   })
 
-  it('an original store (a mirror beside snapshots, no records) is adopted without a flag; the mirror is never its own snapshot', () => {
-    const entries = { latest: 'd', '2024-01-01 00:00:00': 'd', '2024-01-02 00:00:00': 'd', '2024-01-03 00:00:00': 'f' }
+  it('an original store (a mirror beside snapshots, no records) is adopted without a flag; lost+found and files do not count', () => {
+    const entries = {
+      latest: 'd',
+      'lost+found': 'd',
+      notes: 'f',
+      '2024-01-01 00:00:00': 'd',
+      '2024-01-02 00:00:00': 'd',
+      '2024-01-03 00:00:00': 'f',
+    }
     const plan = checkPaths(input({ store: store(entries, false) }))
-    expect(plan).toMatchObject({ mirror: undefined, adopt: ['2024-01-01 00:00:00', '2024-01-02 00:00:00'], unowned: [] })
-    const named = checkPaths(input({ destination: { ...DIRECTORY, resolved: '/b/2024-01-01 00:00:00' }, store: store(entries, false) }))
-    expect(named.adopt).toEqual(['2024-01-02 00:00:00'])
+    expect(plan).toMatchObject({ mirror: undefined, adopt: ['2024-01-01 00:00:00', '2024-01-02 00:00:00'], unowned: [], accepted: false })
+  })
+
+  it.each<[string, string]>([
+    ['a snapshot of it', '2024-01-01 00:00:00'],
+    ['another directory beside the mirror', 'photos'],
+  ])('in an original store, %s as DESTINATION is not adopted: refused unless accepted, and then the others are adopted', (_what, name) => {
+    const entries = { latest: 'd', photos: 'd', '2024-01-01 00:00:00': 'd', '2024-01-02 00:00:00': 'd' }
+    const destination = { ...DIRECTORY, resolved: `/b/${name}` }
+    expect(() => checkPaths(input({ destination, store: store(entries, false) }))).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_CLI_DESTINATION_NOT_EMPTY' }),
+    )
+    const plan = checkPaths(input({ destination, store: store(entries, false), acceptDestination: true }))
+    expect(plan.accepted).toBe(true)
+    expect(plan.adopt).toEqual(['2024-01-01 00:00:00', '2024-01-02 00:00:00'].filter((n) => n !== name))
+  })
+
+  it('a new mirror beside an original one (not adopted) takes none of its snapshots', () => {
+    const entries = { latest: 'd', '2024-01-01 00:00:00': 'd' }
+    const plan = checkPaths(input({ destination: { ...MISSING, resolved: '/b/server-latest' }, store: store(entries, false) }))
+    expect(plan).toMatchObject({ adopt: [], unowned: ['2024-01-01 00:00:00'] })
+  })
+
+  it('snapshot or rotate alone refuses a DESTINATION that does not exist (a typo must not make a store)', () => {
+    expect(() => checkPaths(input({ destination: MISSING, source: undefined, backup: false }))).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_CLI_DESTINATION_MISSING' }),
+    )
   })
 
   it('unrecorded snapshots in a store of several mirrors belong to none (kept, never rotated)', () => {
@@ -133,5 +165,32 @@ describe('path helpers', () => {
   it('literalFilterPath escapes wildcards only where rsync reads them', () => {
     expect(literalFilterPath('/var/back\\ups')).toBe('/var/back\\ups')
     expect(literalFilterPath('/var/[x]*?\\')).toBe('/var/\\[x]\\*\\?\\\\')
+  })
+})
+
+describe('probePath over a context with sudo (the backup@server setup)', () => {
+  it('expands ~ as the login user, without sudo (whose HOME is root’s), then probes with sudo', async () => {
+    const context = new RecordingContext(
+      ({ argv }) => {
+        if (argv[0] === 'sh') return { stdout: '/home/backup/x/latest' } // the ~ expansion, as the login user
+        return { stdout: 'resolved=/home/backup/x/latest\0type=missing\0' }
+      },
+      { sudo: true, privileged: false },
+    )
+    const facts = await probePath(context, '~/x/latest', { tilde: true, what: 'DESTINATION' })
+    expect(facts.resolved).toBe('/home/backup/x/latest')
+    const [expand, probe] = context.calls.map((call) => call.argv)
+    expect(expand?.slice(0, 2)).toEqual(['sh', '-c'])
+    expect(expand?.at(-1)).toBe('~/x/latest')
+    expect(probe?.slice(0, 4)).toEqual(['sudo', '-n', 'sh', '-c'])
+    expect(probe).toContain('/home/backup/x/latest')
+  })
+
+  it('a ~user that does not exist is ERR_RSB_CLI_PATH_UNRESOLVED, and nothing else runs', async () => {
+    const context = new RecordingContext(() => ({ exitCode: 3, stderr: 'no such user: nobody-here' }), { sudo: true, privileged: false })
+    await expect(probePath(context, '~nobody-here/x', { tilde: true, what: 'DESTINATION' })).rejects.toMatchObject({
+      code: 'ERR_RSB_CLI_PATH_UNRESOLVED',
+    })
+    expect(context.calls).toHaveLength(1)
   })
 })

@@ -141,6 +141,20 @@ describe.skipIf(!isRoot)('SSH destinations (needs root: sshd on 127.0.0.1)', () 
 })
 
 describe.skipIf(!isRoot)('rsync daemon destinations (needs root: rsync --daemon on 127.0.0.1)', () => {
+  it.each([
+    ['empty', 'ERR_RSB_CLI_SOURCE_EMPTY'],
+    ['missing', 'ERR_RSB_CLI_SOURCE_MISSING'],
+  ])('an %s SOURCE is refused before anything reaches the daemon (its latest keeps its files)', async (kind, code) => {
+    const t = await testdir({ 'server/m/latest/keep': 'keep' })
+    if (kind === 'empty') await fs.mkdir(path.join(t, 'source'))
+    const daemon = await startRsyncDaemon({ modules: { m: { path: path.join(t, 'server/m/latest') } } })
+    onTestFinished(() => daemon.stop())
+    const result = await runRsb([...QUIET, path.join(t, 'source'), `rsync://127.0.0.1:${daemon.port}/m`])
+    expect(result.code, result.stderr).toBe(1)
+    expect(result.stderr).toContain(`(${code})`)
+    expect(await fs.readdir(path.join(t, 'server/m/latest'))).toEqual(['keep'])
+  })
+
   it('pushing into mod/dir of a daemon whose post-xfer exec runs rsb --snapshot --rotate leaves snapshots on the server (15.2 #1)', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))

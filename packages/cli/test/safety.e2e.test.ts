@@ -169,6 +169,25 @@ describe('4: swapped arguments and unrelated destinations', () => {
     await expectUnchangedRefusal(t, [...QUIET, path.join(t, 'source'), path.join(t, 'documents')], 'ERR_RSB_CLI_DESTINATION_NOT_EMPTY')
   })
 
+  it.each(['photos', '2024-01-01 00:00:00'])(
+    'in an original store, %s beside the mirror is not taken for it: refused, nothing adopted or written',
+    async (name) => {
+      const t = await testdir({
+        'source/a': 'a',
+        'b/latest/a': 'a',
+        'b/2024-01-01 00:00:00/history': 'h',
+        'b/2024-02-01 00:00:00/history': 'h',
+        'b/photos/holiday.jpg': 'j',
+      })
+      await expectUnchangedRefusal(t, [...QUIET, path.join(t, 'source'), path.join(t, 'b', name)], 'ERR_RSB_CLI_DESTINATION_NOT_EMPTY')
+    },
+  )
+
+  it('snapshot and rotate alone refuse a DESTINATION that does not exist: a typo makes no store', async () => {
+    const t = await testdir({ 'b/latest/a': 'a', 'b/2024-01-01 00:00:00/a': 'a' })
+    await expectUnchangedRefusal(t, [...QUIET, '-s', '-r', path.join(t, 'b/latset')], 'ERR_RSB_CLI_DESTINATION_MISSING')
+  })
+
   it('--accept-destination accepts a non-empty new destination on purpose; later runs need no flag', async () => {
     const t = await testdir({ 'source/a': 'a', 'b/latest/old': 'old' })
     const args = [...QUIET, path.join(t, 'source'), path.join(t, 'b/latest')]
@@ -439,6 +458,7 @@ describe('7: the clock and TZ never turn rotation against history', () => {
     async (_way, first, offset, moved) => {
       const { t, store, names, future } = await hourlyStore(offset)
       // a first run adopts the store, recording every snapshot's moment, and keeps them all
+      await fs.mkdir(path.join(store, 'latest'))
       const adopt = await runRsb([...QUIET, '--rotate', '--rotation=hourly=always', path.join(store, 'latest')], { env: { TZ: first } })
       expect(adopt.code, adopt.stderr).toBe(0)
       expect(adopt.stderr).toContain('Adopted 73 snapshot(s)')

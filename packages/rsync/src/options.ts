@@ -17,6 +17,9 @@ export interface UnsafeRsyncOption {
 
 const WRITES_IN_PLACE = 'which older snapshots share (hard links): it would change them'
 
+const FILTER_REASON =
+  "adds filter rules after rsb's own, where a rule that clears the list ('!', 'clear') or a merge file could take away rsb's system excludes and the exclusion of the backup store; give excludes with -x PATTERN"
+
 /**
  * The rsync options refused in pass-through options, in rsync's help order. rsync (3.x, popt) accepts only
  * these exact spellings: no abbreviations, no other case; `--no-OPTION` turns an option off and is allowed.
@@ -74,6 +77,12 @@ export const UNSAFE_RSYNC_OPTIONS: readonly UnsafeRsyncOption[] = Object.freeze(
     takesValue: true,
     reason: 'replays a recorded batch instead of copying SOURCE, so DESTINATION would not be a copy of SOURCE',
   },
+  ...(['filter', 'exclude', 'include', 'exclude-from', 'include-from'] as const).map((name) => ({
+    name,
+    ...(name === 'filter' ? { short: 'f' } : {}),
+    takesValue: true,
+    reason: FILTER_REASON,
+  })),
   { name: 'server', takesValue: false, reason: "is rsync's internal server mode, not an option of an rsync client" },
   { name: 'sender', takesValue: false, reason: "is rsync's internal server mode, not an option of an rsync client" },
   { name: 'daemon', takesValue: false, reason: 'starts an rsync daemon instead of copying SOURCE' },

@@ -265,6 +265,11 @@ describe('buildRsyncArgs: pass-through options that break hard-link snapshots ar
         'compare-dest',
         'copy-dest',
         'daemon',
+        'exclude',
+        'exclude-from',
+        'filter',
+        'include',
+        'include-from',
         'inplace',
         'link-dest',
         'only-write-batch',
@@ -287,18 +292,31 @@ describe('buildRsyncArgs: pass-through options that break hard-link snapshots ar
     ['-avz'],
     ['-eb'], // -e takes the rest as its value: the remote shell 'b'
     ['-Tb'],
-    ['-vfb'],
     ['-B4096b'],
     ['-@b'],
     ['-Mb'],
     ['--remote-option=--bwlimit=1M'],
     ['--delete-after'],
-    ['--filter=- backup'],
     ['--inplacex'],
     ['--info=backup'],
     ['--suffixes'],
   ])('allows %s (not one of them, or not the option in that spelling)', (option) => {
     expect(buildRsyncArgs({ destination: '/d', rsyncOptions: [option] })).toContain(option)
+  })
+
+  it.each([
+    ['--exclude=!'],
+    ['--include=!'],
+    ['-f!'],
+    ['-vf', '!'],
+    ['--filter=clear'],
+    ['--exclude-from=/tmp/rules'],
+    ['--filter=merge /tmp/rules'],
+  ])('refuses filter rules in pass-through options (%s): they could clear the system excludes; -x PATTERN is the way', (...options) => {
+    const error = refusal(options)
+    expect(error.code).toBe('ERR_RSB_RSYNC_UNSAFE_OPTION')
+    expect(error.message).toContain("rsb's system excludes")
+    expect(error.message).toContain('-x PATTERN')
   })
 
   it('checkRsyncOptions is the same check, for command lines checked before anything runs', () => {

@@ -135,11 +135,14 @@ export function checkPaths(input: PathCheckInput): PathPlan {
   // The mirror itself is never a snapshot, even when it is named like one.
   const snapshotDirectories = [...store.entries].filter(([n, type]) => type === 'd' && n !== name && isSnapshotName(n)).map(([n]) => n)
   const unrecorded = snapshotDirectories.filter((n) => !store.snapshots.has(n))
-  // An original (or earlier rsb) store: a mirror beside snapshots and no records yet. Its snapshots become this mirror's.
-  const adoptable = store.store === undefined && snapshotDirectories.length > 0
-  const onlyMirror = mirror !== undefined && store.mirrors.length === 1
-  const adopt = adoptable || onlyMirror ? unrecorded : []
-  const unowned = adoptable || onlyMirror ? [] : unrecorded
+  // An original (or earlier rsb) store: no records yet, snapshots beside the mirror. It is adopted without a flag
+  // only when nothing else could be the mirror: DESTINATION is not named like a snapshot, and no other directory
+  // beside it (but lost+found) could be a mirror or someone's data.
+  const legacy = store.store === undefined && snapshotDirectories.length > 0
+  const others = [...store.entries].filter(
+    ([n, type]) => type === 'd' && n !== name && n !== 'lost+found' && !n.startsWith('.') && !isSnapshotName(n),
+  )
+  const cleanAdoption = legacy && !isSnapshotName(name) && others.length === 0
 
   let source: string | undefined
   let excludeStore = false
@@ -147,38 +150,7 @@ export function checkPaths(input: PathCheckInput): PathPlan {
   if (s) {
     const src = s.resolved
     const shownSource = input.sourceText
-    if (s.type === 'missing') {
-      throw refuse(
-        'ERR_RSB_CLI_SOURCE_MISSING',
-        `SOURCE ${shownSource} does not exist.`,
-        'Check the path (is its filesystem mounted?).',
-        src,
-      )
-    }
-    if (s.type !== 'directory') {
-      throw refuse(
-        'ERR_RSB_CLI_SOURCE_NOT_DIRECTORY',
-        `SOURCE ${shownSource} is not a directory.`,
-        'rsb backs up directories; give the directory that holds it.',
-        src,
-      )
-    }
-    if (!s.readable) {
-      throw refuse(
-        'ERR_RSB_CLI_SOURCE_UNREADABLE',
-        `SOURCE ${shownSource} cannot be read.`,
-        'Run rsb as root (or with sudo rules), or check the permissions of SOURCE.',
-        src,
-      )
-    }
-    if (s.isStore || s.holdsSnapshots || s.isRegisteredMirror || s.besideSnapshots) {
-      throw refuse(
-        'ERR_RSB_CLI_SOURCE_IS_BACKUP',
-        `SOURCE ${shownSource} is a backup (${s.isStore || s.holdsSnapshots ? 'a store of snapshots' : 'a mirror beside snapshots'}).`,
-        `Were SOURCE and DESTINATION swapped? The order is: rsb SOURCE DESTINATION.`,
-        src,
-      )
-    }
+    checkSource(s, shownSource, input.allowEmptySource)
     if (input.sameMachine) {
       if (src === R || isInside(src, R)) {
         throw refuse(
@@ -200,30 +172,80 @@ export function checkPaths(input: PathCheckInput): PathPlan {
         excludeStore = true
       }
     }
-    if (!s.nonEmpty && !input.allowEmptySource) {
-      throw refuse(
-        'ERR_RSB_CLI_SOURCE_EMPTY',
-        `SOURCE ${shownSource} is empty: is its filesystem mounted? A backup of it would empty DESTINATION.`,
-        'Mount it first; to back up an empty directory on purpose, add --allow-empty-source.',
-        src,
-      )
-    }
     source = src
   }
+  if (!input.backup && d.type === 'missing') {
+    throw refuse(
+      'ERR_RSB_CLI_DESTINATION_MISSING',
+      `DESTINATION ${shown} does not exist: there is nothing to snapshot or rotate.`,
+      'Check the path (a typo, or the disk is not mounted); a backup run (without -s/-r alone) creates it.',
+      R,
+    )
+  }
   let accepted = false
-  if (input.backup && d.nonEmpty && !mirror && !adoptable) {
+  if (input.backup && d.nonEmpty && !mirror && !cleanAdoption) {
     if (!input.acceptDestination) {
       throw refuse(
         'ERR_RSB_CLI_DESTINATION_NOT_EMPTY',
         `DESTINATION ${shown} is not empty and is not a backup rsb knows: rsync --delete would make it a copy of SOURCE, deleting everything else in it.`,
-        `Check the path (were SOURCE and DESTINATION swapped?); to overwrite it on purpose, add --accept-destination.`,
+        legacy
+          ? `It sits beside snapshots, but so do other directories (or it is named like a snapshot), so rsb cannot tell which is the mirror; check the path, and add --accept-destination if it is the mirror.`
+          : `Check the path (were SOURCE and DESTINATION swapped?); to overwrite it on purpose, add --accept-destination.`,
         R,
       )
     }
     accepted = true
   }
+  // The snapshots of an adopted store become this mirror's; so do unrecorded ones when it is the store's only mirror.
+  const onlyMirror = mirror !== undefined && store.mirrors.length === 1
+  const adopt = (legacy && (cleanAdoption || accepted)) || onlyMirror ? unrecorded : []
+  const unowned = adopt.length > 0 ? [] : unrecorded
 
   return { destination: R, store: S, mirrorName: name, mirror, source, excludeStore, adopt, unowned, accepted }
+}
+
+/**
+ * The checks of SOURCE alone (also for rsync daemon destinations, whose side rsb cannot look at). Pure.
+ *
+ * @throws {CliError} ERR_RSB_CLI_SOURCE_MISSING, _NOT_DIRECTORY, _UNREADABLE, _IS_BACKUP, _EMPTY
+ */
+export function checkSource(s: PathFacts, shownSource: string, allowEmptySource: boolean): void {
+  const src = s.resolved
+  if (s.type === 'missing') {
+    throw refuse('ERR_RSB_CLI_SOURCE_MISSING', `SOURCE ${shownSource} does not exist.`, 'Check the path (is its filesystem mounted?).', src)
+  }
+  if (s.type !== 'directory') {
+    throw refuse(
+      'ERR_RSB_CLI_SOURCE_NOT_DIRECTORY',
+      `SOURCE ${shownSource} is not a directory.`,
+      'rsb backs up directories; give the directory that holds it.',
+      src,
+    )
+  }
+  if (!s.readable) {
+    throw refuse(
+      'ERR_RSB_CLI_SOURCE_UNREADABLE',
+      `SOURCE ${shownSource} cannot be read.`,
+      'Run rsb as root (or with sudo rules), or check the permissions of SOURCE.',
+      src,
+    )
+  }
+  if (s.isStore || s.holdsSnapshots || s.isRegisteredMirror || s.besideSnapshots) {
+    throw refuse(
+      'ERR_RSB_CLI_SOURCE_IS_BACKUP',
+      `SOURCE ${shownSource} is a backup (${s.isStore || s.holdsSnapshots ? 'a store of snapshots' : 'a mirror beside snapshots'}).`,
+      `Were SOURCE and DESTINATION swapped? The order is: rsb SOURCE DESTINATION.`,
+      src,
+    )
+  }
+  if (!s.nonEmpty && !allowEmptySource) {
+    throw refuse(
+      'ERR_RSB_CLI_SOURCE_EMPTY',
+      `SOURCE ${shownSource} is empty: is its filesystem mounted? A backup of it would empty DESTINATION.`,
+      'Mount it first; to back up an empty directory on purpose, add --allow-empty-source.',
+      src,
+    )
+  }
 }
 
 /** Looks at the store and the paths of a run, then checks them ({@link checkPaths}). Read-only. */

@@ -4,7 +4,7 @@ import { STORE_DIRECTORY } from './store.js'
 
 /** What one probe of a path found (see {@link probePath}). */
 export interface PathFacts {
-  /** The path made absolute, `~` expanded (SSH), `.`/`..`/`//` and symlinked parents resolved. */
+  /** The path made absolute, `~` expanded (SSH, as the login user), `.`/`..`/`//` and symlinked parents resolved. */
   readonly resolved: string
   /** What `resolved` is (not following a final symlink). */
   readonly type: 'missing' | 'directory' | 'symlink' | 'other'
@@ -29,7 +29,7 @@ export interface PathFacts {
 
 const GLOB = '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]'
 
-// $1 path (absolute, or relative to the login directory), $2 'tilde' to expand ~ as rsync's remote shell does,
+// $1 path (absolute, or relative to the working directory: the login directory over SSH), $2 unused,
 // $3 'source' to resolve the whole path (following a final symlink, as rsync does with SOURCE/).
 // Prints KEY=VALUE fields, NUL-separated.
 /** The probe (exported for tests that answer it with a recording context). */
@@ -38,13 +38,6 @@ set -u
 g='${GLOB}'
 p=$1
 out() { printf '%s=%s\\0' "$1" "$2"; }
-if [ "$2" = tilde ]; then
-  case $p in
-    '~'|'~/'*) p=$HOME\${p#'~'} ;;
-    '~'*) u=\${p#'~'}; u=\${u%%/*}; h=$(getent passwd -- "$u" | cut -d: -f6)
-          [ -n "$h" ] || { out error "no such user: $u"; exit 0; }; p=$h\${p#'~'"$u"} ;;
-  esac
-fi
 case $p in /*) ;; *) p=$(pwd -P)/$p ;; esac
 real() { r=$(realpath $1 -- "$2" && echo x) || { out error "cannot resolve $2"; exit 0; }; r=\${r%?x}; }
 b=\${p##*/}
@@ -85,6 +78,17 @@ done
 exit 0
 `
 
+// Expands a leading ~ or ~user of $1 as the login shell of rsync's remote side does (no sudo: sudo's HOME is root's).
+const TILDE_SCRIPT = `
+p=$1
+case $p in
+  '~'|'~/'*) p=$HOME\${p#'~'} ;;
+  '~'*) u=\${p#'~'}; u=\${u%%/*}; h=$(getent passwd -- "$u" | cut -d: -f6)
+        [ -n "$h" ] || { echo "no such user: $u" >&2; exit 3; }; p=$h\${p#'~'"$u"} ;;
+esac
+printf '%s' "$p"
+`
+
 /**
  * Looks at a path in its context with one command: resolves it the way rsync will see it and reports what is
  * there (see {@link PathFacts}). Read-only.
@@ -99,15 +103,31 @@ export async function probePath(
   options: { tilde?: boolean; source?: boolean; what: string; signal?: AbortSignal | undefined },
 ): Promise<PathFacts> {
   // A trailing slash says nothing for a directory: `latest/` is `latest` (and its symlink check must still see it).
-  const trimmed = path.length > 1 ? path.replace(/\/+$/, '') || '/' : path
-  const result = await context.run(
-    ['sh', '-c', PROBE_SCRIPT, 'sh', trimmed, options.tilde ? 'tilde' : '', options.source ? 'source' : ''],
-    {
+  let trimmed = path.length > 1 ? path.replace(/\/+$/, '') || '/' : path
+  if (options.tilde && trimmed.startsWith('~')) {
+    const expanded = await context.run(['sh', '-c', TILDE_SCRIPT, 'sh', trimmed], {
+      sudo: false,
       ionice: undefined,
       signal: options.signal,
       check: false,
-    },
-  )
+    })
+    if (expanded.exitCode !== 0 || expanded.stdout === '') {
+      throw new CliError(
+        'ERR_RSB_CLI_PATH_UNRESOLVED',
+        `Cannot resolve ${options.what} '${path}' on ${context.host}: ${expanded.stderr.trim() || 'no home directory'}.`,
+        {
+          path,
+          hint: `Check the user name after ~ (it must exist on ${context.host}).`,
+        },
+      )
+    }
+    trimmed = expanded.stdout
+  }
+  const result = await context.run(['sh', '-c', PROBE_SCRIPT, 'sh', trimmed, '', options.source ? 'source' : ''], {
+    ionice: undefined,
+    signal: options.signal,
+    check: false,
+  })
   const facts = new Map<string, string>()
   for (const field of result.stdout.split('\0')) {
     const eq = field.indexOf('=')

@@ -10,7 +10,8 @@ import { acquireRunLock } from './lock.js'
 import { Notifier } from './notify.js'
 import { checkPlatform } from './platform.js'
 import { rotateSnapshots } from './rotate.js'
-import { inspectPaths, isInside, literalFilterPath, type Inspection } from './preflight.js'
+import { checkSource, inspectPaths, isInside, literalFilterPath, type Inspection } from './preflight.js'
+import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
 import { readStore, registerMirror, STORE_VERSION, type MirrorRecord } from './store.js'
 import { createSummary, type RunSummary } from './summary.js'
@@ -119,8 +120,11 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   checkAbort()
 
   // 3. One run per destination; released last.
-  const lock = acquireRunLock(target.lockKey, target.expression, io.env)
-  scope.add('release the run lock', () => lock.release())
+  const locks = [acquireRunLock(target.lockKey, target.expression, io.env)]
+  // every lock of the run (also the resolved destination's, taken later) goes last, after unmounting and locking the disk
+  scope.add('release the run lock', () => {
+    for (const lock of locks) lock.release()
+  })
 
   // 4. Where destination commands run: closed after every other cleanup but the lock.
   let destination: Context | undefined
@@ -154,6 +158,14 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     // 7. SOURCE, DESTINATION and the store, resolved and checked before anything is written.
     let paths: Inspection | undefined
     let mirror: MirrorRecord | undefined
+    if (target.destination.kind === 'daemon' && actions.backup) {
+      // rsb cannot look at the daemon's side, but SOURCE is here: a missing or empty one must not become the backup
+      checkSource(
+        await probePath(source, options.source, { what: 'SOURCE', source: true, signal }),
+        options.source,
+        options.allowEmptySource,
+      )
+    }
     if (destination && target.destination.kind !== 'daemon') {
       paths = await inspectPaths({
         destinationContext: destination,
@@ -175,8 +187,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
           ? `${username ? `${username}@` : ''}${hostname}:${paths.plan.destination}`
           : paths.plan.destination
       if (resolvedKey !== target.lockKey) {
-        const resolvedLock = acquireRunLock(resolvedKey, `${target.expression} (${paths.plan.destination})`, io.env)
-        scope.add('release the run lock of the resolved destination', () => resolvedLock.release())
+        locks.push(acquireRunLock(resolvedKey, `${target.expression} (${paths.plan.destination})`, io.env))
       }
       mirror = await prepareStore(paths, destination, options, logger, signal)
     }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Context } from '@rsb/exec'
+import { isSnapshotName } from '@rsb/rotation'
 import { CliError } from '../errors.js'
 
 /**
@@ -80,6 +81,11 @@ export function metadataPath(store: string, ...parts: string[]): string {
   return [childPath(store, STORE_DIRECTORY), ...parts].join('/')
 }
 
+/** A mirror's name is one path component: no `/`, not `.` or `..`, not empty. */
+function validName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/')
+}
+
 /** A new mirror id. */
 export function newMirrorId(): string {
   return randomBytes(4).toString('hex')
@@ -93,13 +99,16 @@ s=$1
 m=$s/${STORE_DIRECTORY}
 [ -d "$s" ] || { printf 'missing\\0'; exit 0; }
 printf 'entries\\0'
-find "$s/" -mindepth 1 -maxdepth 1 ! -name ${STORE_DIRECTORY} -printf '%y/%f\\0' || exit 3
+{ [ -r "$s" ] && [ -x "$s" ]; } || exit 3
+find "$s/" -mindepth 1 -maxdepth 1 ! -name ${STORE_DIRECTORY} -printf '%y/%f\\0' 2>/dev/null
+# records may vanish while they are read (another mirror's rotation): a file gone is no record; an unreadable folder fails
+records() { [ -d "$1" ] || return 0; { [ -r "$1" ] && [ -x "$1" ]; } || exit 3; find "$1/" -mindepth 1 -maxdepth 1 -type f -name '*.json' ! -name '.*' -exec cat -- {} + 2>/dev/null; return 0; }
 printf 'store\\0'
 if [ -f "$m/store.json" ]; then cat -- "$m/store.json" || exit 3; fi
 printf '\\0mirrors\\0'
-if [ -d "$m/mirrors" ]; then find "$m/mirrors/" -mindepth 1 -maxdepth 1 -type f -name '*.json' -exec cat -- {} + || exit 3; fi
+records "$m/mirrors"
 printf '\\0snapshots\\0'
-if [ -d "$m/snapshots" ]; then find "$m/snapshots/" -mindepth 1 -maxdepth 1 -type f -name '*.json' -exec cat -- {} + || exit 3; fi
+records "$m/snapshots"
 printf '\\0deleting\\0'
 if [ -d "$m/deleting" ]; then find "$m/deleting/" -mindepth 2 -maxdepth 2 -printf '%h\\n' | sort -u | while IFS= read -r d; do printf '%s\\0' "\${d##*/}"; done; fi
 `
@@ -160,7 +169,7 @@ export async function readStore(context: Context, directory: string, signal?: Ab
     directory,
     fields[at('mirrors') + 1] ?? '',
     'mirror',
-    (r) => typeof r.name === 'string' && typeof r.id === 'string' && /^[0-9a-f]{8}$/.test(r.id),
+    (r) => typeof r.name === 'string' && validName(r.name) && typeof r.id === 'string' && /^[0-9a-f]{8}$/.test(r.id),
   )
   const snapshots = new Map<string, SnapshotRecord>()
   const snapshotText = fields[at('snapshots') + 1] ?? ''
@@ -170,6 +179,7 @@ export async function readStore(context: Context, directory: string, signal?: Ab
     'snapshot',
     (r) =>
       typeof r.snapshot === 'string' &&
+      isSnapshotName(r.snapshot) &&
       typeof r.mirror === 'string' &&
       typeof r.created === 'string' &&
       !Number.isNaN(Date.parse(r.created)),
@@ -190,7 +200,7 @@ d=$1 mode=$2
 mkdir -p -- "$d" || exit 3
 while IFS= read -r line; do
   n=\${line%%\t*} c=\${line#*\t}
-  t=$d/.tmp.$$.$n
+  t=$d/.tmp.$$.$n.part
   rm -f -- "$t"
   (set -C; printf '%s\\n' "$c" > "$t") || exit 3
   if [ "$mode" = new ]; then
