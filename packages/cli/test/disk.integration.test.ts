@@ -170,6 +170,27 @@ describe.skipIf(!isRoot)('--mount with a real loop-mounted ext4 (needs root)', (
     expect(await fs.readdir(mountPoint)).toEqual([])
   })
 
+  it('the cron recipe with the mount point as DESTINATION: mounted, refused before rsync, unmounted; the disk is untouched (issue 9 #1)', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    const { mountPoint, fstab } = await ext4Image(t)
+    const verify = path.join(t, 'verify')
+    await fs.mkdir(verify)
+    const run = await runInNamespace(['--mount', mountPoint, ...QUIET, path.join(t, 'source'), mountPoint], {
+      fstab,
+      mountPoint,
+      verifyInto: verify,
+    })
+    expect(run.stderr).toContain(`Mounting filesystem (${mountPoint}) ..`)
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('(ERR_RSB_CLI_DESTINATION_IS_MOUNT_POINT)')
+    expect(run.stderr).toContain(`${mountPoint}/latest`)
+    expect(run.stderr).not.toContain('Creating system backup')
+    expect(run.mounted).toBe(false)
+    // the fresh filesystem still holds exactly what mkfs put there
+    expect(await fs.readdir(verify)).toEqual(['lost+found'])
+  })
+
   it('leaves an already mounted filesystem mounted', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
