@@ -1,24 +1,15 @@
+import path from 'node:path'
 import { quoteArgument, type Context } from '@rsb/exec'
 import { isSnapshotName } from '@rsb/rotation'
+import { joinPath } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
 import { probePath, type PathFacts } from './probe.js'
-import { childPath, readStore, type MirrorRecord, type StoreState } from './store.js'
+import { readStore, type MirrorRecord, type StoreState } from './store.js'
 
 /** Whether `child` is strictly below `parent` (both absolute and normalised). */
 export function isInside(child: string, parent: string): boolean {
   if (parent === '/') return child !== '/' && child.startsWith('/')
   return child.startsWith(`${parent}/`)
-}
-
-/** The parent of an absolute normalised path (`/` for `/x`). */
-export function dirnameOf(path: string): string {
-  const slash = path.lastIndexOf('/')
-  return slash <= 0 ? '/' : path.slice(0, slash)
-}
-
-/** The last component of an absolute normalised path. */
-export function basenameOf(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1)
 }
 
 /**
@@ -83,8 +74,8 @@ function refuse(code: ConstructorParameters<typeof CliError>[0], message: string
 export function checkPaths(input: PathCheckInput): PathPlan {
   const { destination: d, store } = input
   const R = d.resolved
-  const S = dirnameOf(R)
-  const name = basenameOf(R)
+  const S = path.posix.dirname(R)
+  const name = path.posix.basename(R)
   const shown = input.destinationText
   const mirror = store.mirrors.find((m) => m.name === name)
 
@@ -103,7 +94,7 @@ export function checkPaths(input: PathCheckInput): PathPlan {
     throw refuse(
       'ERR_RSB_CLI_DESTINATION_IN_BACKUP',
       `DESTINATION ${shown} is inside ${d.insideBackup}, a mirror or snapshot of a backup store: later backups would overwrite it, or it would change a snapshot.`,
-      `Put the destination beside the store's mirror instead, for example ${quoteArgument(childPath(dirnameOf(d.insideBackup), 'other-latest'))}.`,
+      `Put the destination beside the store's mirror instead, for example ${quoteArgument(joinPath(path.posix.dirname(d.insideBackup), 'other-latest'))}.`,
       R,
     )
   }
@@ -111,7 +102,7 @@ export function checkPaths(input: PathCheckInput): PathPlan {
     throw refuse(
       'ERR_RSB_CLI_DESTINATION_IS_MOUNT_POINT',
       `DESTINATION ${shown} is the --mount point itself: rsync --delete would empty the whole disk.`,
-      `Back up into a directory on the disk, for example ${quoteArgument(childPath(R, 'latest'))}.`,
+      `Back up into a directory on the disk, for example ${quoteArgument(joinPath(R, 'latest'))}.`,
       R,
     )
   }
@@ -119,7 +110,7 @@ export function checkPaths(input: PathCheckInput): PathPlan {
     throw refuse(
       'ERR_RSB_CLI_DESTINATION_IS_STORE',
       `DESTINATION ${shown} holds snapshots: rsync --delete would delete them.`,
-      `Did you mean ${quoteArgument(childPath(R, 'latest'))}? DESTINATION is the directory beside the snapshots.`,
+      `Did you mean ${quoteArgument(joinPath(R, 'latest'))}? DESTINATION is the directory beside the snapshots.`,
       R,
     )
   }
@@ -165,7 +156,7 @@ export function checkPaths(input: PathCheckInput): PathPlan {
           throw refuse(
             'ERR_RSB_CLI_OVERLAP',
             `DESTINATION ${shown} is inside SOURCE ${shownSource}, and so is the store that keeps its snapshots: the backup would copy itself.`,
-            `Keep the backups in a directory of their own outside SOURCE, for example ${quoteArgument(childPath(S, 'backups/latest'))}.`,
+            `Keep the backups in a directory of their own outside SOURCE, for example ${quoteArgument(joinPath(S, 'backups/latest'))}.`,
             R,
           )
         }
@@ -286,7 +277,7 @@ export async function inspectPaths(options: InspectOptions): Promise<Inspection>
   const source = options.backup
     ? await probePath(options.sourceContext, options.sourceText, { what: 'SOURCE', source: true, signal })
     : undefined
-  const state = await readStore(dc, dirnameOf(destination.resolved), signal)
+  const state = await readStore(dc, path.posix.dirname(destination.resolved), signal)
   const plan = checkPaths({
     destinationText: options.destinationText,
     destination,

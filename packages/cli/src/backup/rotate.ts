@@ -1,9 +1,9 @@
 import type { Context } from '@rsb/exec'
 import { isSnapshotName, planRotation, type Backup, type KeepReason, type RotationScheme, type Timestamp } from '@rsb/rotation'
-import { formatDuration, joinWords, removalError } from '@rsb/rotation/io'
+import { formatDuration, joinPath, joinWords, removalError } from '@rsb/rotation/io'
 import type { Logger } from '../log.js'
 import { adoptedRecord } from './snapshot.js'
-import { childPath, metadataPath, removeRecords, snapshotFileName, type MirrorRecord, type StoreState } from './store.js'
+import { metadataPath, removeRecords, snapshotFileName, type MirrorRecord, type StoreState } from './store.js'
 
 export interface RotateStep {
   readonly context: Context
@@ -90,7 +90,7 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
     backups.push({ name, timestamp: localTimestamp(moment) })
   }
   for (const name of future) {
-    const message = `Snapshot ${childPath(store, name)} is dated in the future; it is kept and not counted by the rotation (check the clock and TZ).`
+    const message = `Snapshot ${joinPath(store, name)} is dated in the future; it is kept and not counted by the rotation (check the clock and TZ).`
     logger.log('warning', message)
     warnings.push(message)
   }
@@ -110,7 +110,7 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
   const failures: { path: string; error: unknown }[] = []
   const deleting = metadataPath(store, 'deleting', mirror.id)
   for (const decision of plan.decisions) {
-    const path = childPath(store, decision.name)
+    const path = joinPath(store, decision.name)
     if (decision.action === 'keep') {
       logger.log('info', `Preserving ${path} (${describe(decision.reasons)}) ..`)
       kept.push(path)
@@ -134,7 +134,7 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
       failures.push({ path, error })
     }
   }
-  for (const name of future) kept.push(childPath(store, name))
+  for (const name of future) kept.push(joinPath(store, name))
   if (deleted.length === 0) logger.log('info', 'Nothing to do! (all backups preserved)')
   const failure = removalError([{ failures }], {
     hint: 'The other deletions still ran; check the permissions of the store (or run as root).',

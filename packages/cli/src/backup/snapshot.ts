@@ -1,12 +1,10 @@
 import { quoteCommandLine, type Context } from '@rsb/exec'
-import { formatSnapshotName } from '@rsb/rotation'
-import { formatDuration } from '@rsb/rotation/io'
+import { formatSnapshotName, parseSnapshotName } from '@rsb/rotation'
+import { formatDuration, joinPath } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
 import type { Logger } from '../log.js'
 import {
-  childPath,
   metadataPath,
-  readStore,
   removeRecords,
   snapshotFileName,
   STORE_VERSION,
@@ -58,7 +56,7 @@ export async function removeLeftovers(step: SnapshotStep, state: StoreState): Pr
   const removed: string[] = []
   for (const [name] of state.entries) {
     if (name.startsWith(`${TEMPORARY_PREFIX}${mirror.id}-`) || (onlyMirror && LEGACY_TEMPORARY.test(name))) {
-      const target = childPath(step.store, name)
+      const target = joinPath(step.store, name)
       logger.log('info', `Removing the leftover of an interrupted snapshot: ${target}`)
       await context.run(['rm', '-fR', '--', target], { signal: step.signal })
       removed.push(target)
@@ -95,11 +93,7 @@ export async function adoptSnapshots(
 
 /** The record of a snapshot made before the store kept records, its moment read from its name in the local time zone. */
 export function adoptedRecord(name: string, mirror: MirrorRecord): SnapshotRecord {
-  const [date, time] = name.split(' ') as [string, string]
-  const [year, month, day] = date.split('-').map(Number) as [number, number, number]
-  const [hour, minute, second] = time.split(':').map(Number) as [number, number, number]
-  const moment = new Date(year, month - 1, day, hour, minute, second)
-  moment.setFullYear(year)
+  const moment = parseSnapshotName(name) ?? new Date(Number.NaN)
   return { version: STORE_VERSION, snapshot: name, mirror: mirror.id, created: moment.toISOString(), adopted: true }
 }
 
@@ -117,7 +111,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
   const now = step.now ?? (() => new Date())
   const { context, logger } = step
   if (step.dryRun) {
-    const target = childPath(step.store, formatSnapshotName(now()))
+    const target = joinPath(step.store, formatSnapshotName(now()))
     const line = await context.commandLine(['cp', '--archive', '--link', step.directory, target])
     logger.log('info', `Snapshot command: ${quoteCommandLine(line.argv)}`)
     return target
@@ -127,7 +121,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
   for (let attempt = 1; attempt <= ATTEMPTS && claimed === undefined; attempt++) {
     const moment = now()
     const name = formatSnapshotName(moment)
-    const target = childPath(step.store, name)
+    const target = joinPath(step.store, name)
     if (!(await context.exists(target, { ionice: undefined }))) {
       const record: SnapshotRecord = {
         version: STORE_VERSION,
@@ -150,7 +144,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
   const { name, target } = claimed
   const release = () => removeRecords(context, records, [snapshotFileName(name)]).catch(() => undefined)
   const started = performance.now()
-  const temporary = childPath(step.store, `${TEMPORARY_PREFIX}${step.mirror.id}-${process.pid}-${Date.now()}`)
+  const temporary = joinPath(step.store, `${TEMPORARY_PREFIX}${step.mirror.id}-${process.pid}-${Date.now()}`)
   logger.log('info', `Creating snapshot: ${target}`)
   try {
     await context.run(['cp', '--archive', '--link', '--no-target-directory', '--', step.directory, temporary], { signal: step.signal })
@@ -181,9 +175,4 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
   }
   logger.log('info', `Took ${formatDuration(performance.now() - started)} to create snapshot.`)
   return target
-}
-
-/** Re-reads the store (after the snapshot, before the rotation). */
-export function rereadStore(step: SnapshotStep): Promise<StoreState> {
-  return readStore(step.context, step.store, step.signal)
 }

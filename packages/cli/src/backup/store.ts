@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Context } from '@rsb/exec'
 import { isSnapshotName } from '@rsb/rotation'
+import { joinPath } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
 
 /**
@@ -72,13 +73,8 @@ export interface StoreState {
   readonly deleting: readonly string[]
 }
 
-/** `a/b` for a directory and a name (no doubled slash after `/`). */
-export function childPath(directory: string, name: string): string {
-  return directory.endsWith('/') ? `${directory}${name}` : `${directory}/${name}`
-}
-
 export function metadataPath(store: string, ...parts: string[]): string {
-  return [childPath(store, STORE_DIRECTORY), ...parts].join('/')
+  return [joinPath(store, STORE_DIRECTORY), ...parts].join('/')
 }
 
 /** A mirror's name is one path component: no `/`, not `.` or `..`, not empty. */
