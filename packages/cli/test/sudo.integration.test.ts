@@ -3,14 +3,19 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { createSudoUser, isRoot, testdir } from '@rsb/testkit'
+import { createSudoUser, isRoot, startRsyncDaemon, testdir } from '@rsb/testkit'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { BIN, createSource, snapshotsIn, verifyDestination } from './helpers.ts'
 
-function runAs(user: string, args: readonly string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
+function runAs(
+  user: string,
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn('runuser', ['-u', user, '--', process.execPath, BIN, ...args], {
     cwd,
-    env: { PATH: process.env.PATH, TZ: 'UTC', NODE_DEBUG: 'rsb:exec', HOME: '/tmp' },
+    env: { PATH: process.env.PATH, TZ: 'UTC', NODE_DEBUG: 'rsb:exec', HOME: '/tmp', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let stderr = ''
@@ -47,4 +52,63 @@ describe.skipIf(!isRoot)('as a non-root user with sudo (needs root to create the
     expect(snapshots).toHaveLength(2)
     expect(snapshots[0]).toBe('2024-01-01 00:30:00')
   })
+})
+
+/** Every process's command line now, as `ps` shows them to any user. */
+async function commandLines(): Promise<string[]> {
+  const lines: string[] = []
+  for (const pid of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    const line = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+    if (line !== '') lines.push(line.replaceAll('\0', ' '))
+  }
+  return lines
+}
+
+describe.skipIf(!isRoot)('a daemon password through sudo (needs root: a throwaway user and rsync --daemon)', () => {
+  it(
+    'RSYNC_PASSWORD is in no process’s command line during the transfer, nor in the NODE_DEBUG trace (issue 16 #4)',
+    { timeout: 60_000 },
+    async () => {
+      const user = await createSudoUser()
+      onTestFinished(() => user.remove())
+      const t = await testdir()
+      await fs.chmod(t, 0o755)
+      const secret = `s3cret-${process.pid}-${Date.now()}`
+      await fs.mkdir(path.join(t, 'source'))
+      await fs.writeFile(path.join(t, 'source/big.bin'), Buffer.alloc(12 * 1024 * 1024, 7))
+      const secrets = path.join(t, 'rsyncd.secrets')
+      await fs.writeFile(secrets, `backup:${secret}\n`, { mode: 0o600 })
+      const daemon = await startRsyncDaemon({
+        modules: {
+          m: { path: path.join(t, 'server/latest'), extra: { 'auth users': 'backup', 'secrets file': secrets, 'strict modes': 'yes' } },
+        },
+      })
+      onTestFinished(() => daemon.stop())
+      const run = runAs(
+        user.name,
+        ['--disable-notifications', '--rsync-option=--bwlimit=4000', path.join(t, 'source'), `rsync://backup@127.0.0.1:${daemon.port}/m`],
+        t,
+        { RSYNC_PASSWORD: secret, NODE_DEBUG: 'rsb:exec,rsb:rsync' },
+      )
+      let finished = false
+      void run.then(() => (finished = true))
+      let samples = 0
+      let sawRsync = false
+      while (!finished) {
+        const lines = await commandLines()
+        samples++
+        if (lines.some((line) => line.includes('rsync') && line.includes('--password-file=-'))) sawRsync = true
+        expect(lines.filter((line) => line.includes(secret))).toEqual([])
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      const result = await run
+      expect(result.code, result.stderr).toBe(0)
+      expect(sawRsync).toBe(true)
+      expect(samples).toBeGreaterThan(5)
+      expect(result.stderr).toMatch(/sudo -n HOME= rsync .*--password-file=-/)
+      expect(result.stderr).not.toContain(secret)
+      expect((await fs.stat(path.join(t, 'server/latest/big.bin'))).size).toBe(12 * 1024 * 1024)
+    },
+  )
 })

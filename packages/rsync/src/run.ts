@@ -40,10 +40,11 @@ export interface RunRsyncOptions extends RsyncArgsOptions {
   /** Run rsync under `ionice -c CLASS` (dropped where there is no ionice). Default: the context's. */
   ionice?: IoniceClass | undefined
   /**
-   * More environment for rsync, such as `RSYNC_RSH` or `RSYNC_PASSWORD` (with sudo these travel on sudo's
-   * command line, where other local users can read them in `ps`; rsb shows `RSYNC_PASSWORD=***` in the argv of
-   * its events, results and errors). `HOME` is always the empty string, so
-   * rsync ignores `~/.cvsignore` and the like.
+   * More environment for rsync, such as `RSYNC_RSH` (with sudo it travels on sudo's command line). `HOME` is
+   * always the empty string, so rsync ignores `~/.cvsignore` and the like. `RSYNC_PASSWORD` is never passed
+   * as environment: for a daemon destination rsync gets `--password-file=-` and reads it from standard input
+   * (unless the pass-through options name a password file), so it is in no argv, no `ps` output and no trace;
+   * for other destinations it is dropped.
    */
   env?: Readonly<Record<string, string>> | undefined
   /**
@@ -231,10 +232,20 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
   }
   try {
     const args = buildRsyncArgs({ ...options, tunnelPort: tunnel?.localPort ?? options.tunnelPort })
+    // A daemon's password never travels in an environment that sudo puts on its command line (where `ps` shows
+    // it to every user) or in a file: rsync reads it from standard input. Elsewhere it means nothing.
+    const { RSYNC_PASSWORD: password, ...env } = options.env ?? {}
+    let input: string | undefined
+    const ownPasswordFile = (options.rsyncOptions ?? []).some((o) => o === '--password-file' || o.startsWith('--password-file='))
+    if (password !== undefined && destinationKind(options.destination) === 'daemon' && !ownPasswordFile) {
+      args.splice(args.length - 2, 0, '--password-file=-')
+      input = `${password}\n`
+    }
     const parse = onEvent !== undefined || options.stats === true || options.dryRun === true
     const parser = parse ? new RsyncOutputParser({ onEvent, unitBase: unitBaseOf(options.rsyncOptions ?? []) }) : undefined
     const runOptions: RunOptions = {
-      env: { ...options.env, HOME: '' },
+      env: { ...env, HOME: '' },
+      input,
       check: false,
       capture: false,
       killAfterMs: options.killAfterMs ?? 5000,

@@ -50,17 +50,35 @@ describe('runRsync: command line', () => {
     expect(context.requests[0]?.env).toEqual({})
   })
 
-  it('never hands out RSYNC_PASSWORD from sudo’s command line (events, results, errors)', async () => {
+  it('RSYNC_PASSWORD reaches a daemon through standard input (--password-file=-), never argv or environment', async () => {
     const events: RsyncEvent[] = []
+    const daemon = { ...base, destination: 'rsync://backup@nas:873/laptop/latest' }
     const ok = scripted({}, { root: false, sudo: true, interactive: true })
-    const result = await runRsync({ ...base, context: ok, env: { RSYNC_PASSWORD: 's3cret' }, onEvent: (e) => events.push(e) })
-    expect(ok.requests[0]?.argv.slice(0, 3)).toEqual(['sudo', 'HOME=', 'RSYNC_PASSWORD=s3cret'])
-    expect(result.argv.slice(0, 3)).toEqual(['sudo', 'HOME=', 'RSYNC_PASSWORD=***'])
-    expect(events[0]).toMatchObject({ type: 'command', argv: ['sudo', 'HOME=', 'RSYNC_PASSWORD=***', ...args] })
+    const result = await runRsync({ ...daemon, context: ok, env: { RSYNC_PASSWORD: 's3cret' }, onEvent: (e) => events.push(e) })
+    const request = ok.requests[0]
+    expect(request?.argv.slice(0, 2)).toEqual(['sudo', 'HOME='])
+    expect(request?.argv.slice(-3)).toEqual(['--password-file=-', '/src/', 'rsync://backup@nas:873/laptop/latest/'])
+    expect(request?.input).toBe('s3cret\n')
+    expect(JSON.stringify({ argv: request?.argv, env: request?.env, result, events })).not.toContain('s3cret')
     const failing = scripted({ outcome: { exitCode: undefined, signal: 'SIGKILL' } }, { root: false, sudo: true, interactive: true })
-    const error = (await runRsync({ ...base, context: failing, env: { RSYNC_PASSWORD: 's3cret' } }).catch((e: unknown) => e)) as RsyncError
+    const error = (await runRsync({ ...daemon, context: failing, env: { RSYNC_PASSWORD: 's3cret' } }).catch(
+      (e: unknown) => e,
+    )) as RsyncError
     expect(error.message).not.toContain('s3cret')
     expect(error.argv?.join(' ')).not.toContain('s3cret')
+  })
+
+  it('a password file of the pass-through options wins; for a non-daemon destination RSYNC_PASSWORD is dropped', async () => {
+    const own = scripted({}, { root: true })
+    const file = '--password-file=/etc/rsb/nas.secret'
+    await runRsync({ ...base, destination: 'nas::laptop', rsyncOptions: [file], context: own, env: { RSYNC_PASSWORD: 'x' } })
+    expect(own.requests[0]?.argv).toContain(file)
+    expect(own.requests[0]?.argv).not.toContain('--password-file=-')
+    expect(own.requests[0]?.env).toEqual({ HOME: '' })
+    const local = scripted({}, { root: true })
+    await runRsync({ ...base, context: local, env: { RSYNC_PASSWORD: 'x' } })
+    expect(local.requests[0]?.argv).toEqual(args)
+    expect(local.requests[0]?.input).toBeUndefined()
   })
 
   it('non-interactive sudo gets -n', async () => {
@@ -78,8 +96,8 @@ describe('runRsync: command line', () => {
 
   it('HOME is always emptied, whatever env says', async () => {
     const context = scripted({})
-    await runRsync({ ...base, context, env: { HOME: '/root', RSYNC_PASSWORD: 'x' } })
-    expect(context.requests[0]?.env).toEqual({ HOME: '', RSYNC_PASSWORD: 'x' })
+    await runRsync({ ...base, context, env: { HOME: '/root', RSYNC_RSH: 'ssh' } })
+    expect(context.requests[0]?.env).toEqual({ HOME: '', RSYNC_RSH: 'ssh' })
   })
 
   it('reports the final command first, then progress, then the statistics', async () => {
