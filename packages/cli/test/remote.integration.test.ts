@@ -1,6 +1,6 @@
 // End-to-end tests of the built `rsb` against real servers on 127.0.0.1: an sshd (SSH destinations, the
 // tunnel) and rsync daemons (push, post-xfer exec running `rsb --snapshot --rotate`). Needs root.
-import type { ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
@@ -154,6 +154,40 @@ describe.skipIf(!isRoot)('rsync daemon destinations (needs root: rsync --daemon 
     expect(result.stderr).toContain(`(${code})`)
     expect(await fs.readdir(path.join(t, 'server/m/latest'))).toEqual(['keep'])
   })
+
+  it(
+    'the post-xfer exec snapshots only a push that succeeded: one killed half-way makes none, a good one exactly one (issue 16 #6)',
+    { timeout: 60_000 },
+    async () => {
+      const t = await testdir()
+      await fs.mkdir(path.join(t, 'source'))
+      await fs.writeFile(path.join(t, 'source/big.bin'), Buffer.alloc(8 * 1024 * 1024, 1))
+      await fs.writeFile(path.join(t, 'source/small.txt'), 'small\n')
+      const log = path.join(t, 'post.log')
+      const daemon = await startRsyncDaemon({ modules: { m: { path: path.join(t, 'server/latest'), postXferExec: postXferExec(log) } } })
+      onTestFinished(() => daemon.stop())
+      const url = `rsync://127.0.0.1:${daemon.port}/m/`
+      // a push killed half-way: the server's transfer ends with a non-zero status
+      const killed = spawn('rsync', ['-a', '--bwlimit=1000', `${path.join(t, 'source')}/`, url], { stdio: 'ignore' })
+      await new Promise((r) => setTimeout(r, 1500))
+      killed.kill('SIGKILL')
+      await new Promise((r) => killed.once('close', r))
+      const warned = await eventually(async () => {
+        const text = await fs.readFile(log, 'utf8').catch(() => '')
+        return text.includes('RSYNC_EXIT_STATUS') ? text : undefined
+      })
+      expect(warned).toMatch(/ended with status [1-9]\d* \(\$RSYNC_EXIT_STATUS\): no snapshot and no rotation/)
+      expect(await snapshotsIn(path.join(t, 'server'))).toEqual([])
+      // a good push
+      await runChecked('rsync', ['-a', `${path.join(t, 'source')}/`, url])
+      const snapshots = await eventually(async () => {
+        const found = await snapshotsIn(path.join(t, 'server'))
+        return found.length > 0 ? found : undefined
+      })
+      expect(snapshots).toHaveLength(1)
+      expect((await fs.stat(path.join(t, 'server', snapshots[0] as string, 'big.bin'))).size).toBe(8 * 1024 * 1024)
+    },
+  )
 
   it('pushing into mod/dir of a daemon whose post-xfer exec runs rsb --snapshot --rotate leaves snapshots on the server (15.2 #1)', async () => {
     const t = await testdir()

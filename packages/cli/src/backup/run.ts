@@ -96,6 +96,17 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     if (signal?.aborted) throw interrupted(signal)
   }
 
+  // 0. An rsync daemon's post-xfer exec: only a transfer that succeeded becomes a snapshot.
+  const transferStatus = io.env.RSYNC_EXIT_STATUS
+  if (options.destinationFromEnv && transferStatus !== undefined && transferStatus.trim() !== '0') {
+    const line =
+      `The rsync daemon's transfer into ${options.destination} ended with status ${transferStatus} ($RSYNC_EXIT_STATUS): ` +
+      'no snapshot and no rotation, so a broken push never becomes a snapshot.'
+    logger.log('warning', line)
+    summary.warnings.push(line)
+    return
+  }
+
   // 1. What the destination allows, before anything runs.
   const target = resolveTarget(options)
   const actions = checkTarget(target, options)
