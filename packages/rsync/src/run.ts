@@ -121,6 +121,8 @@ function redact(argv: readonly string[], commandLength: number): readonly string
   })
 }
 
+const NO_SPACE = /No space left on device|Disk quota exceeded/
+
 function cancelled(argv: readonly string[], cause: unknown, stderrTail?: string): RsyncError {
   return new RsyncError('ERR_RSB_RSYNC_CANCELLED', 'rsync was cancelled.', { argv, cause, stderrTail })
 }
@@ -133,6 +135,8 @@ function reasonLine(stderrTail: string): string {
   const lines = stderrTail.split('\n').filter((line) => line.trim() !== '')
   return (
     lines.find((line) => line.startsWith('ssh: ') || line.startsWith('@ERROR')) ??
+    // the receiver's "No space left on device" comes before the sender's consequential "Broken pipe"
+    lines.find((line) => NO_SPACE.test(line)) ??
     lines.findLast((line) => !line.startsWith('rsync error: ')) ??
     lines.at(-1) ??
     ''
@@ -179,7 +183,11 @@ function interpret(
       ...details,
       meaning: status.meaning,
       cause: tunnelError,
-      hint: tunnelError ? `${tunnelError.message} ${(tunnelError as ExecError).hint ?? ''}`.trim() : status.hint,
+      hint: tunnelError
+        ? `${tunnelError.message} ${(tunnelError as ExecError).hint ?? ''}`.trim()
+        : NO_SPACE.test(stderrTail)
+          ? 'The destination filesystem is full (space or inodes): free space there, for example by keeping fewer snapshots (rsb --rotate with a smaller --rotation), then run the backup again.'
+          : status.hint,
     },
   )
 }

@@ -118,6 +118,22 @@ describe('runRsync: command line', () => {
 })
 
 describe('runRsync: exit statuses', () => {
+  it('a full destination is named as such, not by the sender’s consequential Broken pipe (rsync 3.x stderr)', async () => {
+    const stderr = [
+      'rsync: [receiver] write failed on "/dst/latest/big.bin": No space left on device (28)',
+      'rsync error: error in file IO (code 11) at receiver.c(380) [receiver=3.2.7]',
+      'rsync: [sender] write error: Broken pipe (32)',
+      'rsync error: error in file IO (code 11) at io.c(848) [sender=3.2.7]',
+      '',
+    ].join('\n')
+    const context = scripted({ outcome: { exitCode: 11, signal: undefined }, stderr })
+    const error = (await runRsync({ ...base, context }).catch((e: unknown) => e)) as RsyncError
+    expect(error.code).toBe('ERR_RSB_RSYNC_FILE_IO')
+    expect(error.message).toContain('No space left on device')
+    expect(error.message).not.toContain('Broken pipe')
+    expect(error.hint).toMatch(/filesystem is full/)
+  })
+
   it.each([23, 24])('%i is a success with a warning event', async (status) => {
     const context = scripted({ outcome: { exitCode: status, signal: undefined }, stderr: 'file has vanished: "/src/x"\n' })
     const events: RsyncEvent[] = []

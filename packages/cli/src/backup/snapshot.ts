@@ -149,18 +149,15 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
   try {
     await context.run(['cp', '--archive', '--link', '--no-target-directory', '--', step.directory, temporary], { signal: step.signal })
   } catch (error) {
-    if (step.signal?.aborted) throw error
+    // also when stopped (SIGINT/SIGTERM): the half copy and the claim go now, not at the next run
     await context.run(['rm', '-fR', '--', temporary], { check: false })
     await release()
+    if (step.signal?.aborted) throw error
     const stderr = (error as { stderrTail?: string }).stderrTail ?? ''
-    const full = /No space left|Too many links|Disk quota/.test(stderr)
     throw new CliError('ERR_RSB_CLI_SNAPSHOT_FAILED', `Failed to create snapshot ${target}: ${(error as Error).message}`, {
       cause: error,
       path: target,
-      hint: full
-        ? 'The destination filesystem is full (space, inodes or hard links); older snapshots were left intact. ' +
-          "Free space by keeping fewer snapshots, for example 'rsb --rotate --rotation=daily=7,weekly=4' with the same DESTINATION, then run the backup again."
-        : undefined,
+      hint: snapshotFailureHint(stderr),
     })
   }
   try {
@@ -175,4 +172,22 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
   }
   logger.log('info', `Took ${formatDuration(performance.now() - started)} to create snapshot.`)
   return target
+}
+
+/** What to do when `cp --archive --link` failed: free space (ENOSPC, quota) or links (EMLINK), else nothing to say. */
+function snapshotFailureHint(stderr: string): string | undefined {
+  const rotate = "'rsb --rotate --rotation=daily=7,weekly=4' with the same DESTINATION"
+  if (/Too many links/.test(stderr)) {
+    return (
+      'A file in the backup has as many hard links as the filesystem allows (every snapshot adds one); older snapshots were left intact. ' +
+      `Keep fewer snapshots, for example ${rotate}, or use a filesystem with a higher link limit (ext4 allows 65000).`
+    )
+  }
+  if (/No space left|Disk quota/.test(stderr)) {
+    return (
+      'The destination filesystem is full (space or inodes); older snapshots were left intact. ' +
+      `To free space, keep fewer snapshots, for example ${rotate}, then run the backup again.`
+    )
+  }
+  return undefined
 }
