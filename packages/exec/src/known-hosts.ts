@@ -90,9 +90,12 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], name: string, 
   const forHost = entries.filter((e) => e.marker === undefined && hostFieldMatches(e.hosts, name))
   const match = forHost.find((e) => e.key.equals(blob))
   if (match) return { status: 'known', entry: match }
+  // A host with keys on record presents one that is not among them: a changed key, also when the known keys are of
+  // another type (OpenSSH refuses that too, even with StrictHostKeyChecking accept-new).
   const type = keyTypeOf(blob)
   const sameType = forHost.filter((e) => e.keyType === type)
-  return sameType.length > 0 ? { status: 'mismatch', entries: sameType } : { status: 'unknown' }
+  if (forHost.length === 0) return { status: 'unknown' }
+  return { status: 'mismatch', entries: sameType.length > 0 ? sameType : forHost }
 }
 
 /** The key types known for `name`, as ssh2 host key algorithm names, in file order. */

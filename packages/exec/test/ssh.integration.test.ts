@@ -165,6 +165,21 @@ describe('SshContext against a real sshd on 127.0.0.1 (root)', () => {
     await changed.close()
   })
 
+  it('StrictHostKeyChecking accept-new: a host whose known key is of another type is a changed key, never a new one (OpenSSH refuses it too)', async () => {
+    const dir = await testdir()
+    const other = spawnSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', path.join(dir, 'other')])
+    expect(other.status).toBe(0)
+    const otherKey = (await fs.readFile(path.join(dir, 'other.pub'), 'utf8')).split(' ').slice(0, 2).join(' ')
+    const knownHosts = path.join(dir, 'known_hosts')
+    await fs.writeFile(knownHosts, `[127.0.0.1]:${server.port} ${otherKey}\n`)
+    const config = await server.writeSshConfig({ alias: 'rsb-other-type', knownHostsFile: knownHosts })
+    await fs.writeFile(config, (await fs.readFile(config, 'utf8')).replace('StrictHostKeyChecking yes', 'StrictHostKeyChecking accept-new'))
+    const context = new SshContext({ host: 'rsb-other-type', sshConfigFile: config })
+    await expect(context.run(['true'])).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_HOST_KEY_MISMATCH' })
+    await context.close()
+    expect(await fs.readFile(knownHosts, 'utf8')).toBe(`[127.0.0.1]:${server.port} ${otherKey}\n`)
+  })
+
   it('accepts a hashed known_hosts entry', async () => {
     const dir = await testdir()
     const file = path.join(dir, 'known_hosts')
