@@ -44,7 +44,7 @@ try {
   const floorDest = path.join(root, 'floor')
   const rsbArgs = ['--no-sudo', '--disable-notifications', '--quiet', source, `${rsbDest}/latest`]
   // the argv rsb runs (rsync-system-backup's, reference 4.3), as root or with --no-sudo: HOME empty
-  const [, ...rsyncArgs] = buildRsyncArgs({ source, destination: `${floorDest}/latest` })
+  const [, ...rsyncArgs] = buildRsyncArgs({ source, destination: `${floorDest}/latest`, timeout: 600 })
   // first runs populate both destinations (not timed)
   run(process.execPath, [BIN, ...rsbArgs])
   fs.mkdirSync(floorDest)

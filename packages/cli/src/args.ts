@@ -14,7 +14,12 @@ export type RotationScheme = Partial<Record<Frequency, number | 'always'>>
 /** The default scheme of the original: 24 hourly, 7 daily, 4 weekly, monthly always. */
 export const DEFAULT_ROTATION_SCHEME: Readonly<RotationScheme> = Object.freeze({ hourly: 24, daily: 7, weekly: 4, monthly: 'always' })
 
-/** The largest count `--keep-latest` and `--rotation` accept. */
+/** rsync's I/O timeout (`--timeout`) when none is given, in seconds. */
+export const DEFAULT_TIMEOUT = 600
+/** How long to wait for a daemon's connection (`--connect-timeout`) when none is given, in seconds. */
+export const DEFAULT_CONNECT_TIMEOUT = 60
+
+/** The largest count `--keep-latest`, `--rotation` and the timeouts accept. */
 export const MAX_COUNT = 1_000_000
 
 const FREQUENCIES: readonly Frequency[] = ['minutely', 'hourly', 'daily', 'weekly', 'monthly', 'yearly']
@@ -60,6 +65,10 @@ export interface RunOptions {
   readonly progress: boolean
   readonly rotation: Readonly<RotationScheme>
   readonly keepLatest: number
+  /** `--timeout`: rsync's I/O timeout in seconds (0: none). */
+  readonly timeout: number
+  /** `--connect-timeout`: how long to wait for a daemon's connection, in seconds (0: none). */
+  readonly connectTimeout: number
   /** Pass-through rsync options (`--rsync-option`), checked by `@rsb/rsync`'s `checkRsyncOptions`. */
   readonly rsyncOptions: readonly string[]
   /** `--allow-empty-source`: an empty SOURCE is meant (not an unmounted filesystem). */
@@ -177,6 +186,18 @@ export const OPTIONS: readonly OptionDefinition[] = [
     description: 'Never delete the N newest snapshots, whatever the scheme says (default 0, at most 1000000).',
   },
   {
+    name: 'timeout',
+    value: 'SECONDS',
+    description:
+      'End the transfer when the server sends no data for SECONDS (rsync --timeout): a server that stops answering ' +
+      'fails the run with a clear error instead of hanging with the run lock held. Default 600; 0 turns it off.',
+  },
+  {
+    name: 'connect-timeout',
+    value: 'SECONDS',
+    description: 'How long to wait for an rsync daemon to accept the connection (rsync --contimeout). Default 60; 0 turns it off.',
+  },
+  {
     name: 'rsync-option',
     value: 'OPT',
     repeatable: true,
@@ -243,6 +264,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   let progress = true
   let rotation: RotationScheme | undefined
   let keepLatest = 0
+  let timeout = DEFAULT_TIMEOUT
+  let connectTimeout = DEFAULT_CONNECT_TIMEOUT
   const rsyncOptions: string[] = []
   let allowEmptySource = false
   let acceptDestination = false
@@ -302,6 +325,12 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         break
       case 'keep-latest':
         keepLatest = parseCount(value, as)
+        break
+      case 'timeout':
+        timeout = parseCount(value, as)
+        break
+      case 'connect-timeout':
+        connectTimeout = parseCount(value, as)
         break
       case 'rsync-option':
         rsyncOptions.push(nonEmpty(value, as))
@@ -399,6 +428,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       progress,
       rotation: rotation ?? DEFAULT_ROTATION_SCHEME,
       keepLatest,
+      timeout,
+      connectTimeout,
       rsyncOptions,
       allowEmptySource,
       acceptDestination,

@@ -146,6 +146,8 @@ describe('parseArgs', () => {
       progress: true,
       rotation: DEFAULT_ROTATION_SCHEME,
       keepLatest: 0,
+      timeout: 600,
+      connectTimeout: 60,
       rsyncOptions: [],
       allowEmptySource: false,
       acceptDestination: false,

@@ -16,7 +16,7 @@ import {
   type SshServer,
 } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { BIN, HOSTILE_NAME, createSource, runRsb, snapshotsIn, verifyDestination } from './helpers.ts'
+import { BIN, HOSTILE_NAME, createSource, runRsb, snapshotsIn, startRsb, verifyDestination } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 
@@ -125,6 +125,51 @@ describe.skipIf(!isRoot)('SSH destinations (needs root: sshd on 127.0.0.1)', () 
     expect((await fs.readdir(path.join(t, 'backups'))).sort()).toEqual(['2024-01-01 00:00:00', 'latest'])
   })
 
+  it(
+    'a server whose rsync stops (SIGSTOP) ends the run within --timeout + 10 s: exit 1, ERR_RSB_RSYNC_TIMEOUT (issue 16 #5)',
+    { timeout: 60_000 },
+    async () => {
+      const t = await testdir()
+      await fs.mkdir(path.join(t, 'source'))
+      await fs.writeFile(path.join(t, 'source/big.bin'), Buffer.alloc(16 * 1024 * 1024, 5))
+      const run = startRsb(
+        [...QUIET, '--timeout=3', '--rsync-option=--bwlimit=2000', path.join(t, 'source'), `${server.alias}:${t}/backups/latest`],
+        {
+          env: { RSYNC_RSH: server.rsyncRsh },
+        },
+      )
+      await run.waitForStderr('Creating system backup using rsync')
+      const stopped: number[] = []
+      for (let attempt = 0; attempt < 50 && stopped.length === 0; attempt++) {
+        await new Promise((r) => setTimeout(r, 100))
+        for (const pid of await fs.readdir('/proc')) {
+          if (!/^\d+$/.test(pid)) continue
+          const line = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+          if (line.startsWith('rsync\0--server') && line.includes(`${t}/backups/latest`)) {
+            process.kill(Number(pid), 'SIGSTOP')
+            stopped.push(Number(pid))
+          }
+        }
+      }
+      onTestFinished(() => {
+        for (const pid of stopped) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {
+            // gone
+          }
+        }
+      })
+      expect(stopped.length).toBeGreaterThan(0)
+      const started = performance.now()
+      const result = await run.done
+      expect((performance.now() - started) / 1000).toBeLessThan(13)
+      expect(result.code, result.stderr).toBe(1)
+      expect(result.stderr).toContain('(ERR_RSB_RSYNC_TIMEOUT)')
+      expect(await snapshotsIn(path.join(t, 'backups'))).toEqual([])
+    },
+  )
+
   it('names with spaces, quotes and $() over SSH', async () => {
     const t = await testdir()
     const source = path.join(t, `src ${HOSTILE_NAME}`)
@@ -154,6 +199,31 @@ describe.skipIf(!isRoot)('rsync daemon destinations (needs root: rsync --daemon 
     expect(result.stderr).toContain(`(${code})`)
     expect(await fs.readdir(path.join(t, 'server/m/latest'))).toEqual(['keep'])
   })
+
+  it(
+    'a daemon that accepts and never answers ends the run within --timeout + 10 s: exit 1, ERR_RSB_RSYNC_TIMEOUT, lock released (issue 16 #5)',
+    { timeout: 60_000 },
+    async () => {
+      const t = await testdir({ 'source/a': 'a' })
+      const sockets: net.Socket[] = []
+      const silent = net.createServer((socket) => sockets.push(socket))
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+      onTestFinished(async () => {
+        for (const socket of sockets) socket.destroy()
+        await new Promise((resolve) => silent.close(resolve))
+      })
+      const port = (silent.address() as net.AddressInfo).port
+      const args = [...QUIET, '--timeout=3', path.join(t, 'source'), `rsync://127.0.0.1:${port}/m`]
+      const started = performance.now()
+      const result = await runRsb(args)
+      const seconds = (performance.now() - started) / 1000
+      expect(result.code, result.stderr).toBe(1)
+      expect(result.stderr).toContain('(ERR_RSB_RSYNC_TIMEOUT)')
+      expect(seconds).toBeLessThan(13)
+      // the lock was released: the next run fails the same way, not with ERR_RSB_CLI_LOCKED
+      expect((await runRsb(args)).stderr).not.toContain('ERR_RSB_CLI_LOCKED')
+    },
+  )
 
   it(
     'the post-xfer exec snapshots only a push that succeeded: one killed half-way makes none, a good one exactly one (issue 16 #6)',

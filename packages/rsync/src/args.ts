@@ -82,11 +82,30 @@ export interface RsyncArgsOptions {
   /** rsb addition: add `--stats` (a statistics block at the end of stdout; see {@link parseStats}). */
   stats?: boolean | undefined
   /**
+   * rsb addition: rsync's I/O timeout in seconds (`--timeout=N`): a server that stops answering ends the
+   * transfer with exit status 30 after N seconds without data. Left out when undefined or 0.
+   */
+  timeout?: number | undefined
+  /**
+   * rsb addition: how long to wait for an rsync daemon's connection, in seconds (`--contimeout=N`, daemon
+   * destinations only). Left out when undefined or 0.
+   */
+  connectTimeout?: number | undefined
+  /**
    * rsb addition (`--rsync-option=OPT`, repeatable): further rsync options, each one argv element starting
    * with `-`, passed after all of rsb's options (so `--no-A` can switch off `--acls`) and before the operands.
    * Options that would break hard-link snapshots are refused (see `checkRsyncOptions`).
    */
   rsyncOptions?: readonly string[] | undefined
+}
+
+function checkSeconds(seconds: number, what: string): number {
+  if (!Number.isSafeInteger(seconds) || seconds < 0) {
+    throw new RsyncError('ERR_RSB_RSYNC_INVALID_OPTION', `Invalid ${what}: ${seconds}.`, {
+      hint: 'Give a whole number of seconds (0: none).',
+    })
+  }
+  return seconds
 }
 
 function checkPort(port: number, what: string): number {
@@ -189,6 +208,12 @@ export function buildRsyncArgs(options: RsyncArgsOptions): string[] {
   for (const pattern of options.excludes ?? []) argv.push(formatExcludeArgument(pattern))
   if (options.progress) argv.push('--info=progress2')
   if (options.stats) argv.push('--stats')
+  if (options.timeout) argv.push(`--timeout=${checkSeconds(options.timeout, 'timeout')}`)
+  const daemon =
+    typeof options.destination === 'string'
+      ? parseDestination(options.destination).kind === 'daemon'
+      : options.destination.kind === 'daemon'
+  if (options.connectTimeout && daemon) argv.push(`--contimeout=${checkSeconds(options.connectTimeout, 'connect timeout')}`)
   const rsyncOptions = options.rsyncOptions ?? []
   checkRsyncOptions(rsyncOptions)
   argv.push(...rsyncOptions)

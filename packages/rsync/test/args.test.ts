@@ -326,6 +326,20 @@ describe('buildRsyncArgs: pass-through options that break hard-link snapshots ar
   })
 })
 
+describe('buildRsyncArgs: timeouts', () => {
+  it('adds --timeout for every destination and --contimeout only for daemons, after rsb’s options and before the pass-through ones', () => {
+    const local = buildRsyncArgs({ destination: '/d', timeout: 600, connectTimeout: 60, rsyncOptions: ['--timeout=5'] })
+    expect(local.slice(-4)).toEqual(['--timeout=600', '--timeout=5', '/', '/d/'])
+    expect(local).not.toContain('--contimeout=60')
+    const daemon = buildRsyncArgs({ destination: 'nas::m', timeout: 600, connectTimeout: 60 })
+    expect(daemon.slice(-4)).toEqual(['--timeout=600', '--contimeout=60', '/', 'rsync://nas:873/m/'])
+    expect(buildRsyncArgs({ destination: 'nas::m', timeout: 0, connectTimeout: 0 })).toEqual(buildRsyncArgs({ destination: 'nas::m' }))
+    expect(() => buildRsyncArgs({ destination: '/d', timeout: 1.5 })).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_RSYNC_INVALID_OPTION' }),
+    )
+  })
+})
+
 describe('buildRsyncArgs: an exclude is always an exclude', () => {
   it.each([
     ['!', '--filter=- !'],

@@ -60,6 +60,8 @@ export async function runTransfer(step: TransferStep): Promise<TransferResult> {
       rsyncOptions: options.rsyncOptions,
       progress: bar !== undefined,
       stats: options.json,
+      timeout: options.timeout,
+      connectTimeout: options.connectTimeout,
       env,
       signal: step.signal,
       ...(step.tunnel ? { tunnel: { context: step.tunnel } } : {}),
