@@ -83,6 +83,12 @@ function attempt(text: string, options?: ParseDestinationOptions): Destination |
 }
 
 describe('properties', () => {
+  it('a password is redacted even when the text fails for another reason first (rsync://\\n:@, a control character)', () => {
+    const error = attempt('rsync://\n:@')
+    expect(error).toBeInstanceOf(DestinationError)
+    expect(error).toMatchObject({ code: 'ERR_RSB_DESTINATION_CONTROL_CHARACTER', expression: 'rsync://\n:***@' })
+  })
+
   it('every string parses or fails with a DestinationError that quotes it', () => {
     fc.assert(
       fc.property(anyText, (text) => {
@@ -90,10 +96,12 @@ describe('properties', () => {
         if (!(result instanceof DestinationError)) return
         expect(result.code).toMatch(/^ERR_RSB_DESTINATION_[A-Z_]+$/)
         expect(result.hint).toEqual(expect.any(String))
-        if (result.code === 'ERR_RSB_DESTINATION_PASSWORD') {
-          expect(result.expression).toContain(':***@')
-        } else {
-          expect(result.expression).toBe(text)
+        if (result.code === 'ERR_RSB_DESTINATION_PASSWORD' || result.expression !== text) {
+          // a password in the text is redacted whatever else is wrong with it (rsync://\n:@ is also a control character)
+          const at = result.expression.indexOf(':***@')
+          expect(at).toBeGreaterThanOrEqual(0)
+          expect(text.startsWith(result.expression.slice(0, at + 1))).toBe(true)
+          expect(text.endsWith(result.expression.slice(at + 4))).toBe(true)
         }
         expect(result.message.startsWith(`Failed to parse expression! (${showExpression(result.expression)})`)).toBe(true)
         expect(result.message).not.toMatch(/\p{Cc}/u)
