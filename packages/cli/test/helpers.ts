@@ -179,3 +179,14 @@ export function runRsbOnTerminal(args: readonly string[], options: RsbOptions = 
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
 }
+
+/** Every process now with its argv (from /proc/PID/cmdline, as `ps` shows it to any user). */
+export async function processes(): Promise<{ pid: number; argv: string[] }[]> {
+  const found: { pid: number; argv: string[] }[] = []
+  for (const pid of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    const line = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+    if (line !== '') found.push({ pid: Number(pid), argv: line.replace(/\0$/, '').split('\0') })
+  }
+  return found
+}

@@ -16,7 +16,7 @@ import {
   type SshServer,
 } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { BIN, HOSTILE_NAME, createSource, runRsb, snapshotsIn, startRsb, verifyDestination } from './helpers.ts'
+import { BIN, HOSTILE_NAME, createSource, processes, runRsb, snapshotsIn, startRsb, verifyDestination } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 
@@ -142,12 +142,10 @@ describe.skipIf(!isRoot)('SSH destinations (needs root: sshd on 127.0.0.1)', () 
       const stopped: number[] = []
       for (let attempt = 0; attempt < 50 && stopped.length === 0; attempt++) {
         await new Promise((r) => setTimeout(r, 100))
-        for (const pid of await fs.readdir('/proc')) {
-          if (!/^\d+$/.test(pid)) continue
-          const line = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
-          if (line.startsWith('rsync\0--server') && line.includes(`${t}/backups/latest`)) {
-            process.kill(Number(pid), 'SIGSTOP')
-            stopped.push(Number(pid))
+        for (const { pid, argv } of await processes()) {
+          if (argv[0] === 'rsync' && argv[1] === '--server' && argv.some((a) => a.includes(`${t}/backups/latest`))) {
+            process.kill(pid, 'SIGSTOP')
+            stopped.push(pid)
           }
         }
       }

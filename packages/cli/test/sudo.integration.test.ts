@@ -5,7 +5,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { createSudoUser, isRoot, startRsyncDaemon, testdir } from '@rsb/testkit'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { BIN, createSource, snapshotsIn, verifyDestination } from './helpers.ts'
+import { BIN, createSource, processes, snapshotsIn, verifyDestination } from './helpers.ts'
 
 function runAs(
   user: string,
@@ -56,13 +56,7 @@ describe.skipIf(!isRoot)('as a non-root user with sudo (needs root to create the
 
 /** Every process's command line now, as `ps` shows them to any user. */
 async function commandLines(): Promise<string[]> {
-  const lines: string[] = []
-  for (const pid of await fs.readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue
-    const line = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
-    if (line !== '') lines.push(line.replaceAll('\0', ' '))
-  }
-  return lines
+  return (await processes()).map((p) => p.argv.join(' '))
 }
 
 describe.skipIf(!isRoot)('a daemon password through sudo (needs root: a throwaway user and rsync --daemon)', () => {
