@@ -13,7 +13,15 @@ export {
 } from './context.js'
 export { LocalContext, type LocalContextOptions } from './local.js'
 export { SshContext, type SshContextOptions } from './ssh.js'
-export { resolveSshHost, parseSshG, splitUserHost, type SshHostConfig } from './ssh-config.js'
+export {
+  resolveSshHost,
+  parseSshG,
+  parseSshCommand,
+  splitUserHost,
+  type ResolveSshHostOptions,
+  type SshCommand,
+  type SshHostConfig,
+} from './ssh-config.js'
 export { parseKnownHosts, verifyHostKey, hostFieldMatches, knownHostName, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.js'
 export { openTunnel, type OpenTunnelOptions, type Tunnel } from './tunnel.js'
 export { CleanupScope } from './cleanup.js'

@@ -1,4 +1,5 @@
 import os from 'node:os'
+import { parse as parseShellWords } from 'shell-quote'
 import { loadExeca } from './internal/lazy.js'
 import { ExecError } from './errors.js'
 
@@ -20,6 +21,16 @@ export interface SshHostConfig {
   identitiesOnly: boolean
   /** HostKeyAlias: the name to look up in known_hosts instead of the host name. */
   hostKeyAlias: string | undefined
+  /** AddressFamily (`-4`, `-6`): `any`, `inet` or `inet6`. */
+  addressFamily: 'any' | 'inet' | 'inet6'
+  /** BindAddress (`-b`): the local address to connect from, when set. */
+  bindAddress: string | undefined
+  /** IdentityAgent: `none`, `SSH_AUTH_SOCK`, `$VARIABLE` or a socket path, when set. */
+  identityAgent: string | undefined
+  /** ProxyJump (`-J`), when set: rsb's own connection cannot follow it. */
+  proxyJump: string | undefined
+  /** ProxyCommand, when set: rsb's own connection cannot follow it. */
+  proxyCommand: string | undefined
 }
 
 function localUser(): string {
@@ -62,6 +73,11 @@ export function parseSshG(alias: string, output: string): SshHostConfig {
       .filter((p) => p !== '' && p !== 'none')
       .map((p) => expandSshPath(p, base))
   const timeout = single.get('connecttimeout')
+  const family = single.get('addressfamily')
+  const unlessNone = (key: string) => {
+    const value = single.get(key)
+    return value === undefined || value.toLowerCase() === 'none' ? undefined : value
+  }
   return {
     alias,
     hostname,
@@ -74,6 +90,11 @@ export function parseSshG(alias: string, output: string): SshHostConfig {
     connectTimeout: timeout && timeout !== 'none' ? Number(timeout) : undefined,
     identitiesOnly: single.get('identitiesonly') === 'yes',
     hostKeyAlias: single.get('hostkeyalias'),
+    addressFamily: family === 'inet' || family === 'inet6' ? family : 'any',
+    bindAddress: single.get('bindaddress'),
+    identityAgent: single.get('identityagent'),
+    proxyJump: unlessNone('proxyjump'),
+    proxyCommand: unlessNone('proxycommand'),
   }
 }
 
@@ -86,29 +107,62 @@ export function splitUserHost(target: string): { user: string | undefined; host:
   return { user: user || undefined, host }
 }
 
+/** Options of {@link resolveSshHost}. */
+export interface ResolveSshHostOptions {
+  /** An ssh_config file (`ssh -F`); given after `sshArgs`, so it beats a `-F` there (ssh's last `-F` wins). */
+  configFile?: string | undefined
+  /** Login user; given before `sshArgs`, so it beats a `-l` there and the `user@` of the target. */
+  user?: string | undefined
+  /** Port; given before `sshArgs`, so it beats a `-p` there. */
+  port?: number | undefined
+  /**
+   * More ssh options (`-p 2222 -l backup -i KEY -o Key=Value -F FILE`, as {@link parseSshCommand} returns them). ssh
+   * takes the first value of an option and the last `-F`; the `user@` of the target comes after these, as rsync
+   * passes it (`-l USER` after `$RSYNC_RSH`'s words), so a `-l` here beats it, as `ssh -l bob alice@host` logs in
+   * as bob.
+   */
+  sshArgs?: readonly string[] | undefined
+}
+
 /**
- * Resolves a host the way OpenSSH would (`~/.ssh/config`, or `configFile`), by asking `ssh -G`.
- * Without an `ssh` binary, falls back to OpenSSH's defaults.
+ * Resolves a host the way OpenSSH would (`~/.ssh/config`, or `configFile`, and the command-line options of
+ * `sshArgs`), by asking `ssh -G -l USER -p PORT SSHARGS… -l TARGET-USER -F FILE -- HOST`. Without an `ssh` binary
+ * (and no `sshArgs`), falls back to OpenSSH's defaults.
  *
- * @throws {ExecError} ERR_RSB_EXEC_SSH_CONFIG when ssh rejects the host or the config
+ * @throws {ExecError} ERR_RSB_EXEC_SSH_CONFIG when ssh rejects the host, the options or the config
+ * @example
+ * ```ts
+ * const config = await resolveSshHost('backup@nas', { sshArgs: ['-p', '2222', '-i', '/root/.ssh/backup'] })
+ * console.log(config.user, config.hostname, config.port, config.identityFiles) // backup nas 2222 [ '/root/.ssh/backup' ]
+ * ```
  */
-export async function resolveSshHost(
-  target: string,
-  options: { configFile?: string | undefined; user?: string | undefined; port?: number | undefined } = {},
-): Promise<SshHostConfig> {
+export async function resolveSshHost(target: string, options: ResolveSshHostOptions = {}): Promise<SshHostConfig> {
   const { user, host } = splitUserHost(target)
   if (host === '' || host.startsWith('-') || /[\s\0]/.test(host)) {
     throw new ExecError('ERR_RSB_EXEC_SSH_CONFIG', `Invalid SSH host '${target}'.`, { host: target })
   }
+  const sshArgs = options.sshArgs ?? []
   const args = ['-G']
-  if (options.configFile) args.push('-F', options.configFile)
-  const loginUser = options.user ?? user
-  if (loginUser) args.push('-l', loginUser)
+  if (options.user) args.push('-l', options.user)
   if (options.port) args.push('-p', String(options.port))
+  args.push(...sshArgs)
+  if (user) args.push('-l', user)
+  if (options.configFile) args.push('-F', options.configFile)
   args.push('--', host)
   const execa = await loadExeca()
   const result = await execa('ssh', args, { reject: false, stdin: 'ignore' })
   if ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    if (sshArgs.length > 0) {
+      throw new ExecError(
+        'ERR_RSB_EXEC_SSH_CONFIG',
+        `Could not resolve the SSH settings of '${target}': there is no ssh program to read ${sshArgs.join(' ')} with.`,
+        {
+          host: target,
+          hint: 'Install the OpenSSH client (rsync needs it for SSH destinations too).',
+        },
+      )
+    }
+    const loginUser = options.user ?? user
     return parseSshG(
       host,
       [
@@ -123,8 +177,139 @@ export async function resolveSshHost(
     throw new ExecError('ERR_RSB_EXEC_SSH_CONFIG', `Could not resolve the SSH settings of '${target}': ${String(result.stderr).trim()}`, {
       host: target,
       exitCode: result.exitCode,
-      hint: options.configFile ? `Check ${options.configFile}.` : 'Check ~/.ssh/config.',
+      hint: options.configFile
+        ? `Check ${options.configFile}.`
+        : sshArgs.length > 0
+          ? `Check the ssh options ${sshArgs.join(' ')}.`
+          : 'Check ~/.ssh/config.',
     })
   }
   return parseSshG(host, String(result.stdout))
+}
+
+/** What rsb makes of an ssh command line such as `$RSYNC_RSH`, for its own SSH connection. */
+export interface SshCommand {
+  /** The words of the command line, as rsync splits `$RSYNC_RSH` (at spaces, honouring `'…'` and `"…"`). */
+  readonly words: readonly string[]
+  /**
+   * The options that select where and how to connect (`-F -p -l -i -o -4 -6 -b -P`), in their order, each option
+   * and its value as separate words: give them to {@link resolveSshHost} (`sshArgs`), which passes them to `ssh -G`.
+   */
+  readonly sshArgs: readonly string[]
+  /** The options that change nothing for rsb's own connection (`-v`, `-q`, `-C`, `-T`, `-x`, forwardings, ciphers…). */
+  readonly ignored: readonly string[]
+  /** Why rsb's own connection cannot follow the command line (`it uses a jump host (-J)`), or undefined when it can. */
+  readonly unsupported: string | undefined
+}
+
+/** OpenSSH 9's options that take a value (`ssh`'s getopt string: `1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:P:Q:R:S:TVw:W:XYy`). */
+const WITH_VALUE = new Set('bceilmopBDEFIJLOPQRSWw')
+/** Passed to `ssh -G`: where, as whom, with which key and host-key checks, from which address. */
+const HONOURED = new Set('Filop46bP')
+/** No effect on where rsb's commands run or on how the server is authenticated. */
+const IGNORED = new Set('12AaCcDeEfgKkLMmnqRStTvwXxYy')
+/** Options rsb's own connection cannot follow, and why (to finish "… cannot follow $RSYNC_RSH: REASON."). */
+const REFUSED = new Map<string, string>(
+  Object.entries({
+    J: 'it uses a jump host (-J)',
+    W: 'it uses stdio forwarding (-W)',
+    B: 'it binds to a network interface (-B)',
+    I: 'it uses a PKCS#11 provider (-I)',
+    G: 'it holds -G, which does not make ssh a remote shell',
+    N: 'it holds -N, which does not make ssh a remote shell',
+    O: 'it holds -O, which does not make ssh a remote shell',
+    Q: 'it holds -Q, which does not make ssh a remote shell',
+    s: 'it holds -s, which does not make ssh a remote shell',
+    V: 'it holds -V, which does not make ssh a remote shell',
+  }),
+)
+/** `-o` keywords (lower case) that rsb's own connection cannot follow, and why. */
+const REFUSED_KEYWORDS = new Map<string, string>(
+  Object.entries({
+    proxyjump: 'it uses a jump host (ProxyJump)',
+    proxycommand: 'it uses a proxy command (ProxyCommand)',
+    bindinterface: 'it binds to a network interface (BindInterface)',
+    pkcs11provider: 'it uses a PKCS#11 provider (PKCS11Provider)',
+    securitykeyprovider: 'it uses a security key provider (SecurityKeyProvider)',
+    certificatefile: 'it uses a user certificate (CertificateFile)',
+    knownhostscommand: 'it uses a command for known host keys (KnownHostsCommand)',
+    remotecommand: 'it uses a remote command (RemoteCommand)',
+    sessiontype: 'it uses a session type (SessionType)',
+  }),
+)
+
+/**
+ * Reads an ssh command line (`$RSYNC_RSH`, `rsync -e`) for rsb's own SSH connection. The words are split as rsync
+ * splits it (at spaces, `'…'` and `"…"` quote, no shell runs), with shell-quote; whatever rsync and a shell read
+ * differently (`\`, `$`, `` ` ``, tabs, newlines, `''` or `""` inside a word, operators, globs, `#`) and unbalanced
+ * quotes make it unsupported rather than guessed at. The program must be `ssh`; its options are sorted into those
+ * `ssh -G` needs to compute the effective settings (`sshArgs`), those without effect on rsb's connection
+ * (`ignored`), and those rsb cannot follow (ProxyJump, ProxyCommand, `-W`, `-B`, PKCS#11, certificates,
+ * KnownHostsCommand…: `unsupported`). Pure: nothing runs.
+ *
+ * @param text - the command line, for example `ssh -F /etc/rsb/ssh_config -p 2222 -i '/root/backup key'`
+ * @returns the words, the options for `ssh -G`, the ignored options and the reason it is unsupported, if it is
+ * @example
+ * ```ts
+ * const rsh = parseSshCommand(`ssh -p2222 -l backup -o 'IdentityFile /root/backup key' -v`)
+ * console.log(rsh.sshArgs, rsh.ignored, rsh.unsupported)
+ * // [ '-p', '2222', '-l', 'backup', '-o', 'IdentityFile /root/backup key' ] [ '-v' ] undefined
+ * ```
+ */
+export function parseSshCommand(text: string): SshCommand {
+  const sshArgs: string[] = []
+  const ignored: string[] = []
+  const result = (words: readonly string[], unsupported: string | undefined): SshCommand => ({ words, sshArgs, ignored, unsupported })
+  const shellOnly = /[\\$`\t\n\r\v\f]|''|""/.exec(text)
+  if (shellOnly) {
+    const shown = JSON.stringify(shellOnly[0]).slice(1, -1)
+    return result([], `it holds '${shown}', which rsync reads differently from a shell`)
+  }
+  let open = ''
+  for (const c of text) {
+    if (open !== '') {
+      if (c === open) open = ''
+    } else if (c === "'" || c === '"') open = c
+  }
+  if (open !== '') return result([], `it has an unbalanced ${open}, which rsync refuses too`)
+  const words: string[] = []
+  for (const token of parseShellWords(text)) {
+    if (typeof token !== 'string') {
+      const shown = 'comment' in token ? '#' : 'pattern' in token ? token.pattern : token.op
+      return result(words, `it holds '${shown}', which rsync reads differently from a shell`)
+    }
+    words.push(token)
+  }
+  const program = words[0]
+  if (program === undefined) return result(words, 'it names no program')
+  if (program.replace(/^.*\//, '') !== 'ssh') {
+    return result(words, `its program is '${program}', not ssh`)
+  }
+  for (let index = 1; index < words.length; index++) {
+    const word = words[index] as string
+    if (word === '--' || !word.startsWith('-') || word === '-') {
+      return result(words, `it holds '${word}', which is not an ssh option (rsync adds the host and the command)`)
+    }
+    for (let at = 1; at < word.length; at++) {
+      const letter = word[at] as string
+      const refused = REFUSED.get(letter)
+      if (refused !== undefined) return result(words, refused)
+      if (!HONOURED.has(letter) && !IGNORED.has(letter)) return result(words, `it holds -${letter}, which is not an ssh option`)
+      if (!WITH_VALUE.has(letter)) {
+        ;(HONOURED.has(letter) ? sshArgs : ignored).push(`-${letter}`)
+        continue
+      }
+      let value: string | undefined = word.slice(at + 1)
+      if (value === '') value = words[++index]
+      if (value === undefined) return result(words, `its -${letter} has no value`)
+      if (letter === 'o') {
+        const keyword = /^\s*([A-Za-z0-9]+)/.exec(value)?.[1]?.toLowerCase() ?? ''
+        const refusedKeyword = REFUSED_KEYWORDS.get(keyword)
+        if (refusedKeyword !== undefined) return result(words, refusedKeyword)
+      }
+      ;(HONOURED.has(letter) ? sshArgs : ignored).push(`-${letter}`, value)
+      break
+    }
+  }
+  return result(words, undefined)
 }

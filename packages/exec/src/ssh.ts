@@ -18,12 +18,18 @@ import { resolveSshHost, type SshHostConfig } from './ssh-config.js'
 export interface SshContextOptions extends ContextDefaults {
   /** `[user@]host`: a host name, an address or an alias of the SSH config. */
   host: string
-  /** Login user (overrides the config and `user@`). */
+  /** Login user (overrides the config, `sshArgs` and `user@`). */
   user?: string | undefined
-  /** Port (overrides the config). */
+  /** Port (overrides the config and `sshArgs`). */
   port?: number | undefined
-  /** An ssh_config file to use instead of `~/.ssh/config` (like `ssh -F`). */
+  /** An ssh_config file to use instead of `~/.ssh/config` (like `ssh -F`; overrides a `-F` in `sshArgs`). */
   sshConfigFile?: string | undefined
+  /**
+   * ssh command-line options that select where and how to connect, as `ssh` would get them (`-p 2222 -l backup -i
+   * KEY -o Key=Value -F FILE`; {@link parseSshCommand} reads them from `$RSYNC_RSH`): given to `ssh -G`, so OpenSSH
+   * itself computes the effective settings. A `-l` here beats the `user@` of `host`, as with ssh.
+   */
+  sshArgs?: readonly string[] | undefined
   /** Identity files to try (default: the config's IdentityFile entries, else OpenSSH's defaults). */
   identityFiles?: readonly string[] | undefined
   /** known_hosts files to check the host key against (default: the config's user and global files). */
@@ -54,14 +60,25 @@ function sendSignal(channel: ClientChannel, name: 'TERM' | 'KILL'): void {
 
 const PID_MARK = 'rsb-remote-pid:'
 
+/** The agent socket of IdentityAgent (`none`, `SSH_AUTH_SOCK`, `$VARIABLE`, a path), else `SSH_AUTH_SOCK`. */
+function identityAgent(config: SshHostConfig): string | false | undefined {
+  const value = config.identityAgent
+  if (value === undefined || value === 'SSH_AUTH_SOCK') return process.env.SSH_AUTH_SOCK
+  if (value.toLowerCase() === 'none') return false
+  if (value.startsWith('$')) return process.env[value.slice(1).replace(/^\{(.*)\}$/, '$1')]
+  return value
+}
+
 const STRICT_REFUSING = new Set(['yes', 'ask', 'true'])
 
 /**
  * Runs commands on one SSH host over ONE ssh2 connection, opened on first use and reused by every
- * command until {@link SshContext.close}. Honours the SSH config of the host alias (through `ssh -G`),
- * authenticates with the ssh-agent or identity files, and verifies the server's host key against
- * known_hosts (hashed entries too): an unknown or changed key is refused. Every argument is quoted for
- * the remote shell.
+ * command until {@link SshContext.close}. Honours the SSH config of the host alias and the ssh options of
+ * `sshArgs` (both through `ssh -G`: HostName, User, Port, IdentityFile, IdentitiesOnly, IdentityAgent, known_hosts
+ * files, StrictHostKeyChecking, HostKeyAlias, ConnectTimeout, AddressFamily, BindAddress), refuses a host reached
+ * through ProxyJump or ProxyCommand rather than going around the proxy, authenticates with the ssh-agent or
+ * identity files, and verifies the server's host key against known_hosts (hashed entries too): an unknown or
+ * changed key is refused. Every argument is quoted for the remote shell.
  *
  * @example
  * ```ts
@@ -112,8 +129,25 @@ export class SshContext extends BaseContext {
 
   async #open(): Promise<Client> {
     const options = this.#options
-    const config = await resolveSshHost(options.host, { configFile: options.sshConfigFile, user: options.user, port: options.port })
+    const config = await resolveSshHost(options.host, {
+      configFile: options.sshConfigFile,
+      user: options.user,
+      port: options.port,
+      sshArgs: options.sshArgs,
+    })
     this.#config = config
+    const proxy =
+      config.proxyJump !== undefined ? `ProxyJump ${config.proxyJump}` : config.proxyCommand !== undefined ? 'ProxyCommand' : undefined
+    if (proxy !== undefined) {
+      throw new ExecError(
+        'ERR_RSB_EXEC_SSH_CONFIG',
+        `The SSH settings of ${this.host} go through a proxy (${proxy}), which rsb's own connection cannot follow; refusing to connect to ${config.hostname} directly.`,
+        {
+          host: this.host,
+          hint: 'Give rsb an SSH config whose entry for the host reaches it directly, without ProxyJump or ProxyCommand.',
+        },
+      )
+    }
     const knownFiles = options.knownHostsFiles ?? [...config.userKnownHostsFiles, ...config.globalKnownHostsFiles]
     const entries: KnownHostEntry[] = []
     for (const file of knownFiles) {
@@ -140,6 +174,8 @@ export class SshContext extends BaseContext {
       host: config.hostname,
       port: config.port,
       username: config.user,
+      ...(config.addressFamily === 'inet' ? { forceIPv4: true } : config.addressFamily === 'inet6' ? { forceIPv6: true } : {}),
+      ...(config.bindAddress !== undefined ? { localAddress: config.bindAddress } : {}),
       readyTimeout: options.connectTimeoutMs ?? (config.connectTimeout ? config.connectTimeout * 1000 : 10_000),
       keepaliveInterval: 15_000,
       keepaliveCountMax: 4,
@@ -237,7 +273,7 @@ export class SshContext extends BaseContext {
       if (parsed instanceof Error) continue
       methods.push({ type: 'publickey' satisfies AuthenticationType, username: config.user, key })
     }
-    const agent = this.#options.agent === undefined ? process.env.SSH_AUTH_SOCK : this.#options.agent
+    const agent = this.#options.agent === undefined ? identityAgent(config) : this.#options.agent
     if (agent && !config.identitiesOnly) methods.push({ type: 'agent' satisfies AuthenticationType, username: config.user, agent })
     if (methods.length === 0) methods.push({ type: 'none', username: config.user })
     return methods
