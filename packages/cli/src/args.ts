@@ -25,6 +25,12 @@ export const MAX_COUNT = 1_000_000
 const FREQUENCIES: readonly Frequency[] = ['minutely', 'hourly', 'daily', 'weekly', 'monthly', 'yearly']
 const IONICE_CLASSES: readonly IoniceClass[] = ['idle', 'best-effort', 'realtime', '1', '2', '3']
 
+/**
+ * Which rsync daemon hook a run is (`--daemon-hook=WHEN`): `pre` in a module's `pre-xfer exec` (records what the
+ * connection is), `post` in its `post-xfer exec` (snapshots and rotates after a push that succeeded).
+ */
+export type DaemonHook = 'pre' | 'post'
+
 /** An SSH tunnel to an rsync daemon: `[user@]host[:port]`. */
 export interface TunnelSpec {
   readonly user: string | undefined
@@ -75,6 +81,8 @@ export interface RunOptions {
   readonly allowEmptySource: boolean
   /** `--accept-destination`: a non-empty DESTINATION that is not a known rsb mirror is meant. */
   readonly acceptDestination: boolean
+  /** `--daemon-hook=WHEN`: run as an rsync daemon module's pre-xfer or post-xfer exec (DESTINATION from `$RSYNC_MODULE_PATH`). */
+  readonly daemonHook: DaemonHook | undefined
 }
 
 /** What the command line asks for. */
@@ -215,6 +223,16 @@ export const OPTIONS: readonly OptionDefinition[] = [
       'Use a non-empty DESTINATION that is not a known rsb mirror on purpose (refused otherwise: rsync --delete ' +
       'would replace what it holds with a copy of SOURCE).',
   },
+  {
+    name: 'daemon-hook',
+    value: 'WHEN',
+    description:
+      "Run as an rsync daemon module's hook, on the module at $RSYNC_MODULE_PATH. WHEN is pre, in pre-xfer exec: " +
+      'it records whether the connection is a push that writes or a listing, a pull or a dry run, and refuses the ' +
+      'transfer only when the module path is / or directly under /. Or post, in post-xfer exec with -s and/or -r: ' +
+      'it snapshots and rotates only after a push that succeeded. Without the pre hook every transfer that ' +
+      'succeeded is snapshotted.',
+  },
   { name: 'json', description: 'Print a summary of the run as one JSON document on standard output (log lines stay on standard error).' },
   { name: 'no-progress', description: 'Do not show a progress bar (it is only shown when standard error is a terminal).' },
   { name: 'verbose', original: true, short: 'v', repeatable: true, description: 'More log output. Repeatable.' },
@@ -269,6 +287,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   const rsyncOptions: string[] = []
   let allowEmptySource = false
   let acceptDestination = false
+  let daemonHook: DaemonHook | undefined
 
   for (const { name, value = '', as } of given) {
     switch (name) {
@@ -341,6 +360,9 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       case 'accept-destination':
         acceptDestination = true
         break
+      case 'daemon-hook':
+        daemonHook = parseDaemonHook(value)
+        break
       case 'json':
         json = true
         break
@@ -359,6 +381,14 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   checkRsyncOptions(rsyncOptions)
 
   if (positionals.length > 2) throw new UsageError(`Expected one or two positional arguments! (got ${positionals.length})`)
+  if (daemonHook !== undefined && positionals.length > 0) {
+    throw new UsageError(
+      `--daemon-hook=${daemonHook} works on $RSYNC_MODULE_PATH, not on a SOURCE or DESTINATION given on the command line.`,
+      {
+        hint: `Leave out ${positionals.map((p) => `'${p}'`).join(' and ')}: the rsync daemon sets $RSYNC_MODULE_PATH for its hooks.`,
+      },
+    )
+  }
   let source = '/'
   let destination: string
   let destinationFromEnv = false
@@ -392,9 +422,22 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       })
     }
   }
-  if (destinationFromEnv && explicitActions.length === 0) {
+  if (daemonHook === 'pre' && explicitActions.length > 0) {
+    throw new UsageError(
+      `--daemon-hook=pre only records the connection; -${[...new Set(explicitActions)].map((a) => a[0]).join(', -')} cannot run in a pre-xfer exec.`,
+      {
+        hint: "Give the actions to the post-xfer exec: 'rsb --daemon-hook=post --snapshot --rotate'.",
+      },
+    )
+  }
+  if (daemonHook === 'post' && explicitActions.includes('backup')) {
+    throw new UsageError('--daemon-hook=post cannot run the backup action (-b): it would copy / into the module.', {
+      hint: "Run 'rsb --daemon-hook=post --snapshot --rotate'.",
+    })
+  }
+  if (destinationFromEnv && explicitActions.length === 0 && daemonHook !== 'pre') {
     throw new UsageError('No DESTINATION given and no action chosen: refusing to back up into $RSYNC_MODULE_PATH.', {
-      hint: "In a daemon's post-xfer exec, run 'rsb --snapshot --rotate'.",
+      hint: "In a daemon's post-xfer exec, run 'rsb --daemon-hook=post --snapshot --rotate' (or 'rsb --snapshot --rotate').",
     })
   }
   if (destinationFromEnv && tunnel) {
@@ -402,6 +445,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   }
 
   const dryRun = dryRunOption !== undefined
+  // the pre hook runs no action: it only records the connection
+  if (daemonHook === 'pre') backup = snapshot = rotate = false
   return {
     kind: 'run',
     options: {
@@ -433,8 +478,25 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       rsyncOptions,
       allowEmptySource,
       acceptDestination,
+      daemonHook,
     },
   }
+}
+
+/**
+ * Checks a `--daemon-hook` value: `pre` or `post`.
+ *
+ * @throws {UsageError} ERR_RSB_CLI_USAGE for anything else
+ * @example
+ * ```ts
+ * parseDaemonHook('post') // 'post'
+ * ```
+ */
+export function parseDaemonHook(value: string): DaemonHook {
+  if (value === 'pre' || value === 'post') return value
+  throw new UsageError(`Invalid --daemon-hook '${value}': expected pre or post.`, {
+    hint: "Use 'rsb --daemon-hook=pre' in a module's pre-xfer exec and 'rsb --daemon-hook=post --snapshot --rotate' in its post-xfer exec.",
+  })
 }
 
 function nonEmpty(value: string, as: string): string {

@@ -27,6 +27,8 @@
  * - `ERR_RSB_CLI_SOURCE_IS_BACKUP`: SOURCE is an rsb mirror or store (swapped arguments?).
  * - `ERR_RSB_CLI_OVERLAP`: SOURCE and DESTINATION are the same directory or one holds the other.
  * - `ERR_RSB_CLI_STORE_UNREADABLE`: the store's metadata (`.rsb/`) is damaged or of a newer format.
+ * - `ERR_RSB_CLI_MODULE_PATH_UNSAFE`: `$RSYNC_MODULE_PATH` (an rsync daemon's hook) is `/` or directly under `/`
+ *   (also once resolved): no snapshot, no rotation, and a `--daemon-hook=pre` makes the daemon refuse the transfer.
  */
 export type CliErrorCode =
   | 'ERR_RSB_CLI_USAGE'
@@ -50,6 +52,7 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_SOURCE_IS_BACKUP'
   | 'ERR_RSB_CLI_OVERLAP'
   | 'ERR_RSB_CLI_STORE_UNREADABLE'
+  | 'ERR_RSB_CLI_MODULE_PATH_UNSAFE'
 
 /** Details a {@link CliError} may carry. */
 export interface CliErrorDetails {

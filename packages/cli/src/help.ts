@@ -67,8 +67,11 @@ export function helpText(): string {
     '',
     ...wrap(
       'For an rsync daemon destination only the backup runs; snapshots and rotation run on the server, from ' +
-        "the module's post-xfer exec, as 'rsb --snapshot --rotate': without DESTINATION, rsb then uses " +
-        '$RSYNC_MODULE_PATH (and needs -b, -s or -r).',
+        "the module's hooks: 'pre-xfer exec = rsb --daemon-hook=pre' and 'post-xfer exec = rsb " +
+        "--daemon-hook=post --snapshot --rotate' (a listing, a pull or a client's dry run then makes no " +
+        "snapshot; the post-xfer line alone, or 'rsb --snapshot --rotate', snapshots every transfer that " +
+        'succeeded). Without DESTINATION, rsb uses $RSYNC_MODULE_PATH (and needs -s or -r, but for ' +
+        '--daemon-hook=pre); a module path that is / or directly under / is refused.',
       WIDTH,
       '',
     ),
@@ -90,8 +93,11 @@ export function helpText(): string {
     '  143  stopped by SIGTERM; cleanups ran',
     '',
     'Environment:',
-    '  RSYNC_MODULE_PATH  the default DESTINATION (set by rsync daemons for post-xfer',
-    '                     exec)',
+    '  RSYNC_MODULE_PATH  the default DESTINATION (set by rsync daemons for their',
+    '                     pre-xfer and post-xfer exec)',
+    '  RSYNC_PID, RSYNC_ARG0…, RSYNC_EXIT_STATUS',
+    '                     what an rsync daemon tells its hooks about a connection',
+    '                     (--daemon-hook)',
     '  RSYNC_RSH          the remote shell rsync uses for HOST:DIR destinations; an',
     "                     -F FILE in it is also used for rsb's own SSH connections",
     "  RSB_SSH_CONFIG     the ssh_config file for rsb's own SSH connections",

@@ -96,15 +96,11 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     if (signal?.aborted) throw interrupted(signal)
   }
 
-  // 0. An rsync daemon's post-xfer exec: only a transfer that succeeded becomes a snapshot.
-  const transferStatus = io.env.RSYNC_EXIT_STATUS
-  if (options.destinationFromEnv && transferStatus !== undefined && transferStatus.trim() !== '0') {
-    const line =
-      `The rsync daemon's transfer into ${options.destination} ended with status ${transferStatus} ($RSYNC_EXIT_STATUS): ` +
-      'no snapshot and no rotation, so a broken push never becomes a snapshot.'
-    logger.log('warning', line)
-    summary.warnings.push(line)
-    return
+  // 0. An rsync daemon's hooks (hook.ts): a module path that is / or directly under / is refused; the pre-xfer exec
+  // only records the connection; the post-xfer exec goes on only after a push that succeeded.
+  if (options.destinationFromEnv) {
+    const { runDaemonHook } = await import('./hook.js')
+    if (runDaemonHook(options, { logger, env: io.env, stdout: io.stdout, summary }) === 'done') return
   }
 
   // 1. What the destination allows, before anything runs.
