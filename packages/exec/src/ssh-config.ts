@@ -251,9 +251,9 @@ const REFUSED_KEYWORDS = new Map<string, string>(
  * @returns the words, the options for `ssh -G`, the ignored options and the reason it is unsupported, if it is
  * @example
  * ```ts
- * const rsh = parseSshCommand(`ssh -p2222 -l backup -o 'IdentityFile /root/backup key' -v`)
+ * const rsh = parseSshCommand(`ssh -p2222 -l backup -o 'IdentityFile "/root/backup key"' -v`)
  * console.log(rsh.sshArgs, rsh.ignored, rsh.unsupported)
- * // [ '-p', '2222', '-l', 'backup', '-o', 'IdentityFile /root/backup key' ] [ '-v' ] undefined
+ * // [ '-p', '2222', '-l', 'backup', '-o', 'IdentityFile "/root/backup key"' ] [ '-v' ] undefined
  * ```
  */
 export function parseSshCommand(text: string): SshCommand {

@@ -1,4 +1,4 @@
-import { CleanupScope, LocalContext, SshContext, type Context } from '@rsb/exec'
+import { CleanupScope, LocalContext, SshContext, parseSshCommand, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
 import { formatDuration, joinWords } from '@rsb/rotation/io'
 import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS } from '@rsb/rsync'
@@ -45,12 +45,25 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** The ssh_config file for rsb's own SSH connections: `$RSB_SSH_CONFIG`, else `-F FILE` of `$RSYNC_RSH`. */
-export function sshConfigFile(env: Readonly<Record<string, string | undefined>>): string | undefined {
-  if (env.RSB_SSH_CONFIG) return env.RSB_SSH_CONFIG
-  const rsh = env.RSYNC_RSH?.trim().split(/\s+/) ?? []
-  const index = rsh.indexOf('-F')
-  return index === -1 ? undefined : rsh[index + 1]
+/**
+ * The SSH settings of rsb's own connections: `$RSB_SSH_CONFIG` alone when it is set (`$RSYNC_RSH` is then not read),
+ * else every option of `$RSYNC_RSH` that selects where and how to connect (`-F -p -l -i -o -4 -6 -b`), for `ssh -G`,
+ * so that rsb's commands go to the server, port and user that rsync's transfer goes to.
+ *
+ * @throws {CliError} ERR_RSB_CLI_RSH_UNSUPPORTED when `$RSYNC_RSH` is not ssh or holds what rsb cannot follow
+ */
+export function sshSettings(env: Readonly<Record<string, string | undefined>>): { sshConfigFile?: string; sshArgs?: readonly string[] } {
+  if (env.RSB_SSH_CONFIG) return { sshConfigFile: env.RSB_SSH_CONFIG }
+  if ((env.RSYNC_RSH ?? '').trim() === '') return {}
+  const rsh = parseSshCommand(env.RSYNC_RSH as string)
+  if (rsh.unsupported !== undefined) {
+    throw new CliError('ERR_RSB_CLI_RSH_UNSUPPORTED', `rsb's own SSH connection cannot follow $RSYNC_RSH: ${rsh.unsupported}.`, {
+      hint:
+        'Give $RSYNC_RSH only ssh options rsb can follow (-F, -p, -l, -i, -o, -4, -6, -b; see rsb --help), ' +
+        "or set $RSB_SSH_CONFIG to an ssh_config file for rsb's own connection (then $RSYNC_RSH is not read for it).",
+    })
+  }
+  return { sshArgs: rsh.sshArgs }
 }
 
 function interrupted(signal: AbortSignal): CliError {
@@ -141,7 +154,13 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     const { hostname, username } = target.destination
     const ssh =
       io.contexts?.ssh?.(hostname, username) ??
-      new SshContext({ host: hostname, user: username, sshConfigFile: sshConfigFile(io.env), sudo: options.sudo, ionice: options.ionice })
+      new SshContext({
+        // user@host, not `user`: a -l of $RSYNC_RSH beats it, as it does for rsync's ssh (`ssh -l bob alice@host` is bob)
+        host: username === undefined ? hostname : `${username}@${hostname}`,
+        ...sshSettings(io.env),
+        sudo: options.sudo,
+        ionice: options.ionice,
+      })
     scope.add(`close the SSH connection to ${ssh.host}`, () => ssh.close())
     destination = ssh
   }
@@ -286,7 +305,7 @@ async function backupStep(
         host: options.tunnel.host,
         user: options.tunnel.user,
         port: options.tunnel.port,
-        sshConfigFile: sshConfigFile(io.env),
+        ...sshSettings(io.env),
       })
     : undefined
   try {
