@@ -1,5 +1,5 @@
 // rsb as a non-root user with passwordless sudo: the privileged commands really run through sudo
-// (`sudo -n HOME= rsync …`, `sudo -n cp …`, `sudo -n rm …`). Needs root to create the throwaway user.
+// (`sudo -n -H rsync …`, `sudo -n cp …`, `sudo -n rm …`). Needs root to create the throwaway user.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -38,7 +38,7 @@ describe.skipIf(!isRoot)('as a non-root user with sudo (needs root to create the
     await fs.mkdir(path.join(t, 'backups/2024-01-01 00:45:00'))
     await fs.chmod(path.join(t, 'backups'), 0o700)
     const result = await runAs(user.name, ['--disable-notifications', path.join(t, 'source'), path.join(t, 'backups/latest')], t)
-    expect(result.stderr).toMatch(/localhost: sudo -n HOME= rsync --delete/)
+    expect(result.stderr).toMatch(/localhost: sudo -n -H rsync --delete/)
     expect(result.stderr).toMatch(/localhost: sudo -n cp --archive --link/)
     // a deleted snapshot is renamed into the store's metadata first, then removed
     expect(result.stderr).toMatch(
@@ -100,7 +100,7 @@ describe.skipIf(!isRoot)('a daemon password through sudo (needs root: a throwawa
       expect(result.code, result.stderr).toBe(0)
       expect(sawRsync).toBe(true)
       expect(samples).toBeGreaterThan(5)
-      expect(result.stderr).toMatch(/sudo -n HOME= rsync .*--password-file=-/)
+      expect(result.stderr).toMatch(/sudo -n -H rsync .*--password-file=-/)
       expect(result.stderr).not.toContain(secret)
       expect((await fs.stat(path.join(t, 'server/latest/big.bin'))).size).toBe(12 * 1024 * 1024)
     },

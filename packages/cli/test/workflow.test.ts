@@ -111,7 +111,7 @@ describe('the workflow with a recording context (non-root user, sudo)', () => {
       'sudo -n sh -c probe sh / ', // SOURCE
       'sudo -n sh -c read-store sh /mnt/backups', // the store
       'sudo -n test -d /mnt/backups/latest',
-      'sudo -n HOME= ionice -c idle rsync --delete --delete-excluded --acls --archive --hard-links --numeric-ids --xattrs --one-file-system',
+      'sudo -n -H ionice -c idle rsync --delete --delete-excluded --acls --archive --hard-links --numeric-ids --xattrs --one-file-system',
       'sudo -n sh -c write-records sh /mnt/backups/.rsb/snapshots new', // the claim of the snapshot's name
       'sudo -n ionice -c idle cp --archive --link --no-target-directory -- /mnt/backups/latest /mnt/backups/.rsb-snapshot-0123abcd-',
       'sudo -n mv --no-target-directory -- /mnt/backups/.rsb-snapshot-0123abcd-',

@@ -2,6 +2,7 @@ import { debuglog } from 'node:util'
 import { buildCommandLine, type IoniceClass } from './command.js'
 import { ExecError } from './errors.js'
 import { quoteCommandLine } from './quote.js'
+import { explainSudoFailure } from './sudo.js'
 
 const debug = debuglog('rsb:exec')
 
@@ -11,11 +12,17 @@ export interface RunOptions {
   sudo?: boolean | undefined
   /** Run under `ionice -c CLASS` (dropped silently where `ionice` does not exist). Default: the context's. */
   ionice?: IoniceClass | undefined
-  /** Environment overrides (on sudo's command line when sudo is used). */
+  /**
+   * Environment overrides. With sudo never on sudo's command line: `HOME` becomes `sudo -H`, the others reach the
+   * command only where the sudoers rules let them through (see {@link buildCommandLine}).
+   */
   env?: Readonly<Record<string, string>> | undefined
   /** Standard input. Default: nothing (`/dev/null` locally). */
   input?: string | Uint8Array | undefined
-  /** Throw an {@link ExecError} when the command fails. Default: true. */
+  /**
+   * Throw an {@link ExecError} when the command fails. Default: true. A command that sudo refused to start throws
+   * either way (ERR_RSB_EXEC_SUDO_DENIED, ERR_RSB_EXEC_SUDO_PASSWORD): it never ran, so it has no status.
+   */
   check?: boolean | undefined
   /** Keep standard output and error in the result. Default: true. Without it only stderr's tail is kept. */
   capture?: boolean | undefined
@@ -163,8 +170,6 @@ export function tailLines(text: string, lines = 10): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n')
 }
 
-const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required)/
-
 /**
  * The shared implementation of {@link Context}: prefixes, checks, errors and the helpers on top of one
  * primitive, {@link BaseContext.spawn}. Extend it to run commands somewhere else (tests use it for
@@ -236,6 +241,10 @@ export abstract class BaseContext implements Context {
     }
     debug('%s: exit %s %s', this.host, result.exitCode, result.signal ?? '')
     if (outcome.aborted) throw this.#aborted(line.argv, result.stderr)
+    // A command sudo refused to start never ran, so even `check: false` has no status to return: sudo's exit 1 is
+    // not the command's (`test -d` false, rsync's syntax error), it is ERR_RSB_EXEC_SUDO_DENIED or _PASSWORD.
+    const refusal = await explainSudoFailure(this, result)
+    if (refusal) throw refusal
     if ((options.check ?? true) && result.exitCode !== 0) throw this.#failure(result, outcome.notFound === true)
     return result
   }
@@ -256,12 +265,6 @@ export abstract class BaseContext implements Context {
       exitCode: result.exitCode,
       signal: result.signal,
       stderrTail: tailLines(result.stderr),
-    }
-    if (SUDO_PASSWORD.test(result.stderr)) {
-      return new ExecError('ERR_RSB_EXEC_SUDO_PASSWORD', `sudo on ${this.host} asked for a password: ${shown}`, {
-        ...details,
-        hint: 'Allow these commands without a password (a NOPASSWD rule in /etc/sudoers.d/), run as root, or use --no-sudo.',
-      })
     }
     if (notFound || result.exitCode === 127) {
       return new ExecError('ERR_RSB_EXEC_NOT_FOUND', `Command not found on ${this.host}: ${shown}`, {

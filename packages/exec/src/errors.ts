@@ -3,7 +3,11 @@
  *
  * - `ERR_RSB_EXEC_COMMAND_FAILED`: a checked command exited non-zero or was killed by a signal.
  * - `ERR_RSB_EXEC_NOT_FOUND`: the program does not exist (spawn ENOENT, or status 127).
- * - `ERR_RSB_EXEC_SUDO_PASSWORD`: sudo wanted a password in a non-interactive run.
+ * - `ERR_RSB_EXEC_SUDO_PASSWORD`: sudo wanted a password in a non-interactive run (the rules allow the command,
+ *   with a password; or the user has no passwordless rule at all, so sudo cannot say more).
+ * - `ERR_RSB_EXEC_SUDO_DENIED`: sudo refused: no sudoers rule allows this user the command (`… is not allowed to
+ *   execute …`, or `a password is required` for a command that `sudo -n -l` says no rule allows), the
+ *   environment it was given (a rule without SETENV), or to run without a terminal (requiretty).
  * - `ERR_RSB_EXEC_ABORTED`: the command was stopped through its AbortSignal.
  * - `ERR_RSB_EXEC_INVALID_OPTION`: a bad option value (for example an unknown ionice class).
  * - `ERR_RSB_EXEC_SSH_CONFIG`: the SSH settings of a host could not be resolved.
@@ -18,6 +22,7 @@ export type ExecErrorCode =
   | 'ERR_RSB_EXEC_COMMAND_FAILED'
   | 'ERR_RSB_EXEC_NOT_FOUND'
   | 'ERR_RSB_EXEC_SUDO_PASSWORD'
+  | 'ERR_RSB_EXEC_SUDO_DENIED'
   | 'ERR_RSB_EXEC_ABORTED'
   | 'ERR_RSB_EXEC_INVALID_OPTION'
   | 'ERR_RSB_EXEC_SSH_CONFIG'

@@ -11,6 +11,7 @@ export {
   type SpawnOutcome,
   type SpawnRequest,
 } from './context.js'
+export { classifySudoRefusal, explainSudoFailure, sudoCommand, type SudoRefusal } from './sudo.js'
 export { LocalContext, type LocalContextOptions } from './local.js'
 export { SshContext, type SshContextOptions } from './ssh.js'
 export {

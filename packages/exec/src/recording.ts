@@ -1,12 +1,13 @@
 import { BaseContext, type ContextDefaults, type SpawnOutcome, type SpawnRequest } from './context.js'
+import { sudoCommand } from './sudo.js'
 
 /** One command a {@link RecordingContext} was asked to run. */
 export interface RecordedCommand {
   /** The final argv, with the sudo and ionice prefixes. */
   argv: string[]
-  /** The argv without `sudo [-n] [KEY=VALUE…]` and `ionice -c CLASS`: the program and its arguments. */
+  /** The argv without `sudo` and its options and `ionice -c CLASS`: the program and its arguments. */
   command: string[]
-  /** Environment overrides given to the child (those not on sudo's command line). */
+  /** Environment overrides given to the child (with sudo: to sudo, which passes those named in `--preserve-env`). */
   env: Record<string, string>
   /** Whether the command was given the user's terminal. */
   terminal: boolean
@@ -42,13 +43,9 @@ export interface RecordingContextOptions extends ContextDefaults {
   host?: string | undefined
 }
 
-/** Strips `sudo [-n] [KEY=VALUE…]` from the front of a final argv. */
+/** Strips `sudo` and its options (`-n`, `-H`, `-l`, `--preserve-env=…`, `KEY=VALUE`) from the front of a final argv. */
 export function withoutSudo(argv: readonly string[]): string[] {
-  if (argv[0] !== 'sudo') return [...argv]
-  let i = 1
-  if (argv[i] === '-n') i++
-  while (argv[i] !== undefined && /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i] as string)) i++
-  return argv.slice(i)
+  return sudoCommand(argv)
 }
 
 /**

@@ -23,11 +23,23 @@ describe('quoteArgument (shlex.quote)', () => {
 })
 
 describe('buildCommandLine', () => {
-  it('puts environment overrides on sudo’s command line, sorted by key', () => {
-    expect(buildCommandLine({ argv: ['rsync', '-a'], sudo: true, privileged: false, env: { HOME: '', A: '1' } })).toEqual({
-      argv: ['sudo', 'A=1', 'HOME=', 'rsync', '-a'],
+  it('puts no NAME=value on sudo’s command line (a rule without SETENV refuses it): HOME is -H, others --preserve-env', () => {
+    expect(buildCommandLine({ argv: ['rsync', '-a'], sudo: true, privileged: false, env: { HOME: '', B: '2', A: '1' } })).toEqual({
+      argv: ['sudo', '-H', '--preserve-env=A,B', 'rsync', '-a'],
+      env: { A: '1', B: '2' },
+    })
+    expect(buildCommandLine({ argv: ['rsync'], sudo: true, privileged: false, nonInteractive: true, env: { HOME: '/root' } })).toEqual({
+      argv: ['sudo', '-n', '-H', 'rsync'],
       env: {},
     })
+    expect(buildCommandLine({ argv: ['cp', 'a', 'b'], sudo: true, privileged: false }).argv).toEqual(['sudo', 'cp', 'a', 'b'])
+  })
+
+  it('refuses an environment name that is not a variable name (it would break --preserve-env=)', () => {
+    for (const name of ['A,B', 'A=B', '', '1A'])
+      expect(() => buildCommandLine({ argv: ['x'], privileged: true, env: { [name]: 'v' } })).toThrowError(
+        expect.objectContaining({ code: 'ERR_RSB_EXEC_INVALID_OPTION' }),
+      )
   })
 
   it('never prefixes sudo when privileged, and keeps the environment for the child', () => {

@@ -14,14 +14,14 @@ describe('RecordingContext', () => {
     )
     expect(await context.test(['mountpoint', '/mnt/b'])).toBe(false)
     expect(await context.readFile('/etc/crypttab')).toBe('line 1\nline 2\n')
-    await context.run(['rsync', '-a'], { env: { HOME: '' } })
+    await context.run(['rsync', '-a'], { env: { HOME: '', RSYNC_PROXY: 'proxy:3128' } })
     expect(context.commands).toEqual([
       'which ionice',
       'sudo -n ionice -c idle mountpoint /mnt/b',
       'sudo -n cat /etc/crypttab',
-      'sudo -n HOME= ionice -c idle rsync -a',
+      'sudo -n -H --preserve-env=RSYNC_PROXY ionice -c idle rsync -a',
     ])
-    expect(context.calls.at(-1)).toMatchObject({ command: ['rsync', '-a'], env: {}, terminal: false })
+    expect(context.calls.at(-1)).toMatchObject({ command: ['rsync', '-a'], env: { RSYNC_PROXY: 'proxy:3128' }, terminal: false })
   })
 
   it('reports failures, signals and cancellation like a real context', async () => {
@@ -33,8 +33,10 @@ describe('RecordingContext', () => {
     await expect(context.run(['sleep', '9'])).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_ABORTED' })
   })
 
-  it('withoutSudo strips sudo, -n and KEY=VALUE arguments only', () => {
+  it('withoutSudo strips sudo and its options (-n, -H, -l, --preserve-env=, KEY=VALUE) only', () => {
     expect(withoutSudo(['sudo', '-n', 'HOME=', 'A=b c', 'rsync', 'X=1'])).toEqual(['rsync', 'X=1'])
+    expect(withoutSudo(['sudo', '-n', '-H', '--preserve-env=A,B', 'rsync', '-H'])).toEqual(['rsync', '-H'])
+    expect(withoutSudo(['sudo', '-n', '-l', '--', 'cp', '-a'])).toEqual(['cp', '-a'])
     expect(withoutSudo(['rsync'])).toEqual(['rsync'])
   })
 })

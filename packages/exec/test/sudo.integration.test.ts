@@ -35,7 +35,7 @@ describe('sudo for a non-root user (root: creates a throwaway user)', () => {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: u.home },
     })
 
-  it('LocalContext prefixes sudo (with HOME= on sudo’s command line) and runs as root', async () => {
+  it('LocalContext prefixes sudo (a HOME override is sudo -H: root’s home, no NAME=value) and runs as root', async () => {
     await fs.access(dist)
     const result = runAs(
       user,
@@ -45,8 +45,8 @@ describe('sudo for a non-root user (root: creates a throwaway user)', () => {
     )
     expect(result.stderr).toBe('')
     expect(JSON.parse(result.stdout)).toEqual({
-      argv: ['sudo', '-n', 'HOME=', 'sh', '-c', 'echo "$(id -u) [$HOME]"'],
-      out: '0 []',
+      argv: ['sudo', '-n', '-H', 'sh', '-c', 'echo "$(id -u) [$HOME]"'],
+      out: '0 [/root]',
       plain: String(user.uid),
     })
   })
@@ -88,8 +88,8 @@ describe('sudo for a non-root user (root: creates a throwaway user)', () => {
       expect(await context.capture(['id', '-u'])).toBe('0')
       expect(await context.capture(['id', '-u'], { sudo: false })).toBe(String(user.uid))
       const result = await context.run(['sh', '-c', 'echo "[$HOME]"'], { env: { HOME: '' } })
-      expect(result.argv).toEqual(['sudo', '-n', 'HOME=', 'sh', '-c', 'echo "[$HOME]"'])
-      expect(result.stdout).toBe('[]\n')
+      expect(result.argv).toEqual(['sudo', '-n', '-H', 'sh', '-c', 'echo "[$HOME]"'])
+      expect(result.stdout).toBe('[/root]\n')
     } finally {
       await context.close()
     }

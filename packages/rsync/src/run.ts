@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { debuglog } from 'node:util'
 import {
   ExecError,
+  explainSudoFailure,
   LocalContext,
   openTunnel,
   quoteCommandLine,
@@ -35,16 +36,25 @@ export interface RsyncTunnelOptions {
 export interface RunRsyncOptions extends RsyncArgsOptions {
   /** Where rsync runs (the source side). Default: a new `LocalContext`. */
   context?: Context | undefined
-  /** Run rsync with sudo when not root (`sudo HOME= rsync …`). Default: the context's `sudo`. */
+  /** Run rsync with sudo when not root (`sudo -H rsync …`). Default: the context's `sudo`. */
   sudo?: boolean | undefined
   /** Run rsync under `ionice -c CLASS` (dropped where there is no ionice). Default: the context's. */
   ionice?: IoniceClass | undefined
   /**
-   * More environment for rsync, such as `RSYNC_RSH` (with sudo it travels on sudo's command line). `HOME` is
-   * always the empty string, so rsync ignores `~/.cvsignore` and the like. `RSYNC_PASSWORD` is never passed
-   * as environment: for a daemon destination rsync gets `--password-file=-` and reads it from standard input
-   * (unless the pass-through options name a password file), so it is in no argv, no `ps` output and no trace;
-   * for other destinations it is dropped.
+   * More environment for rsync. rsync's own variables are given the way that needs no environment where one
+   * exists, so that sudo with a least-privilege rule (no SETENV) runs rsync:
+   *
+   * - `RSYNC_RSH` becomes `--rsh=VALUE` for an SSH destination (unless the pass-through options give `-e` or
+   *   `--rsh`, which win as they do in rsync); local and daemon destinations do not use it, so it is dropped.
+   * - `RSYNC_PASSWORD` is never passed as environment: for a daemon destination rsync gets `--password-file=-`
+   *   and reads it from standard input (unless the pass-through options name a password file), so it is in no
+   *   argv, no `ps` output and no trace; for other destinations it is dropped.
+   * - `RSYNC_PROXY` and `RSYNC_CONNECT_PROG` (no option says the same) stay environment for daemon destinations
+   *   and are dropped for others; with sudo they reach rsync only where the sudoers rules let them through
+   *   (`env_keep`, or SETENV), otherwise sudo refuses and the run fails with `ERR_RSB_EXEC_SUDO_DENIED`.
+   * - `HOME` is the empty string without sudo and root's home with sudo (`sudo -H`): rsync never reads the
+   *   invoking user's `~/.popt` (which can redefine rsync's options and run programs) or `~/.cvsignore`.
+   * - Any other variable is passed as environment (with sudo: like `RSYNC_PROXY`).
    */
   env?: Readonly<Record<string, string>> | undefined
   /**
@@ -62,7 +72,7 @@ export interface RunRsyncOptions extends RsyncArgsOptions {
 
 /** The outcome of a successful rsync run (exit status 0, 23 or 24). */
 export interface RsyncResult {
-  /** The final argv that ran, with the sudo and ionice prefixes (an `RSYNC_PASSWORD` on sudo's command line shown as `***`). */
+  /** The final argv that ran, with the sudo and ionice prefixes (it never holds a secret). */
   argv: readonly string[]
   /** 0, or 23/24 (a success with a warning). */
   exitCode: number
@@ -78,7 +88,6 @@ export interface RsyncResult {
   durationMs: number
 }
 
-const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required)/
 const SUDO_NOT_FOUND = /^sudo: [^\n]*: command not found$/m
 
 function destinationKind(destination: RsyncArgsOptions['destination']): string {
@@ -106,22 +115,77 @@ function unitBaseOf(rsyncOptions: readonly string[]): number {
   return level >= 3 ? 1024 : 1000
 }
 
-/** Environment variables whose values never appear in argv handed out (messages, events, results). */
-const SECRET_ENVIRONMENT = ['RSYNC_PASSWORD']
+/** Whether the pass-through options choose the remote shell (`-e CMD`, `-eCMD`, `-ave CMD`, `--rsh[=CMD]`). */
+function choosesRemoteShell(rsyncOptions: readonly string[]): boolean {
+  for (const option of rsyncOptions) {
+    if (option === '--rsh' || option.startsWith('--rsh=')) return true
+    if (/^-[A-Za-z]/.test(option)) {
+      for (const letter of option.slice(1)) {
+        if (letter === 'e') return true
+        if (SHORT_WITH_VALUE.includes(letter)) break
+      }
+    }
+  }
+  return false
+}
+
+/** rsync's variables that only a daemon connection reads, and that no option can replace. */
+const DAEMON_ENVIRONMENT = ['RSYNC_PROXY', 'RSYNC_CONNECT_PROG']
 
 /**
- * The final argv with the values of secret environment overrides on sudo's command line (`RSYNC_PASSWORD=…`,
- * before the rsync command of `commandLength` elements) replaced by `***`.
+ * Splits the caller's environment for rsync into options and environment (see {@link RunRsyncOptions.env}).
+ * Nothing here needs sudo to accept `NAME=value`: rsb's own variables become options or standard input, and what
+ * is left is environment that sudo passes only where its rules say so.
  */
-function redact(argv: readonly string[], commandLength: number): readonly string[] {
-  const prefix = argv.length - commandLength
-  return argv.map((argument, index) => {
-    const name = argument.slice(0, argument.indexOf('='))
-    return index < prefix && SECRET_ENVIRONMENT.includes(name) ? `${name}=***` : argument
-  })
+function rsyncEnvironment(
+  given: Readonly<Record<string, string>>,
+  kind: string,
+  rsyncOptions: readonly string[],
+): { options: string[]; env: Record<string, string>; input: string | undefined } {
+  const { RSYNC_PASSWORD: password, RSYNC_RSH: rsh, ...rest } = given
+  const options: string[] = []
+  let input: string | undefined
+  // --rsh is exactly RSYNC_RSH for HOST:PATH (the command line beats the variable in rsync, so a -e of the
+  // pass-through options still wins). Never for HOST::MODULE: an explicit --rsh makes that a daemon reached over
+  // a remote shell, which RSYNC_RSH does not.
+  if (rsh !== undefined && rsh !== '' && kind === 'ssh' && !choosesRemoteShell(rsyncOptions)) options.push(`--rsh=${rsh}`)
+  // A daemon's password never travels in an environment (sudo would need SETENV for it, `ps` and traces would show
+  // it) or in a file: rsync reads it from standard input. Elsewhere it means nothing.
+  const ownPasswordFile = rsyncOptions.some((o) => o === '--password-file' || o.startsWith('--password-file='))
+  if (password !== undefined && kind === 'daemon' && !ownPasswordFile) {
+    options.push('--password-file=-')
+    input = `${password}\n`
+  }
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(rest)) {
+    if (kind === 'daemon' || !DAEMON_ENVIRONMENT.includes(name)) env[name] = value
+  }
+  // HOME empty: rsync reads $HOME/.popt (aliases that rewrite its options, `exec` entries that run programs) and,
+  // with --cvs-exclude, $HOME/.cvsignore. With sudo this becomes `sudo -H` (root's home, root's files only), the
+  // one HOME sudo gives without SETENV (see buildCommandLine in @rsb/exec).
+  env.HOME = ''
+  return { options, env, input }
 }
 
 const NO_SPACE = /No space left on device|Disk quota exceeded/
+
+/**
+ * sudo's refusal is not rsync's exit status 1 ("syntax or usage error"). ERR_RSB_EXEC_SUDO_DENIED (no rule allows
+ * rsync, or the environment it was given) goes on as it is, with its hint naming the sudoers rule; a password
+ * prompt keeps rsync's own code, ERR_RSB_RSYNC_SUDO_PASSWORD. Other errors are returned unchanged.
+ */
+function sudoRefusal(error: ExecError): Error {
+  if (error.code !== 'ERR_RSB_EXEC_SUDO_PASSWORD') return error
+  const argv = error.argv ?? []
+  return new RsyncError('ERR_RSB_RSYNC_SUDO_PASSWORD', `sudo asked for a password to run rsync: ${quoteCommandLine(argv)}`, {
+    argv,
+    exitCode: error.exitCode,
+    signal: error.signal,
+    stderrTail: error.stderrTail,
+    cause: error,
+    hint: 'Allow rsync without a password (a NOPASSWD rule in /etc/sudoers.d/), run as root, or turn sudo off.',
+  })
+}
 
 function cancelled(argv: readonly string[], cause: unknown, stderrTail?: string): RsyncError {
   return new RsyncError('ERR_RSB_RSYNC_CANCELLED', 'rsync was cancelled.', { argv, cause, stderrTail })
@@ -158,12 +222,6 @@ function interpret(
     })
   }
   const usedSudo = result.argv[0] === 'sudo'
-  if (usedSudo && result.exitCode === 1 && SUDO_PASSWORD.test(result.stderr)) {
-    throw new RsyncError('ERR_RSB_RSYNC_SUDO_PASSWORD', `sudo asked for a password to run rsync: ${shown}`, {
-      ...details,
-      hint: 'Allow rsync without a password (a NOPASSWD rule in /etc/sudoers.d/), run as root, or turn sudo off.',
-    })
-  }
   if (result.exitCode === 127 || (usedSudo && result.exitCode === 1 && SUDO_NOT_FOUND.test(result.stderr))) {
     throw new RsyncError('ERR_RSB_RSYNC_NOT_FOUND', `rsync could not be started (command not found): ${shown}`, {
       ...details,
@@ -194,8 +252,9 @@ function interpret(
 
 /**
  * Runs rsync the way rsync-system-backup did: the argv of {@link buildRsyncArgs}, in the given context (local
- * by default), with `sudo` when asked and not root (`sudo HOME= rsync …`), under `ionice -c CLASS` when asked,
- * and with `HOME` empty. Exit status 0 is a success; 23 and 24 are a success with a warning (a `warning` event
+ * by default), with `sudo` when asked and not root (`sudo -H rsync …`: no `NAME=value` on sudo's command line, so a
+ * NOPASSWD rule without SETENV runs it), under `ionice -c CLASS` when asked, and with `HOME` empty (root's home
+ * with sudo). Exit status 0 is a success; 23 and 24 are a success with a warning (a `warning` event
  * and `result.warning`); every other status throws an {@link RsyncError} whose code names rsync's meaning and
  * which carries the tail of rsync's standard error.
  *
@@ -208,7 +267,8 @@ function interpret(
  *   ERR_RSB_RSYNC_NOT_FOUND, ERR_RSB_RSYNC_SUDO_PASSWORD, ERR_RSB_RSYNC_KILLED, ERR_RSB_RSYNC_CANCELLED (after
  *   rsync has stopped), ERR_RSB_RSYNC_INVALID_OPTION (see {@link buildRsyncArgs}; also a tunnel to a destination
  *   that is not a daemon)
- * @throws {ExecError} the SSH and tunnel errors of `@rsb/exec` when the tunnel cannot be opened
+ * @throws {ExecError} the SSH and tunnel errors of `@rsb/exec` when the tunnel cannot be opened;
+ *   ERR_RSB_EXEC_SUDO_DENIED when sudo refuses to run rsync (no rule allows it, or the environment it was given)
  * @example
  * ```ts
  * import { runRsync } from '@rsb/rsync'
@@ -240,19 +300,16 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
   }
   try {
     const args = buildRsyncArgs({ ...options, tunnelPort: tunnel?.localPort ?? options.tunnelPort })
-    // A daemon's password never travels in an environment that sudo puts on its command line (where `ps` shows
-    // it to every user) or in a file: rsync reads it from standard input. Elsewhere it means nothing.
-    const { RSYNC_PASSWORD: password, ...env } = options.env ?? {}
-    let input: string | undefined
-    const ownPasswordFile = (options.rsyncOptions ?? []).some((o) => o === '--password-file' || o.startsWith('--password-file='))
-    if (password !== undefined && destinationKind(options.destination) === 'daemon' && !ownPasswordFile) {
-      args.splice(args.length - 2, 0, '--password-file=-')
-      input = `${password}\n`
-    }
+    const {
+      options: envOptions,
+      env,
+      input,
+    } = rsyncEnvironment(options.env ?? {}, destinationKind(options.destination), options.rsyncOptions ?? [])
+    args.splice(args.length - 2, 0, ...envOptions)
     const parse = onEvent !== undefined || options.stats === true || options.dryRun === true
     const parser = parse ? new RsyncOutputParser({ onEvent, unitBase: unitBaseOf(options.rsyncOptions ?? []) }) : undefined
     const runOptions: RunOptions = {
-      env: { ...env, HOME: '' },
+      env,
       input,
       check: false,
       capture: false,
@@ -267,7 +324,7 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
     }
     let argv: readonly string[] = args
     if (onEvent !== undefined) {
-      argv = redact((await context.commandLine(args, runOptions)).argv, args.length)
+      argv = (await context.commandLine(args, runOptions)).argv
       onEvent({ type: 'command', argv })
     }
     const started = performance.now()
@@ -276,14 +333,19 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
       result = await context.run(args, runOptions)
     } catch (error) {
       if (error instanceof ExecError && error.code === 'ERR_RSB_EXEC_ABORTED') {
-        throw cancelled(redact(error.argv ?? argv, args.length), error, error.stderrTail)
+        throw cancelled(error.argv ?? argv, error, error.stderrTail)
       }
+      // a context of @rsb/exec throws sudo's refusal although rsync runs unchecked
+      if (error instanceof ExecError) throw sudoRefusal(error)
       throw error
     }
     const durationMs = performance.now() - started
     const stats = parser?.end()
-    argv = redact(result.argv, args.length)
+    argv = result.argv
     if (options.signal?.aborted && result.exitCode !== 0) throw cancelled(argv, options.signal.reason, tailLines(result.stderr))
+    // (and another implementation of Context may not)
+    const refusal = await explainSudoFailure(context, result)
+    if (refusal) throw sudoRefusal(refusal)
     const { exitCode, warning } = interpret(result, argv, tunnel)
     if (warning !== undefined) {
       onEvent?.({ type: 'warning', exitCode, meaning: warning, message: `rsync exited with ${exitCode} (${warning}).` })

@@ -43,11 +43,54 @@ describe('runRsync: command line', () => {
     expect(result).toMatchObject({ exitCode: 0, warning: undefined, argv: args, stats: undefined })
   })
 
-  it('not root with sudo: sudo HOME= ionice -c idle rsync … (environment on sudo’s command line, sorted)', async () => {
+  it('not root with sudo: sudo -H ionice -c idle rsync … (no NAME=value on sudo’s command line, RSYNC_RSH as --rsh)', async () => {
     const context = scripted({}, { root: false, sudo: true, interactive: true })
-    await runRsync({ ...base, context, ionice: 'idle', env: { RSYNC_RSH: 'ssh -F /tmp/my config' } })
-    expect(context.requests[0]?.argv).toEqual(['sudo', 'HOME=', 'RSYNC_RSH=ssh -F /tmp/my config', 'ionice', '-c', 'idle', ...args])
+    const ssh = { ...base, destination: 'backup@nas:/backups/latest' }
+    await runRsync({ ...ssh, context, ionice: 'idle', env: { RSYNC_RSH: 'ssh -F /tmp/my config' } })
+    const sshArgs = buildRsyncArgs(ssh)
+    expect(context.requests[0]?.argv).toEqual([
+      'sudo',
+      '-H',
+      'ionice',
+      '-c',
+      'idle',
+      ...sshArgs.slice(0, -2),
+      '--rsh=ssh -F /tmp/my config',
+      ...sshArgs.slice(-2),
+    ])
     expect(context.requests[0]?.env).toEqual({})
+  })
+
+  it('RSYNC_RSH: --rsh only for SSH destinations, and a -e or --rsh of the pass-through options wins', async () => {
+    const env = { RSYNC_RSH: 'ssh -p 2222' }
+    const ssh = { ...base, destination: 'nas:/backups/latest' }
+    for (const rsyncOptions of [['-essh -p 22'], ['--rsh=ssh'], ['-avessh']]) {
+      const own = scripted({})
+      await runRsync({ ...ssh, rsyncOptions, context: own, env })
+      expect(own.requests[0]?.argv).not.toContain('--rsh=ssh -p 2222')
+    }
+    const cluster = scripted({})
+    await runRsync({ ...ssh, rsyncOptions: ['-T/tmp/e'], context: cluster, env })
+    expect(cluster.requests[0]?.argv).toContain('--rsh=ssh -p 2222')
+    // a local destination does not use it; for HOST::MODULE an explicit --rsh would mean "daemon over a remote shell"
+    for (const destination of ['/dst/latest', 'nas::laptop/latest']) {
+      const context = scripted({})
+      await runRsync({ ...base, destination, context, env })
+      expect(context.requests[0]?.argv.some((a) => a.startsWith('--rsh'))).toBe(false)
+      expect(context.requests[0]?.env).toEqual({ HOME: '' })
+    }
+  })
+
+  it('RSYNC_PROXY and RSYNC_CONNECT_PROG: daemons only; through sudo named in --preserve-env (no value in argv)', async () => {
+    const env = { RSYNC_PROXY: 'proxy:3128', RSYNC_CONNECT_PROG: 'ssh nas nc %H 873' }
+    const daemon = scripted({}, { root: false, sudo: true })
+    await runRsync({ ...base, destination: 'nas::laptop/latest', context: daemon, env })
+    expect(daemon.requests[0]?.argv.slice(0, 4)).toEqual(['sudo', '-n', '-H', '--preserve-env=RSYNC_CONNECT_PROG,RSYNC_PROXY'])
+    expect(daemon.requests[0]?.env).toEqual(env)
+    const local = scripted({}, { root: false, sudo: true })
+    await runRsync({ ...base, context: local, env })
+    expect(local.requests[0]?.argv).toEqual(['sudo', '-n', '-H', ...args])
+    expect(local.requests[0]?.env).toEqual({})
   })
 
   it('RSYNC_PASSWORD reaches a daemon through standard input (--password-file=-), never argv or environment', async () => {
@@ -56,7 +99,7 @@ describe('runRsync: command line', () => {
     const ok = scripted({}, { root: false, sudo: true, interactive: true })
     const result = await runRsync({ ...daemon, context: ok, env: { RSYNC_PASSWORD: 's3cret' }, onEvent: (e) => events.push(e) })
     const request = ok.requests[0]
-    expect(request?.argv.slice(0, 2)).toEqual(['sudo', 'HOME='])
+    expect(request?.argv.slice(0, 2)).toEqual(['sudo', '-H'])
     expect(request?.argv.slice(-3)).toEqual(['--password-file=-', '/src/', 'rsync://backup@nas:873/laptop/latest/'])
     expect(request?.input).toBe('s3cret\n')
     expect(JSON.stringify({ argv: request?.argv, env: request?.env, result, events })).not.toContain('s3cret')
@@ -84,7 +127,7 @@ describe('runRsync: command line', () => {
   it('non-interactive sudo gets -n', async () => {
     const context = scripted({}, { root: false, sudo: true })
     await runRsync({ ...base, context })
-    expect(context.requests[0]?.argv.slice(0, 3)).toEqual(['sudo', '-n', 'HOME='])
+    expect(context.requests[0]?.argv.slice(0, 3)).toEqual(['sudo', '-n', '-H'])
   })
 
   it('sudo: false overrides the context', async () => {
@@ -96,8 +139,8 @@ describe('runRsync: command line', () => {
 
   it('HOME is always emptied, whatever env says', async () => {
     const context = scripted({})
-    await runRsync({ ...base, context, env: { HOME: '/root', RSYNC_RSH: 'ssh' } })
-    expect(context.requests[0]?.env).toEqual({ HOME: '', RSYNC_RSH: 'ssh' })
+    await runRsync({ ...base, context, env: { HOME: '/root', TZ: 'UTC' } })
+    expect(context.requests[0]?.env).toEqual({ HOME: '', TZ: 'UTC' })
   })
 
   it('reports the final command first, then progress, then the statistics', async () => {
@@ -105,7 +148,7 @@ describe('runRsync: command line', () => {
     const context = scripted({ stdout: [text.slice(0, 5000), text.slice(5000)] }, { root: false, sudo: true, interactive: true })
     const events: RsyncEvent[] = []
     const result = await runRsync({ ...base, context, progress: true, stats: true, onEvent: (e) => events.push(e) })
-    expect(events[0]).toEqual({ type: 'command', argv: ['sudo', 'HOME=', ...buildRsyncArgs({ ...base, progress: true, stats: true })] })
+    expect(events[0]).toEqual({ type: 'command', argv: ['sudo', '-H', ...buildRsyncArgs({ ...base, progress: true, stats: true })] })
     expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThan(300)
     expect(events.at(-1)).toMatchObject({ type: 'stats', stats: { files: { total: 306 } } })
     expect(result.stats).toEqual((events.at(-1) as Extract<RsyncEvent, { type: 'stats' }>).stats)
@@ -215,6 +258,28 @@ describe('runRsync: exit statuses', () => {
       { root: false, sudo: true },
     )
     await expect(runRsync({ ...base, context })).rejects.toMatchObject({ code: 'ERR_RSB_RSYNC_SUDO_PASSWORD', exitCode: 1 })
+  })
+
+  it('sudo refusing rsync is ERR_RSB_EXEC_SUDO_DENIED (with the sudoers hint), never an rsync status 1', async () => {
+    const denied = new RecordingContext(
+      ({ argv }) => (argv.includes('-l') ? { exitCode: 1 } : { exitCode: 1, stderr: 'sudo: a password is required\n' }),
+      { privileged: false, sudo: true },
+    )
+    const error = await runRsync({ ...base, context: denied }).catch((e: unknown) => e)
+    expect(error).not.toBeInstanceOf(RsyncError)
+    expect(error).toMatchObject({ code: 'ERR_RSB_EXEC_SUDO_DENIED', hint: expect.stringContaining('sudoers') })
+    expect(denied.commands.at(-1)).toBe(`sudo -n -l -- ${args.join(' ')}`)
+    const environment = scripted(
+      {
+        outcome: { exitCode: 1, signal: undefined },
+        stderr: 'sudo: sorry, you are not allowed to set the following environment variables: RSYNC_PROXY\n',
+      },
+      { root: false, sudo: true },
+    )
+    await expect(runRsync({ ...base, destination: 'nas::m', context: environment, env: { RSYNC_PROXY: 'p:1' } })).rejects.toMatchObject({
+      code: 'ERR_RSB_EXEC_SUDO_DENIED',
+      hint: expect.stringContaining('env_keep += "RSYNC_PROXY"'),
+    })
   })
 
   it('a signal from elsewhere is ERR_RSB_RSYNC_KILLED', async () => {

@@ -49,7 +49,7 @@ describeAsRoot('runRsync with sudo as a non-root user (root: creates throwaway u
       },
     )
 
-  it('runs sudo -n HOME= rsync …: root-only files are copied with their owner', async () => {
+  it('runs sudo -n -H rsync … (no NAME=value for sudo): root-only files are copied with their owner', async () => {
     await fs.access(dist)
     const root = await testdir({}, 'rsb-rsync-sudo-')
     const source = path.join(root, 'source')
@@ -59,7 +59,7 @@ describeAsRoot('runRsync with sudo as a non-root user (root: creates throwaway u
     await fs.chown(path.join(source, 'secret'), 0, 0)
     const result = runAs(user, { source, destination })
     expect(result.stderr).toBe('')
-    expect(JSON.parse(result.stdout)).toEqual({ argv: ['sudo', '-n', 'HOME=', ...buildRsyncArgs({ source, destination })], exitCode: 0 })
+    expect(JSON.parse(result.stdout)).toEqual({ argv: ['sudo', '-n', '-H', ...buildRsyncArgs({ source, destination })], exitCode: 0 })
     await verifyDestination(destination)
     const secret = await fs.stat(path.join(destination, 'secret'))
     expect([secret.uid, secret.mode & 0o777]).toEqual([0, 0o600])

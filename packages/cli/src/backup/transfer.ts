@@ -18,7 +18,7 @@ export interface TransferStep {
   readonly tunnel: SshContext | undefined
   readonly signal: AbortSignal | undefined
   readonly stderr: TextSink
-  /** Forwarded to rsync's environment (`RSYNC_RSH`, `RSYNC_PASSWORD`). */
+  /** rsb's environment: the variables of rsync's that it forwards are picked from it (see `FORWARDED`). */
   readonly env: Readonly<Record<string, string | undefined>>
 }
 
@@ -28,6 +28,13 @@ export interface TransferResult {
   readonly stats: RsyncStats | undefined
 }
 
+/**
+ * rsync's variables that rsb passes on to rsync. `@rsb/rsync` turns each into what works through sudo with a rule
+ * that has no SETENV: `RSYNC_RSH` into `--rsh` (SSH destinations), `RSYNC_PASSWORD` into standard input
+ * (`--password-file=-`, daemons); `RSYNC_PROXY` and `RSYNC_CONNECT_PROG` have no option and stay environment for
+ * daemon destinations only (through sudo only where sudoers keeps them: `env_keep`). Nothing else of rsb's
+ * environment reaches rsync (with sudo, sudo's own `env_reset` applies).
+ */
 const FORWARDED = ['RSYNC_RSH', 'RSYNC_PASSWORD', 'RSYNC_CONNECT_PROG', 'RSYNC_PROXY'] as const
 
 /**
@@ -89,7 +96,10 @@ export async function runTransfer(step: TransferStep): Promise<TransferResult> {
     bar?.clear()
     logger.beforeWrite = undefined
     const exitCode = (error as { exitCode?: unknown }).exitCode
-    if (typeof exitCode === 'number') {
+    const code = (error as { code?: unknown }).code
+    // only rsync's own statuses: a status 1 of sudo refusing to start rsync is not "rsync exited with 1"
+    const fromRsync = typeof code === 'string' && code.startsWith('ERR_RSB_RSYNC_') && code !== 'ERR_RSB_RSYNC_SUDO_PASSWORD'
+    if (typeof exitCode === 'number' && fromRsync) {
       logger.log('error', `Backup failed after ${formatDuration(performance.now() - started)}! (rsync exited with ${exitCode})`)
     }
     throw error
