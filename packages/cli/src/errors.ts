@@ -5,6 +5,9 @@
  *   arguments, an action the destination cannot do). Exit status 2.
  * - `ERR_RSB_CLI_UNSUPPORTED_PLATFORM`: `uname` does not say Linux and `--force` was not given.
  * - `ERR_RSB_CLI_LOCKED`: another rsb run is working on the same destination.
+ * - `ERR_RSB_CLI_LOCK_UNSAFE`: the lock directory or a lock file could be steered by another user (wrong owner,
+ *   mode, a symlink, a parent others may write to).
+ * - `ERR_RSB_CLI_LOCK_FAILED`: the lock could not be taken for another reason (no `flock` program, an I/O error).
  * - `ERR_RSB_CLI_SNAPSHOT_EXISTS`: a snapshot with this run's name exists already.
  * - `ERR_RSB_CLI_SNAPSHOT_FAILED`: copying the destination directory into a snapshot failed.
  * - `ERR_RSB_CLI_INTERRUPTED`: the run was stopped by SIGINT or SIGTERM (exit 130 or 143).
@@ -36,6 +39,8 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_USAGE'
   | 'ERR_RSB_CLI_UNSUPPORTED_PLATFORM'
   | 'ERR_RSB_CLI_LOCKED'
+  | 'ERR_RSB_CLI_LOCK_UNSAFE'
+  | 'ERR_RSB_CLI_LOCK_FAILED'
   | 'ERR_RSB_CLI_SNAPSHOT_EXISTS'
   | 'ERR_RSB_CLI_SNAPSHOT_FAILED'
   | 'ERR_RSB_CLI_INTERRUPTED'

@@ -105,7 +105,7 @@ export function helpText(): string {
     '                     ProxyJump and ProxyCommand; not read for them when',
     '                     RSB_SSH_CONFIG is set',
     "  RSB_SSH_CONFIG     the ssh_config file for rsb's own SSH connections",
-    '  RSB_LOCK_DIR       where run locks are kept (default /run/lock/rsb as root)',
+    '  RSB_LOCK_DIR       where run locks are kept (default /run/rsb as root)',
     '  TZ                 the time zone of snapshot names',
     '  NODE_DEBUG=rsb:*   debug tracing of the commands rsb runs',
     '',

@@ -190,3 +190,27 @@ export async function processes(): Promise<{ pid: number; argv: string[] }[]> {
   }
   return found
 }
+
+/**
+ * Runs the built rsb as another USER (util-linux `runuser`; the test must be root), with only PATH and TZ of the
+ * test's environment plus ENV, and collects its standard error.
+ */
+export function runRsbAs(
+  user: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<{ code: number | null; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TZ: 'UTC', ...options.env }
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
+  const child = spawn('runuser', ['-u', user, '--', process.execPath, BIN, ...args], {
+    cwd: options.cwd ?? '/',
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
+  return new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code, stderr }))
+  })
+}

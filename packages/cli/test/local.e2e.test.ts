@@ -404,7 +404,9 @@ describe('one run per destination (15.2 #11)', () => {
     await first.waitForStderr('Creating system backup using rsync')
     const second = await runRsb(args)
     expect(second.code).toBe(1)
-    expect(second.stderr).toMatch(/Another rsb run \(PID \d+, since .+\) is working on .*destination\/latest\. \(ERR_RSB_CLI_LOCKED\)/)
+    expect(second.stderr).toMatch(
+      /Another rsb run \(PID \d+ on \S+, since .+\) is working on .*destination\/latest\. \(ERR_RSB_CLI_LOCKED\)/,
+    )
     expect(second.stderr).not.toContain('Creating system backup')
     const result = await first.done
     expect(result.code).toBe(0)

@@ -15,6 +15,7 @@ const DIRECTORY: PathFacts = {
   isRegisteredMirror: false,
   besideSnapshots: false,
   insideBackup: undefined,
+  storeId: '',
 }
 const MISSING: PathFacts = { ...DIRECTORY, type: 'missing', nonEmpty: false, readable: false }
 const SOURCE: PathFacts = { ...DIRECTORY, resolved: '/srv' }

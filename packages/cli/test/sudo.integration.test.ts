@@ -1,29 +1,14 @@
 // rsb as a non-root user with passwordless sudo: the privileged commands really run through sudo
 // (`sudo -n -H rsync …`, `sudo -n cp …`, `sudo -n rm …`). Needs root to create the throwaway user.
-import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { createSudoUser, isRoot, startRsyncDaemon, testdir } from '@rsb/testkit'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { BIN, createSource, processes, snapshotsIn, verifyDestination } from './helpers.ts'
+import { createSource, processes, runRsbAs, snapshotsIn, verifyDestination } from './helpers.ts'
 
-function runAs(
-  user: string,
-  args: readonly string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn('runuser', ['-u', user, '--', process.execPath, BIN, ...args], {
-    cwd,
-    env: { PATH: process.env.PATH, TZ: 'UTC', NODE_DEBUG: 'rsb:exec', HOME: '/tmp', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-  return new Promise((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stderr }))
-  })
+/** rsb as USER, tracing its commands (NODE_DEBUG=rsb:exec), with HOME=/tmp. */
+function runAs(user: string, args: readonly string[], cwd: string, env: Record<string, string> = {}) {
+  return runRsbAs(user, args, { cwd, env: { NODE_DEBUG: 'rsb:exec', HOME: '/tmp', ...env } })
 }
 
 describe.skipIf(!isRoot)('as a non-root user with sudo (needs root to create the user)', () => {

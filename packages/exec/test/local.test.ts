@@ -19,6 +19,24 @@ describe('LocalContext', () => {
     expect((error as Error).message).toContain('exit status 4')
   })
 
+  it('passes the descriptors of `inherit` to every command as 3, 4, …, with standard input still given; none without it', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rsb-inherit-'))
+    onTestFinished(() => fs.rm(dir, { recursive: true, force: true }))
+    const first = await fs.open(path.join(dir, 'first'), 'w')
+    const second = await fs.open(path.join(dir, 'second'), 'w')
+    onTestFinished(async () => {
+      await first.close()
+      await second.close()
+    })
+    const fds = [first.fd]
+    const inheriting = new LocalContext({ inherit: () => fds })
+    const script = 'readlink /proc/self/fd/3; readlink /proc/self/fd/4 || echo none; cat'
+    expect((await inheriting.run(['sh', '-c', script], { input: 'in\n' })).stdout).toBe(`${dir}/first\nnone\nin\n`)
+    fds.push(second.fd) // asked at each start
+    expect((await inheriting.run(['sh', '-c', script])).stdout).toBe(`${dir}/first\n${dir}/second\n`)
+    expect((await context.run(['sh', '-c', 'readlink /proc/self/fd/3 || echo none'])).stdout).toBe('none\n')
+  })
+
   it('reports a missing program as not found', async () => {
     await expect(context.run(['rsb-no-such-program'])).rejects.toMatchObject({ code: 'ERR_RSB_EXEC_NOT_FOUND' })
     expect(await context.test(['rsb-no-such-program'])).toBe(false)

@@ -253,6 +253,11 @@ export interface InspectOptions {
   readonly acceptDestination: boolean
   readonly allowEmptySource: boolean
   readonly signal: AbortSignal | undefined
+  /**
+   * Called once DESTINATION is resolved, before the store is read: where the run takes the store's lock, so that
+   * what it reads is not changed by another run under it.
+   */
+  readonly beforeStore?: ((destination: PathFacts) => Promise<void>) | undefined
 }
 
 /** What {@link inspectPaths} found: the plan, and the store as read (for the snapshot and rotation steps). */
@@ -277,6 +282,7 @@ export async function inspectPaths(options: InspectOptions): Promise<Inspection>
   const source = options.backup
     ? await probePath(options.sourceContext, options.sourceText, { what: 'SOURCE', source: true, signal })
     : undefined
+  await options.beforeStore?.(destination)
   const state = await readStore(dc, path.posix.dirname(destination.resolved), signal)
   const plan = checkPaths({
     destinationText: options.destinationText,

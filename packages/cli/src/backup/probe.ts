@@ -25,6 +25,11 @@ export interface PathFacts {
    * be written over by that mirror's backups, or would write into a snapshot.
    */
   readonly insideBackup: string | undefined
+  /**
+   * Device and inode of the parent (the store), or of its nearest existing ancestor followed by the rest of the
+   * path: one directory however it is reached (symlinks, bind mounts). Empty when `stat` failed.
+   */
+  readonly storeId: string
 }
 
 const GLOB = '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]'
@@ -59,6 +64,9 @@ if [ -d "$R" ] && [ ! -L "$R" ]; then
 fi
 P=\${R%/*}; [ -n "$P" ] || P=/
 n=\${R##*/}
+# the store's identity: device and inode of it (or of its nearest existing ancestor, plus the rest of the path)
+I=$P; while [ ! -d "$I" ]; do I=\${I%/*}; [ -n "$I" ] || I=/; done
+out storeid "$(stat -c %d:%i -- "$I" 2>/dev/null)\${P#"$I"}"
 if [ "$R" != / ]; then
   [ -f "$P/${STORE_DIRECTORY}/mirrors/$n.json" ] && [ -f "$P/${STORE_DIRECTORY}/store.json" ] && out mirror 1
   has "$P" -type d -name "$g" && out beside 1
@@ -151,5 +159,6 @@ export async function probePath(
     isRegisteredMirror: facts.has('mirror'),
     besideSnapshots: facts.has('beside'),
     insideBackup: facts.get('inside'),
+    storeId: /^\d+:\d+/.test(facts.get('storeid') ?? '') ? (facts.get('storeid') ?? '') : '',
   }
 }

@@ -1,3 +1,5 @@
+import os from 'node:os'
+import path from 'node:path'
 import { CleanupScope, LocalContext, SshContext, parseSshCommand, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
 import { formatDuration, joinWords } from '@rsb/rotation/io'
@@ -6,16 +8,17 @@ import { CliError, UsageError, isRsbError } from '../errors.js'
 import type { Logger, TextSink } from '../log.js'
 import { assertInside } from '@rsb/mount'
 import { checkCryptoDisk, mountDisk, unlockDisk } from './disk.js'
-import { acquireRunLock } from './lock.js'
+import { acquireRunLock, describeHolder, lockDirectory, type RunLock } from './lock.js'
 import { Notifier } from './notify.js'
 import { checkPlatform } from './platform.js'
 import { rotateSnapshots } from './rotate.js'
 import { checkSource, inspectPaths, isInside, literalFilterPath, type Inspection } from './preflight.js'
 import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
-import { readStore, registerMirror, STORE_VERSION, type MirrorRecord } from './store.js'
+import { readStore, registerMirror, STORE_DIRECTORY, STORE_VERSION, type MirrorRecord } from './store.js'
 import { createSummary, type RunSummary } from './summary.js'
 import { checkTarget, resolveTarget, type Target } from './target.js'
+import { acquireServerLock } from './server-lock.js'
 import { runTransfer } from './transfer.js'
 
 /** What the workflow needs from its caller. */
@@ -134,17 +137,35 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   if (options.mount !== undefined && target.destination.kind === 'local') assertInside(target.destination.directory, options.mount)
 
   // 2. Platform check, in the source context.
-  const source = io.contexts?.local ?? new LocalContext({ sudo: options.sudo, ionice: options.ionice })
-  const warning = await checkPlatform(source, options.force, logger, signal)
+  const locks: RunLock[] = []
+  const plain = io.contexts?.local ?? new LocalContext({ sudo: options.sudo, ionice: options.ionice })
+  // rsync and the store's commands inherit the run locks, so a lock lasts while any of them runs (also when rsb
+  // alone is killed); mount helpers, unlocking and notifications do not (a FUSE daemon would hold it for good)
+  const source =
+    io.contexts?.local ?? new LocalContext({ sudo: options.sudo, ionice: options.ionice, inherit: () => locks.map((lock) => lock.fd) })
+  const warning = await checkPlatform(plain, options.force, logger, signal)
   if (warning) summary.warnings.push(warning)
   checkAbort()
 
-  // 3. One run per destination; released last.
-  const locks = [acquireRunLock(target.lockKey, target.expression, io.env)]
-  // every lock of the run (also the resolved destination's, taken later) goes last, after unmounting and locking the disk
+  // 3. One run per destination (and, once it is resolved, per mirror: below); released last.
+  const lockDir = lockDirectory(io.env)
+  for (const skipped of lockDir.skipped) {
+    if (skipped.kind === 'unsafe') logger.log('warning', `Not keeping run locks in ${skipped.directory}: it ${skipped.reason}.`)
+  }
+  // every lock of the run (also the mirror's, taken later) goes last, after unmounting and locking the disk
   scope.add('release the run lock', () => {
-    for (const lock of locks) lock.release()
+    for (const lock of locks.toReversed()) lock.release()
   })
+  const takeLock = (key: string, display: string) => {
+    const lock = acquireRunLock(key, display, lockDir.directory)
+    locks.push(lock)
+    if (lock.previous)
+      logger.log(
+        'warning',
+        `Took over the run lock of ${display} from a run that ended without releasing it (${describeHolder(lock.previous)}).`,
+      )
+  }
+  takeLock(target.lockKey, target.expression)
 
   // 4. Where destination commands run: closed after every other cleanup but the lock.
   let destination: Context | undefined
@@ -165,21 +186,24 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     destination = ssh
   }
 
-  // 5. The crypttab entry and the missing-disk check (before any notification).
-  const crypto = options.crypto !== undefined && destination ? await checkCryptoDisk(destination, options.crypto, signal) : undefined
+  // Where disks are unlocked and mounted: the destination's machine, without the inherited locks.
+  const disks = target.destination.kind === 'local' ? plain : destination
 
-  const notifier = new Notifier(source, logger, options.notifications, io.env)
+  // 5. The crypttab entry and the missing-disk check (before any notification).
+  const crypto = options.crypto !== undefined && disks ? await checkCryptoDisk(disks, options.crypto, signal) : undefined
+
+  const notifier = new Notifier(plain, logger, options.notifications, io.env)
   const timer = performance.now()
   const done: string[] = []
   if (actions.backup) await notifier.send(options.dryRun ? 'Starting dry-run' : 'Starting backup')
 
   // 6. Unlock (outside the failure handler, as the original).
-  if (crypto && destination) scope.add(`lock ${crypto.target}`, await unlockDisk(destination, crypto.target, logger))
+  if (crypto && disks) scope.add(`lock ${crypto.target}`, await unlockDisk(disks, crypto.target, logger))
 
   try {
     checkAbort()
-    if (options.mount !== undefined && destination) {
-      scope.add(`unmount ${options.mount}`, await mountDisk(destination, options.mount, logger))
+    if (options.mount !== undefined && disks) {
+      scope.add(`unmount ${options.mount}`, await mountDisk(disks, options.mount, logger))
     }
     // 7. SOURCE, DESTINATION and the store, resolved and checked before anything is written.
     let paths: Inspection | undefined
@@ -205,16 +229,43 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         acceptDestination: options.acceptDestination,
         allowEmptySource: options.allowEmptySource,
         signal,
+        // The mirror's lock, before the store is read: another spelling of it (a symlinked parent, `..`, a bind
+        // mount) is the same directory, and so the same lock; over SSH also a lock on the server, for other machines.
+        // Two mirrors of one store may run side by side (each touches only its own snapshots).
+        beforeStore: async (facts) => {
+          const store = path.posix.dirname(facts.resolved)
+          const name = path.posix.basename(facts.resolved)
+          const ssh = target.destination.kind === 'ssh' ? target.destination : undefined
+          const where = ssh ? `${ssh.username ? `${ssh.username}@` : ''}${ssh.hostname}:` : ''
+          const display = facts.resolved === target.destination.directory ? target.expression : `${target.expression} (${facts.resolved})`
+          // by its real path, and when the store exists by the store's device and inode and the mirror's name
+          takeLock(`mirror ${where}${facts.resolved}`, display)
+          if (/^\d+:\d+$/.test(facts.storeId)) takeLock(`mirror ${where}${facts.storeId}/${name}`, display)
+          if (!ssh || !destination) return
+          const server = await acquireServerLock({
+            context: destination,
+            directory: facts.resolved,
+            holderFile: `${store}/${STORE_DIRECTORY}/mirrors/${name}.lock`,
+            display,
+            holder: options.dryRun
+              ? undefined
+              : { host: os.hostname(), pid: process.pid, since: new Date().toISOString(), key: `${where}${facts.resolved}` },
+          })
+          if (!server) {
+            logger.log(
+              'warning',
+              `${destination.host} has no flock program: runs from other machines to ${facts.resolved} are not kept apart.`,
+            )
+            return
+          }
+          scope.add(`release the lock of ${facts.resolved} on ${destination.host}`, () => server.release())
+          if (server.previous)
+            logger.log(
+              'warning',
+              `Took over the lock of ${facts.resolved} on ${destination.host} from a run that ended without releasing it (${describeHolder(server.previous)}).`,
+            )
+        },
       })
-      // The lock of the resolved destination too: another spelling of it (a symlinked parent, `..`) is the same mirror.
-      const { hostname, username } = target.destination.kind === 'ssh' ? target.destination : { hostname: '', username: undefined }
-      const resolvedKey =
-        target.destination.kind === 'ssh'
-          ? `${username ? `${username}@` : ''}${hostname}:${paths.plan.destination}`
-          : paths.plan.destination
-      if (resolvedKey !== target.lockKey) {
-        locks.push(acquireRunLock(resolvedKey, `${target.expression} (${paths.plan.destination})`, io.env))
-      }
       mirror = await prepareStore(paths, destination, options, logger, signal)
     }
     checkAbort()
