@@ -1,12 +1,12 @@
 // The built rsb as a non-root user whose only sudo rule is the README's least-privilege one (issue 16 point 8):
 // NOPASSWD for the listed programs, no SETENV, no ALL. Needs root: it creates a throwaway user and installs the
 // rule in /etc/sudoers.d/ (checked with visudo -cf, removed in afterAll whatever happened).
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { createSudoUser, isRoot, testdir, type TestUser } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, createSource, snapshotsIn, verifyDestination } from './helpers.ts'
+import { createSource, runRsbAs, snapshotsIn, verifyDestination } from './helpers.ts'
 
 const README = path.resolve(import.meta.dirname, '../../../README.md')
 
@@ -36,16 +36,9 @@ function sudoPrograms(trace: string): string[] {
 }
 
 function runAs(user: string, args: readonly string[], cwd: string, env: Record<string, string> = {}) {
-  const child = spawn('runuser', ['-u', user, '--', process.execPath, BIN, '--disable-notifications', ...args], {
+  return runRsbAs(user, ['--disable-notifications', ...args], {
     cwd,
-    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', TZ: 'UTC', HOME: '/tmp', NODE_DEBUG: 'rsb:exec', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-  return new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stderr }))
+    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', NODE_DEBUG: 'rsb:exec', ...env },
   })
 }
 
@@ -124,7 +117,7 @@ describe.skipIf(!isRoot)('the README’s least-privilege sudoers rule (needs roo
     }
   })
 
-  it.each(['rsync', 'sh'])(
+  it.each(['rsync', 'sh', 'cp', 'mv'])(
     'a rule without %s: exit 1 with ERR_RSB_EXEC_SUDO_DENIED and the sudoers hint, not an rsync error',
     { timeout: 60_000 },
     async (missing) => {

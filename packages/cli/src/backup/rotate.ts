@@ -2,7 +2,7 @@ import type { Context } from '@rsb/exec'
 import { isSnapshotName, planRotation, type Backup, type KeepReason, type RotationScheme, type Timestamp } from '@rsb/rotation'
 import { formatDuration, joinPath, joinWords, removalError } from '@rsb/rotation/io'
 import type { Logger } from '../log.js'
-import { adoptedRecord } from './snapshot.js'
+import { adoptedRecord, isSudoRefusal } from './snapshot.js'
 import { metadataPath, removeRecords, snapshotFileName, type MirrorRecord, type StoreState } from './store.js'
 
 export interface RotateStep {
@@ -129,7 +129,8 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
       await context.run(['rm', '-fR', '--', hidden], { signal: step.signal, capture: false })
       logger.log('verbose', `Deleted ${path} in ${formatDuration(performance.now() - started)}.`)
     } catch (error) {
-      if (step.signal?.aborted) throw error
+      // stopped, or sudo refusing mv or rm (a least-privilege rule without them): the next deletions would fail alike
+      if (step.signal?.aborted || isSudoRefusal(error)) throw error
       logger.log('error', `Failed to delete ${path}: ${error instanceof Error ? error.message : String(error)}`)
       failures.push({ path, error })
     }

@@ -152,7 +152,8 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
     // also when stopped (SIGINT/SIGTERM): the half copy and the claim go now, not at the next run
     await context.run(['rm', '-fR', '--', temporary], { check: false })
     await release()
-    if (step.signal?.aborted) throw error
+    // sudo refusing cp (a least-privilege rule without it) keeps its own code and hint
+    if (step.signal?.aborted || isSudoRefusal(error)) throw error
     const stderr = (error as { stderrTail?: string }).stderrTail ?? ''
     throw new CliError('ERR_RSB_CLI_SNAPSHOT_FAILED', `Failed to create snapshot ${target}: ${(error as Error).message}`, {
       cause: error,
@@ -165,6 +166,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
   } catch (error) {
     await context.run(['rm', '-fR', '--', temporary], { check: false })
     await release()
+    if (isSudoRefusal(error)) throw error
     throw new CliError('ERR_RSB_CLI_SNAPSHOT_FAILED', `Failed to name snapshot ${target}: ${(error as Error).message}`, {
       cause: error,
       path: target,
@@ -190,4 +192,10 @@ function snapshotFailureHint(stderr: string): string | undefined {
     )
   }
   return undefined
+}
+
+/** sudo would not run the command (ERR_RSB_EXEC_SUDO_DENIED, ERR_RSB_EXEC_SUDO_PASSWORD): reported as it is. */
+export function isSudoRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return code === 'ERR_RSB_EXEC_SUDO_DENIED' || code === 'ERR_RSB_EXEC_SUDO_PASSWORD'
 }
