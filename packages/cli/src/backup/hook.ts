@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { RunOptions } from '../args.js'
 import { CliError } from '../errors.js'
 import type { Logger, TextSink } from '../log.js'
+import { processStartTime } from './lock.js'
 import { STORE_DIRECTORY } from './store.js'
 import type { RunSummary } from './summary.js'
 
@@ -165,16 +166,6 @@ export function checkModulePath(modulePath: string, cwd = process.cwd()): string
     )
   }
   return real
-}
-
-/** The start time of a running process (field 22 of /proc/PID/stat), or undefined when there is none. */
-function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
-  } catch {
-    return undefined
-  }
 }
 
 function parentPid(pid: number): number | undefined {
