@@ -15,6 +15,7 @@ export { classifySudoRefusal, explainSudoFailure, sudoCommand, type SudoRefusal 
 export { LocalContext, type LocalContextOptions } from './local.js'
 export { SshContext, type SshContextOptions } from './ssh.js'
 export {
+  SSH_KEEPALIVE,
   resolveSshHost,
   parseSshG,
   parseSshCommand,

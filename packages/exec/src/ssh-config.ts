@@ -2,6 +2,20 @@ import os from 'node:os'
 import { parse as parseShellWords } from 'shell-quote'
 import { loadExeca } from './internal/lazy.js'
 import { ExecError } from './errors.js'
+import type { Context } from './context.js'
+
+/**
+ * The keepalive of rsb's SSH connections, in ssh_config's terms: a keepalive after `interval` seconds without data
+ * from the server, and the connection given up after `countMax` unanswered ones (60 s). They are the values of
+ * `SshContext`'s connection (ssh2's `keepaliveInterval: 15_000`, `keepaliveCountMax: 4`), for the ssh that rsync
+ * starts (`@rsb/rsync`'s `sshKeepalive`).
+ *
+ * @example
+ * ```ts
+ * console.log(SSH_KEEPALIVE) // { interval: 15, countMax: 4 }
+ * ```
+ */
+export const SSH_KEEPALIVE: { readonly interval: number; readonly countMax: number } = Object.freeze({ interval: 15, countMax: 4 })
 
 /** The effective SSH settings of a host, as `ssh -G` reports them. */
 export interface SshHostConfig {
@@ -31,6 +45,10 @@ export interface SshHostConfig {
   proxyJump: string | undefined
   /** ProxyCommand, when set: rsb's own connection cannot follow it. */
   proxyCommand: string | undefined
+  /** ServerAliveInterval in seconds; 0 (ssh's default) sends no keepalive. */
+  serverAliveInterval: number
+  /** ServerAliveCountMax: unanswered keepalives before ssh gives up (ssh's default 3). */
+  serverAliveCountMax: number
 }
 
 function localUser(): string {
@@ -95,6 +113,8 @@ export function parseSshG(alias: string, output: string): SshHostConfig {
     identityAgent: single.get('identityagent'),
     proxyJump: unlessNone('proxyjump'),
     proxyCommand: unlessNone('proxycommand'),
+    serverAliveInterval: Number(single.get('serveraliveinterval') ?? 0) || 0,
+    serverAliveCountMax: Number(single.get('serveralivecountmax') ?? 3) || 0,
   }
 }
 
@@ -122,6 +142,30 @@ export interface ResolveSshHostOptions {
    * as bob.
    */
   sshArgs?: readonly string[] | undefined
+  /**
+   * Where to run `ssh -G` (`context.run`, without sudo or ionice), so that it reads the ssh_config files of the
+   * machine and user a command of that context runs as. Default: directly, on this machine.
+   */
+  context?: Context | undefined
+}
+
+/** `ssh ARGS` directly or in a context: whether ssh was missing, its status and output. */
+async function runSsh(
+  args: readonly string[],
+  context: Context | undefined,
+): Promise<{ missing: boolean; exitCode: number | undefined; stdout: string; stderr: string }> {
+  if (context !== undefined) {
+    const result = await context.run(['ssh', ...args], { check: false, sudo: false, ionice: undefined })
+    return { missing: result.exitCode === 127, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }
+  }
+  const execa = await loadExeca()
+  const result = await execa('ssh', args, { reject: false, stdin: 'ignore' })
+  return {
+    missing: (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT',
+    exitCode: result.exitCode,
+    stdout: String(result.stdout),
+    stderr: String(result.stderr),
+  }
 }
 
 /**
@@ -149,9 +193,8 @@ export async function resolveSshHost(target: string, options: ResolveSshHostOpti
   if (user) args.push('-l', user)
   if (options.configFile) args.push('-F', options.configFile)
   args.push('--', host)
-  const execa = await loadExeca()
-  const result = await execa('ssh', args, { reject: false, stdin: 'ignore' })
-  if ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+  const result = await runSsh(args, options.context)
+  if (result.missing) {
     if (sshArgs.length > 0) {
       throw new ExecError(
         'ERR_RSB_EXEC_SSH_CONFIG',
@@ -174,7 +217,7 @@ export async function resolveSshHost(target: string, options: ResolveSshHostOpti
     )
   }
   if (result.exitCode !== 0) {
-    throw new ExecError('ERR_RSB_EXEC_SSH_CONFIG', `Could not resolve the SSH settings of '${target}': ${String(result.stderr).trim()}`, {
+    throw new ExecError('ERR_RSB_EXEC_SSH_CONFIG', `Could not resolve the SSH settings of '${target}': ${result.stderr.trim()}`, {
       host: target,
       exitCode: result.exitCode,
       hint: options.configFile
@@ -184,7 +227,7 @@ export async function resolveSshHost(target: string, options: ResolveSshHostOpti
           : 'Check ~/.ssh/config.',
     })
   }
-  return parseSshG(host, String(result.stdout))
+  return parseSshG(host, result.stdout)
 }
 
 /** What rsb makes of an ssh command line such as `$RSYNC_RSH`, for its own SSH connection. */
