@@ -5,13 +5,16 @@ import {
   explainSudoFailure,
   LocalContext,
   openTunnel,
+  parseSshCommand,
   quoteCommandLine,
+  resolveSshHost,
   tailLines,
   type Context,
   type IoniceClass,
   type RunOptions,
   type RunResult,
   type SshContext,
+  type SshHostConfig,
   type Tunnel,
 } from '@rsb/exec'
 import { parseDestination } from '@rsb/destination'
@@ -57,6 +60,19 @@ export interface RunRsyncOptions extends RsyncArgsOptions {
    * - Any other variable is passed as environment (with sudo: like `RSYNC_PROXY`).
    */
   env?: Readonly<Record<string, string>> | undefined
+  /**
+   * A keepalive for the ssh that rsync starts for an SSH destination (`{ interval: 15, countMax: 4 }`, `@rsb/exec`'s
+   * `SSH_KEEPALIVE`): rsync's remote shell (`RSYNC_RSH` of `env`, default `ssh`) gets `-o ServerAliveInterval=…`
+   * and `-o ServerAliveCountMax=…` appended (so it becomes `--rsh=…`) where the user's own settings give none, as
+   * {@link withSshKeepalive} decides from `ssh -G -o BatchMode=no` with the remote shell's options and the
+   * destination's `[user@]host`, run in `context` without sudo (BatchMode=no: Debian's ssh makes BatchMode yes
+   * imply ServerAliveInterval 300, a default and not a setting of the user's). Nothing is added for local and
+   * daemon destinations (an explicit `--rsh` would make a daemon destination a daemon over a remote shell), when
+   * `rsyncOptions` choose the remote shell (`-e`, `--rsh`), when `RSYNC_RSH` is another program than ssh or holds
+   * what {@link parseSshCommand} cannot read, or when `ssh -G` fails (rsync's ssh then reports the problem itself).
+   * Default: none.
+   */
+  sshKeepalive?: SshKeepalive | undefined
   /**
    * Open an SSH tunnel to the daemon for the transfer (over `@rsb/exec`'s ssh2 connection) and close it right
    * after: a daemon destination without an explicit port then uses the tunnel's local port.
@@ -127,6 +143,125 @@ function choosesRemoteShell(rsyncOptions: readonly string[]): boolean {
     }
   }
   return false
+}
+
+/** A keepalive for ssh, in ssh_config's terms: `ServerAliveInterval` (seconds) and `ServerAliveCountMax`. */
+export interface SshKeepalive {
+  /** ServerAliveInterval: seconds without data from the server before ssh sends a keepalive. */
+  readonly interval: number
+  /** ServerAliveCountMax: unanswered keepalives before ssh gives up. */
+  readonly countMax: number
+}
+
+/** ssh's default ServerAliveCountMax, which `ssh -G` reports when nothing sets it. */
+const SSH_DEFAULT_COUNT_MAX = 3
+/** ServerAliveInterval and Debian's aliases of it (lower case). */
+const INTERVAL_KEYWORDS = ['serveraliveinterval', 'protocolkeepalives', 'setuptimeout']
+
+/** The keywords (lower case) that the `-o` options of an ssh command line set. */
+function keywordsOf(sshArgs: readonly string[]): Set<string> {
+  const keywords = new Set<string>()
+  for (let index = 0; index < sshArgs.length - 1; index++) {
+    if (sshArgs[index] !== '-o') continue
+    const keyword = /^\s*([A-Za-z0-9]+)/.exec(sshArgs[++index] as string)?.[1]
+    if (keyword !== undefined) keywords.add(keyword.toLowerCase())
+  }
+  return keywords
+}
+
+/**
+ * rsync's remote shell with a keepalive, unless the user's own ssh settings have one. ssh takes the first value it
+ * gets for an option, and its command line (`-o`) before any ssh_config file, so an appended `-o` beats whatever the
+ * config files say: rsb appends only what no setting of the user's gives.
+ *
+ * - `-o ServerAliveInterval=INTERVAL` when `ssh -G` reports ServerAliveInterval 0 (ssh's default: no keepalive) and
+ *   `rsh` has no `-o ServerAliveInterval` of its own (nor Debian's aliases ProtocolKeepAlives and SetupTimeOut;
+ *   `-o ServerAliveInterval=0` keeps the keepalive off). An interval set anywhere (ssh_config, the `-F` file, `-o`)
+ *   leaves `rsh` as it is, with the user's ServerAliveCountMax.
+ * - `-o ServerAliveCountMax=COUNT` with it, only when `ssh -G` reports ssh's default 3 and `rsh` has no
+ *   `-o ServerAliveCountMax`: a count of the user's stays, with rsb's interval. (`ssh -G` cannot tell a
+ *   `ServerAliveCountMax 3` in a config file from the default: that one becomes COUNT.)
+ * - Nothing when `rsh` is another program than ssh or holds what {@link parseSshCommand} cannot read the way
+ *   rsync does (shell syntax, unbalanced quotes, `-J`, ProxyCommand…), or when `keepalive.interval` is 0.
+ *
+ * The values appended are plain words, so `rsh` keeps rsync's quoting (rsync splits `--rsh` at spaces, honouring
+ * `'…'` and `"…"`). Pure: `settings` are what `ssh -G` said for the destination with `rsh`'s options.
+ *
+ * @param rsh - the remote shell as rsync reads `$RSYNC_RSH` (`ssh` when unset)
+ * @param settings - `ssh -G`'s ServerAliveInterval and ServerAliveCountMax for the destination, with `rsh`'s options
+ * @param keepalive - the values to add (`@rsb/exec`'s `SSH_KEEPALIVE`)
+ * @returns `rsh` with the options appended, or `rsh` itself when nothing is added
+ * @throws {RsyncError} ERR_RSB_RSYNC_INVALID_OPTION when `keepalive` is not whole numbers (the count at least 1)
+ * @example
+ * ```ts
+ * const defaults = { serverAliveInterval: 0, serverAliveCountMax: 3 }
+ * console.log(withSshKeepalive("ssh -i '/root/backup key'", defaults, { interval: 15, countMax: 4 }))
+ * // ssh -i '/root/backup key' -o ServerAliveInterval=15 -o ServerAliveCountMax=4
+ * console.log(withSshKeepalive('ssh', { ...defaults, serverAliveInterval: 5 }, { interval: 15, countMax: 4 })) // ssh
+ * ```
+ */
+export function withSshKeepalive(
+  rsh: string,
+  settings: Pick<SshHostConfig, 'serverAliveInterval' | 'serverAliveCountMax'>,
+  keepalive: SshKeepalive,
+): string {
+  if (
+    !Number.isSafeInteger(keepalive.interval) ||
+    keepalive.interval < 0 ||
+    !Number.isSafeInteger(keepalive.countMax) ||
+    keepalive.countMax < 1
+  ) {
+    throw new RsyncError('ERR_RSB_RSYNC_INVALID_OPTION', `Invalid SSH keepalive: ${keepalive.interval} s × ${keepalive.countMax}.`, {
+      hint: 'Give ServerAliveInterval as whole seconds (0: none) and ServerAliveCountMax as a whole number of at least 1.',
+    })
+  }
+  if (keepalive.interval === 0) return rsh
+  const command = parseSshCommand(rsh)
+  if (command.unsupported !== undefined) return rsh
+  const own = keywordsOf(command.sshArgs)
+  if (INTERVAL_KEYWORDS.some((keyword) => own.has(keyword)) || settings.serverAliveInterval !== 0) return rsh
+  const added = [`-o ServerAliveInterval=${keepalive.interval}`]
+  if (!own.has('serveralivecountmax') && settings.serverAliveCountMax === SSH_DEFAULT_COUNT_MAX) {
+    added.push(`-o ServerAliveCountMax=${keepalive.countMax}`)
+  }
+  return `${rsh} ${added.join(' ')}`
+}
+
+/**
+ * The remote shell with {@link RunRsyncOptions.sshKeepalive}, or undefined to leave `RSYNC_RSH` as it is: asks
+ * `ssh -G` where rsync runs (without sudo) for an SSH destination whose remote shell rsb may extend.
+ */
+async function keepaliveShell(options: RunRsyncOptions, context: Context): Promise<string | undefined> {
+  const keepalive = options.sshKeepalive
+  if (keepalive === undefined) return undefined
+  const destination = typeof options.destination === 'string' ? parseDestination(options.destination) : options.destination
+  if (destination.kind !== 'ssh' || choosesRemoteShell(options.rsyncOptions ?? [])) return undefined
+  const given = options.env?.RSYNC_RSH
+  const rsh = given === undefined || given.trim() === '' ? 'ssh' : given
+  const command = parseSshCommand(rsh)
+  if (command.unsupported !== undefined) {
+    debug('no keepalive for rsync’s ssh: $RSYNC_RSH %s', command.unsupported)
+    return undefined
+  }
+  const hostname = destination.hostname ?? ''
+  const target = destination.username ? `${destination.username}@${hostname}` : hostname
+  let settings: SshHostConfig
+  try {
+    // BatchMode=no first: Debian's ssh makes ServerAliveInterval default to 300 with BatchMode yes, which ssh -G
+    // reports like a setting; that default is no setting of the user's (and no Match criterion reads BatchMode)
+    settings = await resolveSshHost(target, { sshArgs: ['-o', 'BatchMode=no', ...command.sshArgs], context })
+  } catch (error) {
+    debug('no keepalive for rsync’s ssh: %s', (error as Error).message)
+    return undefined
+  }
+  const shell = withSshKeepalive(rsh, settings, keepalive)
+  debug(
+    'rsync’s ssh: ServerAliveInterval %d, ServerAliveCountMax %d from ssh -G; %s',
+    settings.serverAliveInterval,
+    settings.serverAliveCountMax,
+    shell === rsh ? 'kept' : 'keepalive added',
+  )
+  return shell === rsh ? undefined : shell
 }
 
 /** rsync's variables that only a daemon connection reads, and that no option can replace. */
@@ -300,11 +435,16 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
   }
   try {
     const args = buildRsyncArgs({ ...options, tunnelPort: tunnel?.localPort ?? options.tunnelPort })
+    const shell = await keepaliveShell(options, context)
     const {
       options: envOptions,
       env,
       input,
-    } = rsyncEnvironment(options.env ?? {}, destinationKind(options.destination), options.rsyncOptions ?? [])
+    } = rsyncEnvironment(
+      shell === undefined ? (options.env ?? {}) : { ...options.env, RSYNC_RSH: shell },
+      destinationKind(options.destination),
+      options.rsyncOptions ?? [],
+    )
     args.splice(args.length - 2, 0, ...envOptions)
     const parse = onEvent !== undefined || options.stats === true || options.dryRun === true
     const parser = parse ? new RsyncOutputParser({ onEvent, unitBase: unitBaseOf(options.rsyncOptions ?? []) }) : undefined
