@@ -1,4 +1,4 @@
-import { quoteCommandLine, type Context, type SshContext } from '@rsb/exec'
+import { quoteCommandLine, SSH_KEEPALIVE, type Context, type SshContext } from '@rsb/exec'
 import { runRsync, type RsyncDestination, type RsyncStats } from '@rsb/rsync'
 import type { RunOptions } from '../args.js'
 import { formatDuration } from '@rsb/rotation/io'
@@ -33,7 +33,9 @@ export interface TransferResult {
  * that has no SETENV: `RSYNC_RSH` into `--rsh` (SSH destinations), `RSYNC_PASSWORD` into standard input
  * (`--password-file=-`, daemons); `RSYNC_PROXY` and `RSYNC_CONNECT_PROG` have no option and stay environment for
  * daemon destinations only (through sudo only where sudoers keeps them: `env_keep`). Nothing else of rsb's
- * environment reaches rsync (with sudo, sudo's own `env_reset` applies).
+ * environment reaches rsync (with sudo, sudo's own `env_reset` applies). For an SSH destination, `RSYNC_RSH` (default
+ * `ssh`) also gets rsb's keepalive, `-o ServerAliveInterval=15 -o ServerAliveCountMax=4`, unless the user's ssh
+ * settings already set one (see `withSshKeepalive` of `@rsb/rsync`).
  */
 const FORWARDED = ['RSYNC_RSH', 'RSYNC_PASSWORD', 'RSYNC_CONNECT_PROG', 'RSYNC_PROXY'] as const
 
@@ -69,6 +71,8 @@ export async function runTransfer(step: TransferStep): Promise<TransferResult> {
       stats: options.json,
       timeout: options.timeout,
       connectTimeout: options.connectTimeout,
+      // rsync's ssh gets the keepalive of rsb's own connection, where the user's ssh settings set none
+      sshKeepalive: SSH_KEEPALIVE,
       env,
       signal: step.signal,
       ...(step.tunnel ? { tunnel: { context: step.tunnel } } : {}),
