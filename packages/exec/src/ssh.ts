@@ -12,7 +12,7 @@ import {
 } from './known-hosts.js'
 import { loadSsh2 } from './internal/lazy.js'
 import { quoteCommandLine } from './quote.js'
-import { resolveSshHost, type SshHostConfig } from './ssh-config.js'
+import { resolveSshHost, SSH_KEEPALIVE, type SshHostConfig } from './ssh-config.js'
 
 /** Options of an {@link SshContext}. */
 export interface SshContextOptions extends ContextDefaults {
@@ -177,8 +177,8 @@ export class SshContext extends BaseContext {
       ...(config.addressFamily === 'inet' ? { forceIPv4: true } : config.addressFamily === 'inet6' ? { forceIPv6: true } : {}),
       ...(config.bindAddress !== undefined ? { localAddress: config.bindAddress } : {}),
       readyTimeout: options.connectTimeoutMs ?? (config.connectTimeout ? config.connectTimeout * 1000 : 10_000),
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 4,
+      keepaliveInterval: SSH_KEEPALIVE.interval * 1000,
+      keepaliveCountMax: SSH_KEEPALIVE.countMax,
       algorithms: { serverHostKey: [...preferred.filter((a) => all.includes(a)), ...all.filter((a) => !preferred.includes(a))] as never },
       hostVerifier: (key: Buffer) => {
         verdict = verifyHostKey(entries, lookupName, key)
