@@ -213,6 +213,75 @@ describe.skipIf(!isRoot)('one lock per mirror, however it is reached (issue 16 #
     // released afterwards: the bind mount's spelling works now
     expect((await runRsb([...QUIET, '--backup', path.join(t, 'source'), path.join(t, 'bind/latest')])).code).toBe(0)
   })
+
+  /** A lock directory of its own: another user's, or another $RSB_LOCK_DIR (only the lock at the mirror can tell). */
+  async function lockDir(t: string, name: string): Promise<Record<string, string>> {
+    const dir = path.join(t, `locks-${name}`)
+    await fs.mkdir(dir, { mode: 0o700 })
+    return { RSB_LOCK_DIR: dir }
+  }
+
+  it('two runs with different lock directories (as root’s and a sudo user’s are) on one local mirror: the second is refused by the lock at the mirror', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    await fs.mkdir(path.join(t, 'store'))
+    const bin = path.join(t, 'bin')
+    await writeProgram(bin, 'rsync', 'sleep 3; exec /usr/bin/rsync "$@"')
+    const destination = path.join(t, 'store/latest')
+    expect((await runRsb([...QUIET, '--backup', path.join(t, 'source'), destination], { env: await lockDir(t, 'a') })).code).toBe(0)
+    const first = startRsb([...QUIET, path.join(t, 'source'), destination], { path: [bin], env: { RSB_LOCK_DIR: path.join(t, 'locks-a') } })
+    await first.waitForStderr('Creating system backup using rsync')
+    const second = await runRsb([...QUIET, path.join(t, 'source'), destination], { env: await lockDir(t, 'b') })
+    expect(second.code).toBe(1)
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `Another rsb run \\(PID ${first.child.pid} on \\S+, since .+\\) is working on .*latest on localhost\\. \\(ERR_RSB_CLI_LOCKED\\)`,
+      ),
+    )
+    expect(second.stderr).not.toContain('Creating system backup')
+    expect((await first.done).code).toBe(0)
+    expect(await snapshotsIn(path.join(t, 'store'))).toHaveLength(1)
+    // released on the way out, its record too
+    await expect(fs.stat(path.join(t, 'store/.rsb/mirrors/latest.lock'))).rejects.toThrow()
+    const later = await runRsb([...QUIET, path.join(t, 'source'), destination], { env: { RSB_LOCK_DIR: path.join(t, 'locks-b') } })
+    expect(later.stderr).not.toMatch(/Took over|did not stop/)
+    expect(later.code).toBe(0)
+  })
+
+  it('a first run that makes the mirror and a later run that finds it made are one lock too (the first locks the store, the later shares it)', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    await fs.mkdir(path.join(t, 'store'))
+    const bin = path.join(t, 'bin')
+    await writeProgram(bin, 'rsync', 'sleep 3; exec /usr/bin/rsync "$@"')
+    const destination = path.join(t, 'store/latest')
+    const first = startRsb([...QUIET, path.join(t, 'source'), destination], { path: [bin], env: await lockDir(t, 'a') })
+    await first.waitForStderr('Creating system backup using rsync')
+    expect((await fs.stat(destination)).isDirectory()).toBe(true) // made by the first run by now
+    const second = await runRsb([...QUIET, path.join(t, 'source'), destination], { env: await lockDir(t, 'b') })
+    expect(second.code).toBe(1)
+    expect(second.stderr).toContain('(ERR_RSB_CLI_LOCKED)')
+    expect(second.stderr).not.toContain('Creating system backup')
+    expect((await first.done).code).toBe(0)
+    expect(await snapshotsIn(path.join(t, 'store'))).toHaveLength(1)
+  })
+
+  it('the holder record cannot fake a lock: a record holding a line "locked" written while a run holds the lock does not let a second run in', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    await fs.mkdir(path.join(t, 'store'))
+    const bin = path.join(t, 'bin')
+    await writeProgram(bin, 'rsync', 'sleep 3; exec /usr/bin/rsync "$@"')
+    const destination = path.join(t, 'store/latest')
+    expect((await runRsb([...QUIET, '--backup', path.join(t, 'source'), destination], { env: await lockDir(t, 'a') })).code).toBe(0)
+    const first = startRsb([...QUIET, path.join(t, 'source'), destination], { path: [bin], env: { RSB_LOCK_DIR: path.join(t, 'locks-a') } })
+    await first.waitForStderr('Creating system backup using rsync')
+    await fs.writeFile(path.join(t, 'store/.rsb/mirrors/latest.lock'), 'x\nlocked\nreleased\n')
+    const second = await runRsb([...QUIET, path.join(t, 'source'), destination], { env: await lockDir(t, 'b') })
+    expect(second.code).toBe(1)
+    expect(second.stderr).toMatch(/Another rsb run is working on .*latest on localhost\. \(ERR_RSB_CLI_LOCKED\)/)
+    expect((await first.done).code).toBe(0)
+  })
 })
 
 describe.skipIf(!isRoot)('a lock lasts while any process of the run lives (issue 16 #3; needs root for the /run/rsb default)', () => {

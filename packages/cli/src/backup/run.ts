@@ -230,8 +230,9 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         allowEmptySource: options.allowEmptySource,
         signal,
         // The mirror's lock, before the store is read: another spelling of it (a symlinked parent, `..`, a bind
-        // mount) is the same directory, and so the same lock; over SSH also a lock on the server, for other machines.
-        // Two mirrors of one store may run side by side (each touches only its own snapshots).
+        // mount) is the same directory, and so the same lock. Also a lock where the mirror lives (on the server, or
+        // here), for runs from other machines, other users and other lock directories. Two mirrors of one store may
+        // run side by side (each touches only its own snapshots).
         beforeStore: async (facts) => {
           const store = path.posix.dirname(facts.resolved)
           const name = path.posix.basename(facts.resolved)
@@ -241,28 +242,31 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
           // by its real path, and when the store exists by the store's device and inode and the mirror's name
           takeLock(`mirror ${where}${facts.resolved}`, display)
           if (/^\d+:\d+$/.test(facts.storeId)) takeLock(`mirror ${where}${facts.storeId}/${name}`, display)
-          if (!ssh || !destination) return
+          const holderContext = ssh ? destination : disks
+          if (!holderContext) return
           const server = await acquireServerLock({
-            context: destination,
+            context: holderContext,
             directory: facts.resolved,
             holderFile: `${store}/${STORE_DIRECTORY}/mirrors/${name}.lock`,
             display,
             holder: options.dryRun
               ? undefined
               : { host: os.hostname(), pid: process.pid, since: new Date().toISOString(), key: `${where}${facts.resolved}` },
+            logger,
+            signal,
           })
           if (!server) {
             logger.log(
               'warning',
-              `${destination.host} has no flock program: runs from other machines to ${facts.resolved} are not kept apart.`,
+              `${holderContext.host} has no flock program: runs from other machines to ${facts.resolved} are not kept apart.`,
             )
             return
           }
-          scope.add(`release the lock of ${facts.resolved} on ${destination.host}`, () => server.release())
+          scope.add(`release the lock of ${facts.resolved} on ${holderContext.host}`, () => server.release())
           if (server.previous)
             logger.log(
               'warning',
-              `Took over the lock of ${facts.resolved} on ${destination.host} from a run that ended without releasing it (${describeHolder(server.previous)}).`,
+              `Took over the lock of ${facts.resolved} on ${holderContext.host} from a run that ended without releasing it (${describeHolder(server.previous)}).`,
             )
         },
       })

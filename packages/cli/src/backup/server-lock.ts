@@ -1,46 +1,78 @@
 import type { Context } from '@rsb/exec'
 import { CliError } from '../errors.js'
+import type { Logger } from '../log.js'
 import { describeHolder, parseHolder, type LockHolder } from './lock.js'
 
 // $1 the directory to lock (the resolved destination), $2 the holder to record (one JSON line; empty in a dry run:
-// nothing written), $3 the file to record it in (in the store's metadata; only when its folder exists).
-// Holds a flock on $1 (or on its nearest existing ancestor) for as long as it runs: until rsb
-// stops it (TERM), or until its output is gone (the SSH connection closed, rsb killed), when the next `printf`
-// fails. Exit 75: held by another run (its holder printed); 69: no flock here; 70: the directory cannot be opened.
+// nothing written), $3 the file to record it in (in the store's metadata). Takes an exclusive flock on $1 (on
+// descriptor 9), or, before the first backup made it, on its nearest existing ancestor; and shared ones on the six
+// directories above that (descriptors 3 to 8), so that a first run (which locks an ancestor) and a later run
+// (which locks the directory the first one made) still exclude each other, while two mirrors of one store do not.
+// The holder file is read or written only when its folder and the one above are real directories of root or this
+// user that nobody else may write (whoever may write there could plant a symlink or a FIFO); it is written to a
+// mktemp file and renamed into place. Then it runs until rsb stops it (TERM: its record removed, `released`
+// printed) or until its output is gone (the connection closed, rsb killed), when the next `printf` fails.
+// Output lines: `pid PID` (the holder's, for the kill that releases it), `holder JSON` (exit 75: another run
+// holds it), `previous JSON` (a dead run's, taken over), `locked`, `released`. Exit 75: held; 69: no flock here; 70: the directory cannot be opened.
 /** The server side of {@link acquireServerLock} (exported for tests). */
 export const HOLD_SCRIPT = `
-d=$1
-while [ ! -d "$d" ]; do d=\${d%/*}; [ -n "$d" ] || d=/; done
-exec 9<"$d" || exit 70
+echo "pid $$"
+x=$1
+while [ ! -d "$x" ]; do x=\${x%/*}; [ -n "$x" ] || x=/; done
+exec 9<"$x" || exit 70
 command -v flock >/dev/null 2>&1 || exit 69
 f=$3
-if ! flock -n 9; then { [ -f "$f" ] && [ ! -L "$f" ] && cat -- "$f"; } 2>/dev/null; exit 75; fi
-if [ -f "$f" ] && [ ! -L "$f" ]; then printf 'previous '; cat -- "$f"; printf '\\n'; fi
+m=\${f%/*}
+me=$(id -u)
+own() {
+  [ -d "$1" ] && [ ! -L "$1" ] || return 1
+  s=$(stat -c '%u %a' -- "$1") || return 1
+  case \${s% *} in 0|"$me"|"\${SUDO_UID:-0}") ;; *) return 1 ;; esac
+  [ $(( 0\${s#* } & 022 )) -eq 0 ]
+}
+safe=
+own "$m" && own "\${m%/*}" && safe=1
+holder() { [ -n "$safe" ] && [ -f "$f" ] && [ ! -L "$f" ] && head -c 4096 -- "$f" 2>/dev/null | tr -d '\\n\\r'; }
+held() { printf 'holder %s\\n' "$(holder)"; exit 75; }
+flock -n 9 || held
+n=3
+a=$x
+while [ "$a" != / ] && [ $n -le 8 ]; do
+  a=\${a%/*}; [ -n "$a" ] || a=/
+  if eval "exec $n<\\"\\$a\\"" 2>/dev/null; then flock -s -n $n || held; n=$((n + 1)); fi
+done
+p=$(holder)
+[ -z "$p" ] || printf 'previous %s\\n' "$p"
 w=
-if [ -n "$2" ] && [ -d "\${f%/*}" ] && [ ! -L "\${f%/*}" ]; then
-  rm -f -- "$f" && ( set -C; printf '%s\\n' "$2" > "$f" ) 2>/dev/null && w=1
+if [ -n "$2" ] && [ -n "$safe" ]; then
+  t=$(mktemp "$m/.lock.XXXXXX") && printf '%s\\n' "$2" > "$t" && mv -f -- "$t" "$f" && w=1
+  [ -n "$w" ] || rm -f -- "$t"
 fi
-trap '[ -z "$w" ] || rm -f -- "$f"; exit 0' TERM
+trap '[ -z "$w" ] || rm -f -- "$f"; echo; echo released; exit 0' TERM
 echo locked
-while sleep 1 9<&-; do printf . || exit 0; done
+while sleep 1 3<&- 4<&- 5<&- 6<&- 7<&- 8<&- 9<&-; do printf . || exit 0; done
 `
 
-/** A lock held on the server; `release()` is idempotent. */
+/** A lock held on the destination's machine; `release()` is idempotent. */
 export interface ServerLock {
   /** The holder a run that ended without releasing the lock left behind. */
   readonly previous: LockHolder | undefined
   release(): Promise<void>
 }
 
+/** How long the holder may take to answer before the run gives up (ERR_RSB_CLI_LOCK_FAILED). */
+const ANSWER_MS = 30_000
+
 /**
- * Takes the lock of a mirror on its server, over the run's SSH connection: a `flock` on the destination directory
- * (or, before the first backup made it, on its nearest existing ancestor) held by a command that runs until
- * released (or until the connection is gone, so that a killed run frees it within a second). Runs from several
- * machines to one mirror are so serialised. The holder is recorded in HOLDERFILE (not in a dry run) for the
- * message another run shows.
+ * Takes the lock of a mirror where it lives, in the destination's context (over the run's SSH connection, or on
+ * this machine): a `flock` on the destination directory (before the first backup made it, on its nearest
+ * existing ancestor, with shared ones above it) held by a command that runs until released, or until the
+ * connection is gone, so that a killed run frees it within a second or two. Runs from several machines, and
+ * from several users or lock directories on one machine, are so serialised. The holder is recorded in
+ * HOLDERFILE (not in a dry run) for the message another run shows.
  *
- * @returns undefined when the server has no `flock` (the caller warns)
- * @throws {CliError} ERR_RSB_CLI_LOCKED when another run holds it; ERR_RSB_CLI_LOCK_FAILED
+ * @returns undefined when there is no `flock` there (the caller warns)
+ * @throws {CliError} ERR_RSB_CLI_LOCKED when another run holds it; ERR_RSB_CLI_LOCK_FAILED; the run's abort
  */
 export async function acquireServerLock(options: {
   context: Context
@@ -50,8 +82,10 @@ export async function acquireServerLock(options: {
   holderFile: string
   display: string
   holder: LockHolder | undefined
+  logger: Logger
+  signal: AbortSignal | undefined
 }): Promise<ServerLock | undefined> {
-  const { context, directory, display } = options
+  const { context, directory, display, logger } = options
   const controller = new AbortController()
   let output = ''
   let onLocked: () => void = () => undefined
@@ -75,15 +109,53 @@ export async function acquireServerLock(options: {
       (result) => ({ result }),
       (error: unknown) => ({ error }),
     )
-  const first = await Promise.race([locked.then(() => undefined), settled])
-  if (first === undefined) {
+  // the run's own stop, and a holder that never answers, end the wait
+  let timer: NodeJS.Timeout | undefined
+  const gaveUp = new Promise<'aborted' | 'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ANSWER_MS)
+    if (options.signal?.aborted) resolve('aborted')
+    options.signal?.addEventListener('abort', () => resolve('aborted'), { once: true })
+  })
+  const first = await Promise.race([locked.then(() => 'locked' as const), settled, gaveUp])
+  clearTimeout(timer)
+  if (first === 'aborted' || first === 'timeout') {
+    controller.abort()
+    await settled
+    if (first === 'aborted') throw options.signal?.reason instanceof Error ? options.signal.reason : new Error('interrupted')
+    throw new CliError(
+      'ERR_RSB_CLI_LOCK_FAILED',
+      `The lock of ${directory} on ${context.host} did not answer in ${ANSWER_MS / 1000} seconds.`,
+      {
+        destination: display,
+        path: directory,
+      },
+    )
+  }
+  if (first === 'locked') {
     const line = /^previous (.*)$/m.exec(output)?.[1]
     let released: Promise<void> | undefined
     return {
       previous: line === undefined ? undefined : parseHolder(line),
       release() {
-        controller.abort()
-        released ??= settled.then(() => undefined)
+        released ??= (async () => {
+          // TERM to the holder (through sh, which a least-privilege sudoers rule allows): it removes its record
+          const pid = /^pid (\d+)$/m.exec(output)?.[1]
+          if (pid !== undefined)
+            await context.run(['sh', '-c', 'kill -TERM "$1"', 'sh', pid], { ionice: undefined, check: false }).catch(() => undefined)
+          let timer: NodeJS.Timeout | undefined
+          const stopped = await Promise.race([
+            settled.then(() => true),
+            new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 5000))),
+          ])
+          clearTimeout(timer)
+          if (stopped && /^released$/m.test(output)) return
+          // it did not stop when asked: it is stopped as a command now, and ends with the connection at the latest
+          controller.abort()
+          await settled
+          logger.log('warning', `The lock of ${directory} on ${context.host} did not stop when asked; it ends when the connection closes.`)
+          if (options.holder)
+            await context.run(['rm', '-f', '--', options.holderFile], { ionice: undefined, check: false }).catch(() => undefined)
+        })()
         return released
       },
     }
@@ -92,7 +164,7 @@ export async function acquireServerLock(options: {
   const { exitCode } = first.result
   if (exitCode === 69) return undefined
   if (exitCode === 75) {
-    const holder = parseHolder(output.split('\n')[0] ?? '')
+    const holder = parseHolder(/^holder (.*)$/m.exec(output)?.[1] ?? '')
     throw new CliError(
       'ERR_RSB_CLI_LOCKED',
       holder
@@ -101,9 +173,10 @@ export async function acquireServerLock(options: {
       { destination: display, path: directory, hint: 'Wait for it to finish; only one run per destination at a time, from any machine.' },
     )
   }
+  const stderr = first.result.stderr.trim().split('\n').at(-1) ?? ''
   throw new CliError(
     'ERR_RSB_CLI_LOCK_FAILED',
-    `Could not take the lock of ${directory} on ${context.host}: ${exitCode === 70 ? 'the directory cannot be opened' : `exit status ${String(exitCode)}`}${first.result.stderr.trim() ? ` (${first.result.stderr.trim().split('\n').at(-1)})` : ''}.`,
+    `Could not take the lock of ${directory} on ${context.host}: ${exitCode === 70 ? 'the directory cannot be opened' : `exit status ${String(exitCode)}`}${stderr ? ` (${stderr})` : ''}.`,
     { destination: display, path: directory },
   )
 }
