@@ -90,6 +90,27 @@ describe('classifyConnection: the server-side arguments rsync 3.5.0 gives pre-xf
     ['a dry run (-n, also for --dry-run)', ['--server', '-nlogDtpre.iLsfxCIvu', '.', '.'], 'dry-run'],
     ['a dry run spelled --dry-run', ['--server', '--dry-run', '-logDtpre.iLsfxCIvu', '.', '.'], 'dry-run'],
     ['a push that only writes a batch', ['--server', '-logDtpre.iLsfxCIvu', '--only-write-batch=X', '.', '.'], 'dry-run'],
+    // the client sends these options' values as separate arguments: a value is never read as an option
+    ['a push with -T -ntmp', ['--server', '-logDtpre.iLsfxCIvu', '--temp-dir', '-ntmp', '.', '.'], 'push'],
+    ['a push with -T ntmp (or --temp-dir=ntmp, -Tntmp)', ['--server', '-logDtpre.iLsfxCIvu', '--temp-dir', 'ntmp', '.', '.'], 'push'],
+    ['a push with -T -n', ['--server', '-logDtpre.iLsfxCIvu', '--temp-dir', '-n', '.', '.'], 'push'],
+    ['a push with -T --sender', ['--server', '-logDtpre.iLsfxCIvu', '--temp-dir', '--sender', '.', '.'], 'push'],
+    ['a push with -T --dry-run', ['--server', '-logDtpre.iLsfxCIvu', '--temp-dir', '--dry-run', '.', '.'], 'push'],
+    ['a push with -T .', ['--server', '-logDtpre.iLsfxCIvu', '--temp-dir', '.', '.', '.'], 'push'],
+    [
+      'a push with -T ntmp --backup-dir=-n -b --partial-dir=-n',
+      ['--server', '-blogDtpre.iLsfxCIvu', '--backup-dir', '-n', '--partial-dir', '-n', '--temp-dir', 'ntmp', '.', '.'],
+      'push',
+    ],
+    ['a push with --compare-dest=-n', ['--server', '-logDtpre.iLsfxCIvu', '--compare-dest', '-n', '.', '.'], 'push'],
+    ['a push with --copy-dest=-n', ['--server', '-logDtpre.iLsfxCIvu', '--copy-dest', '-n', '.', '.'], 'push'],
+    ['a push with --link-dest=--sender', ['--server', '-logDtpre.iLsfxCIvu', '--link-dest', '--sender', '.', '.'], 'push'],
+    ['a push with --files-from=:-nlist', ['--server', '-logDtpRe.LsfxCIvu', '--files-from', '-nlist', '.', '.'], 'push'],
+    ['a push with -M--temp-dir -M-ntmp', ['--server', '-logDtpre.iLsfxCIvu', '--temp-dir', '-ntmp', '.', '.'], 'push'],
+    ['a push with --suffix=-n -b (sent attached)', ['--server', '-blogDtpre.iLsfxCIvu', '--suffix=-n', '.', '.'], 'push'],
+    ['a dry run with -T -ntmp', ['--server', '-nlogDtpre.iLsfxCIvu', '--temp-dir', '-ntmp', '.', '.'], 'dry-run'],
+    ['a push with -M-T -M-n (the server’s -T takes -n as its value)', ['--server', '-logDtpre.iLsfxCIvu', '-T', '-n', '.', '.'], 'push'],
+    ['a dry run sent by --remote-option=-n', ['--server', '-logDtpre.iLsfxCIvu', '-n', '.', '.'], 'dry-run'],
   ] as const)('%s', (_what, args, kind) => {
     expect(classifyConnection(args).kind).toBe(kind)
   })
@@ -216,6 +237,39 @@ describe.skipIf(!isRoot)('the daemon hooks against a real rsync daemon (needs ro
       expect(text).not.toContain('No pre-xfer exec record')
       expect(await records(server)).toEqual([])
       expect((await fs.stat(path.join(server, '.rsb/daemon-hooks'))).mode & 0o777).toBe(0o700)
+    },
+  )
+
+  it(
+    'a push with -T -ntmp (rsync sends --temp-dir and -ntmp apart) makes exactly one snapshot; the same with -n makes none',
+    { timeout: 120_000 },
+    async () => {
+      const t = await testdir()
+      const source = await sourceTree(t)
+      const { server, latest, url } = await serverTree(t)
+      // the temporary directory, relative to the module: its name starts with -n
+      await fs.mkdir(path.join(latest, '-ntmp'))
+      const log = path.join(t, 'hooks.log')
+      const line = hooks(log)
+      const daemon = await startRsyncDaemon({
+        modules: { m: { path: latest, postXferExec: line.post, extra: { 'pre-xfer exec': line.pre } } },
+      })
+      onTestFinished(() => daemon.stop())
+
+      await runChecked('rsync', ['-a', '-n', '-T', '-ntmp', `${source}/`, url(daemon)])
+      await waitForLines(log, /was a client's dry run \(-n\) \(recorded by the pre-xfer exec\): no snapshot and no rotation/)
+      expect(await snapshotsIn(server)).toEqual(OLD)
+
+      await runChecked('rsync', ['-a', '-T', '-ntmp', `${source}/`, url(daemon)])
+      const text = await waitForLines(log, /to create snapshot and rotate old snapshots/)
+      expect(text.match(/\(RSYNC_PID \d+\) is a push: the post-xfer exec snapshots it if it succeeds/g)).toHaveLength(1)
+      expect(text.match(/is a client's dry run/g)).toHaveLength(1)
+      const snapshots = await snapshotsIn(server)
+      const made = snapshots.filter((name) => !OLD.includes(name))
+      expect(made).toHaveLength(1)
+      expect((await fs.stat(path.join(server, made[0] as string, 'big.bin'))).size).toBe(16 * 1024 * 1024)
+      expect(snapshots).toEqual(made)
+      expect(await records(server)).toEqual([])
     },
   )
 

@@ -66,6 +66,75 @@ export const HOOK_RECORD_VERSION = 1
 const SHORT_WITH_VALUE = new Set(['B', 'e', 'f', 'M', 'T', '@'])
 
 /**
+ * rsync 3.5.0's long options that take a value (`rsync --help`, and the hidden `--log-format`, `--stop-at`,
+ * `--time-limit`, `--config`, `--dparam`): given without `=`, the next argument is the value, for the server's
+ * option parser as for this one. The client sends `--temp-dir`, `--backup-dir`, `--partial-dir`,
+ * `--compare-dest`, `--copy-dest`, `--link-dest` and `--files-from` so, their value a separate argument
+ * (`-T -ntmp` arrives as `--temp-dir` `-ntmp`); the others arrive as `--NAME=VALUE` unless `-M` sends them apart.
+ */
+const LONG_WITH_VALUE = new Set([
+  'address',
+  'backup-dir',
+  'block-size',
+  'bwlimit',
+  'checksum-choice',
+  'checksum-seed',
+  'chmod',
+  'chown',
+  'compare-dest',
+  'compress-choice',
+  'compress-level',
+  'compress-threads',
+  'config',
+  'confine-root',
+  'contimeout',
+  'copy-as',
+  'copy-dest',
+  'debug',
+  'dparam',
+  'early-input',
+  'exclude',
+  'exclude-from',
+  'files-from',
+  'filter',
+  'groupmap',
+  'iconv',
+  'include',
+  'include-from',
+  'info',
+  'link-dest',
+  'log-file',
+  'log-file-format',
+  'log-format',
+  'max-alloc',
+  'max-delete',
+  'max-size',
+  'min-size',
+  'modify-window',
+  'only-write-batch',
+  'out-format',
+  'outbuf',
+  'partial-dir',
+  'password-file',
+  'port',
+  'protocol',
+  'read-batch',
+  'remote-option',
+  'rsh',
+  'rsync-path',
+  'skip-compress',
+  'sockopts',
+  'stop-after',
+  'stop-at',
+  'suffix',
+  'temp-dir',
+  'time-limit',
+  'timeout',
+  'usermap',
+  'write-batch',
+])
+
+/**
  * The client's server-side arguments of a daemon connection: `$RSYNC_ARG1`, `$RSYNC_ARG2`… (`$RSYNC_ARG0` is
  * always `rsyncd`), as a daemon sets them for `pre-xfer exec`.
  *
@@ -83,13 +152,18 @@ export function connectionArgs(env: Readonly<Record<string, string | undefined>>
  * into the module. Pure. `--sender` (the daemon sends: a listing or a pull) reads; `-n` (in a cluster of short
  * options, before the `e` whose value is rsync's capability string) and `--dry-run` write nothing, and neither
  * does `--only-write-batch` (the client only writes its batch file). Anything else is a push. rsync accepts no
- * abbreviation and no `--no-dry-run`, so these are the only spellings.
+ * abbreviation and no `--no-dry-run`, so these are the only spellings. The value of an option is skipped as the
+ * server's option parser skips it, never read as an option: the rest of a short cluster after `-T`, `-B`, `-e`…
+ * (or the next argument when the cluster ends there), and the next argument after a long option that takes a
+ * value given without `=` (rsync 3.5.0 sends `-T -ntmp` as `--temp-dir` `-ntmp`, likewise `--backup-dir`,
+ * `--partial-dir`, `--compare-dest`, `--copy-dest`, `--link-dest` and `--files-from`).
  *
  * @example
  * ```ts
  * classifyConnection(['--server', '--sender', '-logDtpre.iLsfxCIvu', '.', '.']).kind // 'read'
  * classifyConnection(['--server', '-nlogDtpre.iLsfxCIvu', '.', '.']).kind             // 'dry-run'
  * classifyConnection(['--server', '-logDtpre.iLsfxCIvu', '.', '.']).kind              // 'push'
+ * classifyConnection(['--server', '-logDtpre.iLsfxCIvu', '--temp-dir', '-ntmp', '.', '.']).kind // 'push'
  * ```
  */
 export function classifyConnection(args: readonly string[]): Connection {
@@ -101,8 +175,11 @@ export function classifyConnection(args: readonly string[]): Connection {
     if (arg === '.') break
     if (arg === '--sender') read ??= arg
     else if (arg === '--dry-run') dry ??= arg
-    else if (arg === '--only-write-batch' || arg.startsWith('--only-write-batch=')) batch ??= arg
-    else if (arg.length > 1 && arg.startsWith('-') && !arg.startsWith('--')) {
+    else if (arg.startsWith('--')) {
+      if (arg === '--only-write-batch' || arg.startsWith('--only-write-batch=')) batch ??= arg
+      // --temp-dir DIR: the next argument is the value, whatever it looks like (-ntmp, --sender, .)
+      if (!arg.includes('=') && LONG_WITH_VALUE.has(arg.slice(2))) i++
+    } else if (arg.length > 1 && arg.startsWith('-')) {
       for (let j = 1; j < arg.length; j++) {
         const letter = arg[j] as string
         if (letter === 'n') dry ??= '-n'
