@@ -7,6 +7,7 @@ import path from 'node:path'
 import { createSudoUser, isRoot, startSshd, testdir, type SshServer, type TestUser } from '@rsb/testkit'
 import { parseSshCommand } from '@rsb/exec'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sshSettings } from '../src/backup/run.ts'
 import { createSource, runRsb, snapshotsIn, verifyDestination } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
@@ -147,6 +148,78 @@ describe.skipIf(!isRoot)('$RSYNC_RSH: rsb’s own SSH connection goes where rsyn
     },
   )
 
+  /** Runs rsb to `rsb-rsh:T/backups/latest` (server B by the config) and returns its result and the logins on A and B. */
+  async function runToAlias(
+    args: readonly string[],
+    rsh: string | undefined,
+  ): Promise<{ t: string; result: Awaited<ReturnType<typeof runRsb>>; onA: string[]; onB: string[] }> {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    let result: Awaited<ReturnType<typeof runRsb>> | undefined
+    let onA: string[] = []
+    const onB = await loginsDuring(b, async () => {
+      onA = await loginsDuring(a, async () => {
+        result = await runRsb(['--json', ...QUIET, ...args, path.join(t, 'source'), `rsb-rsh:${t}/backups/latest`], {
+          env: { RSYNC_RSH: rsh },
+        })
+      })
+    })
+    return { t, result: result as Awaited<ReturnType<typeof runRsb>>, onA, onB }
+  }
+
+  /** A refusal before anything runs: exit 1, one ERR_RSB_CLI_RSH_UNSUPPORTED line, no login anywhere, nothing written. */
+  async function expectRefused(run: Awaited<ReturnType<typeof runToAlias>>, text: string, secret?: string): Promise<void> {
+    const { t, result, onA, onB } = run
+    expect(onA).toEqual([])
+    expect(onB).toEqual([])
+    expect(result.code, result.stderr).toBe(1)
+    const lines = result.stderr.split('\n').filter((line) => line.includes('ERR_RSB_CLI_RSH_UNSUPPORTED'))
+    expect(lines, result.stderr).toHaveLength(1)
+    expect(lines[0]).toContain(text)
+    if (secret !== undefined) expect(result.stderr + result.stdout).not.toContain(secret)
+    expect(result.stderr).not.toMatch(/Creating|rsync:/)
+    expect(JSON.parse(result.stdout || '{}')).toMatchObject({ exitCode: 1, error: { code: 'ERR_RSB_CLI_RSH_UNSUPPORTED' } })
+    await expect(fs.stat(path.join(t, 'backups'))).rejects.toThrow()
+  }
+
+  it('a wrapper named ssh on an absolute path (it adds -p A) is refused: rsync would go to A, rsb’s ssh -G to B', async () => {
+    const key = await keyOfA('wrapper key')
+    const bin = path.join(dir, 'wrapper-bin')
+    await fs.mkdir(bin, { recursive: true })
+    const wrapper = path.join(bin, 'ssh')
+    await fs.writeFile(wrapper, `#!/bin/sh\nexec ssh -p ${a.port} -i '${key}' "$@"\n`, { mode: 0o755 })
+    const run = await runToAlias([], `${wrapper} -F ${config}`)
+    await expectRefused(run, `rsb's own SSH connection cannot follow $RSYNC_RSH: its program '${wrapper}' is not the ssh on PATH (`)
+  })
+
+  it('the real ssh by its absolute path (-F FILE) is accepted: the mirror, the snapshot and every login are on server B', async () => {
+    const real = spawnSync('sh', ['-c', 'command -v ssh'], { encoding: 'utf8' }).stdout.trim()
+    expect(real).toMatch(/^\//)
+    const { t, result, onA, onB } = await runToAlias([], `${real} -F ${config}`)
+    expect(result.code, result.stderr).toBe(0)
+    expect(onA).toEqual([])
+    expect(onB).toEqual(['root', 'root'])
+    await verifyDestination(path.join(t, 'backups/latest'))
+    expect(await snapshotsIn(path.join(t, 'backups'))).toHaveLength(1)
+  })
+
+  it.each([
+    ['--rsh=CMD', ['--rsync-option=--rsh=ssh -p 1'], '--rsh'],
+    ['-eCMD', ['--rsync-option=-essh -p 1'], '-e'],
+    ['-e in a cluster', ['--rsync-option=-avessh -p 1'], '-e'],
+    ['-ae, its value the next option', ['--rsync-option=-ae', '--rsync-option=-p1'], '-e'],
+    ['--rsh, its value the next option', ['--rsync-option=--rsh', '--rsync-option=-p1'], '--rsh'],
+  ])('a remote shell in the rsync options (%s) is refused for an SSH destination before anything runs', async (_, args, spelling) => {
+    const run = await runToAlias(args, `ssh -F ${config}`)
+    await expectRefused(
+      run,
+      `rsb's own SSH connection cannot follow a remote shell given in the rsync options (${spelling} in --rsync-option): ` +
+        `rsync would connect with it, rsb with $RSYNC_RSH. (ERR_RSB_CLI_RSH_UNSUPPORTED) Hint: Leave ${spelling} out of ` +
+        "--rsync-option and set $RSYNC_RSH instead; rsb's own connection follows it.",
+      'ssh -p 1',
+    )
+  })
+
   it('$RSB_SSH_CONFIG replaces $RSYNC_RSH for rsb’s own connection: a ProxyCommand that rsync’s ssh follows no longer stops the run', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
@@ -159,6 +232,47 @@ describe.skipIf(!isRoot)('$RSYNC_RSH: rsb’s own SSH connection goes where rsyn
       env: { RSYNC_RSH: rsh, RSB_SSH_CONFIG: a.sshConfigFile },
     })
     expect(result.code, result.stderr).toBe(0)
+    await verifyDestination(path.join(t, 'backups/latest'))
+    expect(await snapshotsIn(path.join(t, 'backups'))).toHaveLength(1)
+  })
+})
+
+describe('a remote shell in the rsync options (--rsh, -e)', () => {
+  it.each([
+    [['--rsh=ssh -p 1'], '--rsh'],
+    [['--rsh', 'ssh -p 1'], '--rsh'],
+    [['-essh'], '-e'],
+    [['-e', 'ssh -p 1'], '-e'],
+    [['-ae', 'ssh'], '-e'],
+    [['-vaessh -p 1'], '-e'],
+    [['--bwlimit=1M', '-zPe', 'ssh'], '-e'],
+  ])('%j makes sshSettings refuse (an SSH destination)', (rsyncOptions, spelling) => {
+    expect(() => sshSettings({ RSYNC_RSH: 'ssh -p 22' }, rsyncOptions)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_RSB_CLI_RSH_UNSUPPORTED',
+        message: expect.stringContaining(`(${spelling} in --rsync-option)`),
+        hint: expect.stringContaining('set $RSYNC_RSH instead'),
+      }),
+    )
+    // $RSB_SSH_CONFIG does not change that: rsync's ssh would still not be $RSYNC_RSH's
+    expect(() => sshSettings({ RSB_SSH_CONFIG: '/etc/rsb/ssh_config' }, rsyncOptions)).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_CLI_RSH_UNSUPPORTED' }),
+    )
+  })
+
+  it.each([[['-avz', '--bwlimit=1M']], [['-Tessh']], [['-Be']], [['-M-essh']], [['--remote-option=--rsh=x']]])(
+    '%j chooses no remote shell (an e that is a value)',
+    (rsyncOptions) => {
+      expect(sshSettings({ RSYNC_RSH: 'ssh -p 22' }, rsyncOptions)).toEqual({ sshArgs: ['-p', '22'] })
+    },
+  )
+
+  it('--rsync-option=-essh with a local destination still runs: rsync has no remote shell there', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    const result = await runRsb([...QUIET, '--rsync-option=-essh', path.join(t, 'source'), path.join(t, 'backups/latest')])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).not.toContain('ERR_RSB_CLI_RSH_UNSUPPORTED')
     await verifyDestination(path.join(t, 'backups/latest'))
     expect(await snapshotsIn(path.join(t, 'backups'))).toHaveLength(1)
   })
@@ -180,12 +294,13 @@ describe('$RSYNC_RSH is split as rsync splits it (a stand-in ssh records the arg
       `-o 'IdentityFile "/root/the key"' -o ProxyUseFdpass=no`,
     ]
     for (const [index, option] of options.entries()) {
-      const rsh = `${fake} ${option}`
-      const command = parseSshCommand(rsh)
-      expect(command.unsupported, rsh).toBeUndefined()
+      // rsb reads `ssh OPTIONS`; rsync runs the stand-in (first on PATH, so `ssh` is the stand-in for rsync)
+      const command = parseSshCommand(`ssh ${option}`)
+      expect(command.unsupported, option).toBeUndefined()
+      const rsh = `ssh ${option}`
       const out = path.join(t, `argv.${index}`)
       spawnSync('rsync', ['-a', `${t}/source/`, 'alice@rsb-host:dir'], {
-        env: { ...process.env, RSYNC_RSH: rsh, RSB_TEST_ARGV: out },
+        env: { ...process.env, PATH: `${path.dirname(fake)}:${process.env.PATH ?? ''}`, RSYNC_RSH: rsh, RSB_TEST_ARGV: out },
         stdio: 'ignore',
       })
       const argv = (await fs.readFile(out, 'utf8')).split('\0').slice(0, -1)

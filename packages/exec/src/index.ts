@@ -20,6 +20,7 @@ export {
   parseSshG,
   parseSshCommand,
   splitUserHost,
+  type ParseSshCommandOptions,
   type ResolveSshHostOptions,
   type SshCommand,
   type SshHostConfig,

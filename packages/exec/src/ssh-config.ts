@@ -1,4 +1,6 @@
+import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { parse as parseShellWords } from 'shell-quote'
 import { loadExeca } from './internal/lazy.js'
 import { ExecError } from './errors.js'
@@ -245,6 +247,51 @@ export interface SshCommand {
   readonly unsupported: string | undefined
 }
 
+/** Options of {@link parseSshCommand}. */
+export interface ParseSshCommandOptions {
+  /**
+   * The `PATH` on which rsb's `ssh -G` and its own connection find `ssh` (default: `process.env.PATH`, the one they
+   * run with): a program given as an absolute path must be that same file.
+   */
+  readonly path?: string | undefined
+}
+
+/** The `ssh` that `execvp` finds on `searchPath` (relative entries from the working directory), or undefined. */
+function sshOnPath(searchPath: string): string | undefined {
+  for (const directory of searchPath.split(':')) {
+    const candidate = path.resolve(directory === '' ? '.' : directory, 'ssh')
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK)
+      if (fs.statSync(candidate).isFile()) return candidate
+    } catch {
+      // not here: the next directory
+    }
+  }
+  return undefined
+}
+
+/**
+ * Why rsb's own connection cannot take `program` for the ssh that its `ssh -G` runs (to finish "… cannot follow
+ * $RSYNC_RSH: REASON"), or undefined when it is that ssh: `ssh` itself, or an absolute path that resolves (symbolic
+ * links followed) to the same file as the `ssh` on `searchPath`. Anything else, a wrapper named ssh included, could
+ * add options (`-p 2423`) that send rsync's transfer to another server than rsb's connection.
+ */
+function programReason(program: string, searchPath: string): string | undefined {
+  if (program === 'ssh') return undefined
+  if (!program.includes('/')) return `its program is '${program}', not ssh`
+  if (!path.isAbsolute(program)) return `its program '${program}' is a relative path, neither ssh nor the absolute path of the ssh on PATH`
+  const found = sshOnPath(searchPath)
+  if (found === undefined)
+    return `its program '${program}' cannot be told to be the ssh that rsb's own connection runs: there is no ssh on PATH`
+  let same = false
+  try {
+    same = fs.realpathSync(program) === fs.realpathSync(found)
+  } catch {
+    // missing or unreadable: not the same file
+  }
+  return same ? undefined : `its program '${program}' is not the ssh on PATH (${found}), which rsb's own connection runs`
+}
+
 /** OpenSSH 9's options that take a value (`ssh`'s getopt string: `1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:P:Q:R:S:TVw:W:XYy`). */
 const WITH_VALUE = new Set('bceilmopBDEFIJLOPQRSWw')
 /** Passed to `ssh -G`: where, as whom, with which key and host-key checks, from which address. */
@@ -285,12 +332,16 @@ const REFUSED_KEYWORDS = new Map<string, string>(
  * Reads an ssh command line (`$RSYNC_RSH`, `rsync -e`) for rsb's own SSH connection. The words are split as rsync
  * splits it (at spaces, `'…'` and `"…"` quote, no shell runs), with shell-quote; whatever rsync and a shell read
  * differently (`\`, `$`, `` ` ``, tabs, newlines, `''` or `""` inside a word, operators, globs, `#`) and unbalanced
- * quotes make it unsupported rather than guessed at. The program must be `ssh`; its options are sorted into those
- * `ssh -G` needs to compute the effective settings (`sshArgs`), those without effect on rsb's connection
- * (`ignored`), and those rsb cannot follow (ProxyJump, ProxyCommand, `-W`, `-B`, PKCS#11, certificates,
- * KnownHostsCommand…: `unsupported`). Pure: nothing runs.
+ * quotes make it unsupported rather than guessed at. The program must be the ssh that rsb's own `ssh -G` runs:
+ * `ssh`, or an absolute path that resolves to the same file as the `ssh` on `options.path` (`/usr/bin/ssh`); any
+ * other program, a wrapper script named ssh included, could send rsync elsewhere (`-p 2423` of its own), and is
+ * unsupported. Its options are sorted into those `ssh -G` needs to compute the effective settings (`sshArgs`),
+ * those without effect on rsb's connection (`ignored`), and those rsb cannot follow (ProxyJump, ProxyCommand,
+ * `-W`, `-B`, PKCS#11, certificates, KnownHostsCommand…: `unsupported`). Nothing runs; only an absolute program
+ * is looked up in the file system.
  *
  * @param text - the command line, for example `ssh -F /etc/rsb/ssh_config -p 2222 -i '/root/backup key'`
+ * @param options - `path`: the PATH on which `ssh -G` finds ssh (default `process.env.PATH`)
  * @returns the words, the options for `ssh -G`, the ignored options and the reason it is unsupported, if it is
  * @example
  * ```ts
@@ -299,7 +350,7 @@ const REFUSED_KEYWORDS = new Map<string, string>(
  * // [ '-p', '2222', '-l', 'backup', '-o', 'IdentityFile "/root/backup key"' ] [ '-v' ] undefined
  * ```
  */
-export function parseSshCommand(text: string): SshCommand {
+export function parseSshCommand(text: string, options: ParseSshCommandOptions = {}): SshCommand {
   const sshArgs: string[] = []
   const ignored: string[] = []
   const result = (words: readonly string[], unsupported: string | undefined): SshCommand => ({ words, sshArgs, ignored, unsupported })
@@ -325,9 +376,8 @@ export function parseSshCommand(text: string): SshCommand {
   }
   const program = words[0]
   if (program === undefined) return result(words, 'it names no program')
-  if (program.replace(/^.*\//, '') !== 'ssh') {
-    return result(words, `its program is '${program}', not ssh`)
-  }
+  const programRefused = programReason(program, options.path ?? process.env.PATH ?? '')
+  if (programRefused !== undefined) return result(words, programRefused)
   for (let index = 1; index < words.length; index++) {
     const word = words[index] as string
     if (word === '--' || !word.startsWith('-') || word === '-') {

@@ -1,5 +1,14 @@
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { testdir } from '@rsb/testkit'
 import { describe, expect, it } from 'vitest'
 import { parseSshCommand, parseSshG } from '../src/index.ts'
+
+/** The program `sh` finds for NAME on this process's PATH. */
+function which(name: string): string {
+  return execFileSync('sh', ['-c', 'command -v "$1"', 'sh', name], { encoding: 'utf8' }).trim()
+}
 
 describe('parseSshCommand: $RSYNC_RSH for rsb’s own connection', () => {
   it.each([
@@ -92,7 +101,9 @@ describe('parseSshCommand: $RSYNC_RSH for rsb’s own connection', () => {
   it.each([
     ['sshpass -p secret ssh', "its program is 'sshpass', not ssh"],
     ['autossh -M 0', "its program is 'autossh', not ssh"],
-    ['/usr/local/bin/ssh-wrapper', "its program is '/usr/local/bin/ssh-wrapper', not ssh"],
+    ['ssh-wrapper', "its program is 'ssh-wrapper', not ssh"],
+    ['bin/ssh -p 22', "its program 'bin/ssh' is a relative path, neither ssh nor the absolute path of the ssh on PATH"],
+    ['./ssh', "its program './ssh' is a relative path, neither ssh nor the absolute path of the ssh on PATH"],
     ['', 'it names no program'],
     ['ssh -J jump@gateway', 'it uses a jump host (-J)'],
     ['ssh -Jjump', 'it uses a jump host (-J)'],
@@ -146,6 +157,56 @@ describe('parseSshCommand: $RSYNC_RSH for rsb’s own connection', () => {
       unsupported: undefined,
       sshArgs: ['-o', 'constructor=x', '-o', '__proto__=y'],
     })
+  })
+})
+
+describe('parseSshCommand: an absolute program must be the ssh that rsb’s own ssh -G runs (the one on PATH)', () => {
+  /** A directory with `bin/ssh` (a wrapper script that adds its own port, as the review's), a link and a copy of the real one. */
+  async function programs(): Promise<{ dir: string; real: string }> {
+    const dir = await testdir()
+    await fs.mkdir(path.join(dir, 'bin'))
+    await fs.mkdir(path.join(dir, 'links'))
+    const real = await fs.realpath(which('ssh'))
+    await fs.writeFile(path.join(dir, 'bin/ssh'), `#!/bin/sh\nexec ${real} -p 2423 "$@"\n`, { mode: 0o755 })
+    await fs.symlink(real, path.join(dir, 'links/ssh'))
+    await fs.symlink(real, path.join(dir, 'links/my-ssh'))
+    await fs.copyFile(real, path.join(dir, 'copy-of-ssh'))
+    return { dir, real }
+  }
+
+  it('accepts ssh, the absolute path of the ssh on PATH, and links to it', async () => {
+    const { dir, real } = await programs()
+    const onPath = which('ssh')
+    for (const program of ['ssh', onPath, real, path.join(dir, 'links/ssh'), path.join(dir, 'links/my-ssh')]) {
+      const command = parseSshCommand(`${program} -F cfg -p 2222`)
+      expect(command.unsupported, program).toBeUndefined()
+      expect(command.sshArgs).toEqual(['-F', 'cfg', '-p', '2222'])
+    }
+    // the ssh on another PATH: its link there is that ssh
+    expect(parseSshCommand(`${path.join(dir, 'links/ssh')} -p 2`, { path: path.join(dir, 'links') }).unsupported).toBeUndefined()
+  })
+
+  it('refuses a wrapper named ssh, a copy of ssh, a missing file and a directory: rsync would run them, rsb’s ssh -G would not', async () => {
+    const { dir } = await programs()
+    const onPath = which('ssh')
+    for (const program of [
+      path.join(dir, 'bin/ssh'),
+      path.join(dir, 'copy-of-ssh'),
+      path.join(dir, 'missing/ssh'),
+      path.join(dir, 'links'),
+    ]) {
+      expect(parseSshCommand(`${program} -F cfg`).unsupported, program).toBe(
+        `its program '${program}' is not the ssh on PATH (${onPath}), which rsb's own connection runs`,
+      )
+    }
+    // the wrapper first on PATH: then `ssh` is the wrapper for rsync and ssh -G alike, and the real ssh is not it
+    expect(parseSshCommand('ssh -p 22', { path: path.join(dir, 'bin') }).unsupported).toBeUndefined()
+    expect(parseSshCommand(`${onPath} -p 22`, { path: `${path.join(dir, 'bin')}:/usr/bin:/bin` }).unsupported).toBe(
+      `its program '${onPath}' is not the ssh on PATH (${path.join(dir, 'bin/ssh')}), which rsb's own connection runs`,
+    )
+    expect(parseSshCommand(`${onPath} -p 22`, { path: path.join(dir, 'nothing') }).unsupported).toBe(
+      `its program '${onPath}' cannot be told to be the ssh that rsb's own connection runs: there is no ssh on PATH`,
+    )
   })
 })
 

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { CleanupScope, LocalContext, SshContext, parseSshCommand, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
 import { formatDuration, joinWords } from '@rsb/rotation/io'
-import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS } from '@rsb/rsync'
+import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS, RSYNC_SHORT_OPTIONS_WITH_VALUE } from '@rsb/rsync'
 import { CliError, UsageError, isRsbError } from '../errors.js'
 import type { Logger, TextSink } from '../log.js'
 import { assertInside } from '@rsb/mount'
@@ -49,20 +49,51 @@ function message(error: unknown): string {
 }
 
 /**
+ * How pass-through rsync options choose rsync's remote shell (`--rsh`, `--rsh=CMD`, `-e` anywhere in a cluster of
+ * short options before one whose value is the rest: `-essh`, `-ae`), or undefined when they do not. Only the name,
+ * never the command, which may hold a secret.
+ */
+function remoteShellOption(rsyncOptions: readonly string[]): string | undefined {
+  for (const option of rsyncOptions) {
+    if (option === '--rsh' || option.startsWith('--rsh=')) return '--rsh'
+    if (!/^-[^-]/.test(option)) continue
+    for (const letter of option.slice(1)) {
+      if (letter === 'e') return '-e'
+      if (RSYNC_SHORT_OPTIONS_WITH_VALUE.includes(letter)) break
+    }
+  }
+  return undefined
+}
+
+/**
  * The SSH settings of rsb's own connections: `$RSB_SSH_CONFIG` alone when it is set (`$RSYNC_RSH` is then not read),
  * else every option of `$RSYNC_RSH` that selects where and how to connect (`-F -p -l -i -o -4 -6 -b`), for `ssh -G`,
- * so that rsb's commands go to the server, port and user that rsync's transfer goes to.
+ * so that rsb's commands go to the server, port and user that rsync's transfer goes to. `rsyncOptions` are the
+ * pass-through options of an SSH destination's transfer: a remote shell of theirs (`--rsh=…`, `-e…`) would take
+ * rsync's ssh elsewhere while rsb's connection follows `$RSYNC_RSH`, so it is refused.
  *
- * @throws {CliError} ERR_RSB_CLI_RSH_UNSUPPORTED when `$RSYNC_RSH` is not ssh or holds what rsb cannot follow
+ * @throws {CliError} ERR_RSB_CLI_RSH_UNSUPPORTED when `$RSYNC_RSH` is not ssh or holds what rsb cannot follow, or
+ *   `rsyncOptions` choose the remote shell
  */
-export function sshSettings(env: Readonly<Record<string, string | undefined>>): { sshConfigFile?: string; sshArgs?: readonly string[] } {
+export function sshSettings(
+  env: Readonly<Record<string, string | undefined>>,
+  rsyncOptions: readonly string[] = [],
+): { sshConfigFile?: string; sshArgs?: readonly string[] } {
+  const chosen = remoteShellOption(rsyncOptions)
+  if (chosen !== undefined) {
+    throw new CliError(
+      'ERR_RSB_CLI_RSH_UNSUPPORTED',
+      `rsb's own SSH connection cannot follow a remote shell given in the rsync options (${chosen} in --rsync-option): rsync would connect with it, rsb with $RSYNC_RSH.`,
+      { hint: `Leave ${chosen} out of --rsync-option and set $RSYNC_RSH instead; rsb's own connection follows it.` },
+    )
+  }
   if (env.RSB_SSH_CONFIG) return { sshConfigFile: env.RSB_SSH_CONFIG }
   if ((env.RSYNC_RSH ?? '').trim() === '') return {}
   const rsh = parseSshCommand(env.RSYNC_RSH as string)
   if (rsh.unsupported !== undefined) {
     throw new CliError('ERR_RSB_CLI_RSH_UNSUPPORTED', `rsb's own SSH connection cannot follow $RSYNC_RSH: ${rsh.unsupported}.`, {
       hint:
-        'Give $RSYNC_RSH only ssh options rsb can follow (-F, -p, -l, -i, -o, -4, -6, -b; see rsb --help), ' +
+        'Give $RSYNC_RSH as ssh (or the absolute path of the ssh on PATH) with only ssh options rsb can follow (-F, -p, -l, -i, -o, -4, -6, -b; see rsb --help), ' +
         "or set $RSB_SSH_CONFIG to an ssh_config file for rsb's own connection (then $RSYNC_RSH is not read for it).",
     })
   }
@@ -178,7 +209,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
       new SshContext({
         // user@host, not `user`: a -l of $RSYNC_RSH beats it, as it does for rsync's ssh (`ssh -l bob alice@host` is bob)
         host: username === undefined ? hostname : `${username}@${hostname}`,
-        ...sshSettings(io.env),
+        ...sshSettings(io.env, options.rsyncOptions),
         sudo: options.sudo,
         ionice: options.ionice,
       })
