@@ -32,6 +32,9 @@
  * - `ERR_RSB_CLI_SOURCE_IS_BACKUP`: SOURCE is an rsb mirror or store (swapped arguments?).
  * - `ERR_RSB_CLI_OVERLAP`: SOURCE and DESTINATION are the same directory or one holds the other.
  * - `ERR_RSB_CLI_STORE_UNREADABLE`: the store's metadata (`.rsb/`) is damaged or of a newer format.
+ * - `ERR_RSB_CLI_STORE_UNSAFE`: another user could steer what rsb writes and deletes in the store: the store, `.rsb/`
+ *   or a directory in it belongs to a user other than root, rsb's user and the one who ran sudo, may be written by
+ *   group or others (the store itself: unless sticky), or (`.rsb/` and its directories) is a symbolic link or no directory.
  * - `ERR_RSB_CLI_MODULE_PATH_UNSAFE`: `$RSYNC_MODULE_PATH` (an rsync daemon's hook) is `/` or directly under `/`
  *   (also once resolved): no snapshot, no rotation, and a `--daemon-hook=pre` makes the daemon refuse the transfer.
  */
@@ -60,6 +63,7 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_SOURCE_IS_BACKUP'
   | 'ERR_RSB_CLI_OVERLAP'
   | 'ERR_RSB_CLI_STORE_UNREADABLE'
+  | 'ERR_RSB_CLI_STORE_UNSAFE'
   | 'ERR_RSB_CLI_MODULE_PATH_UNSAFE'
 
 /** Details a {@link CliError} may carry. */

@@ -231,8 +231,10 @@ describe('5: SOURCE missing, a file, empty or unreadable', () => {
     const t = await testdir({ 'secret/a': 'a' })
     await fs.chmod(t, 0o755)
     await fs.chmod(path.join(t, 'secret'), 0o700)
-    await fs.mkdir(path.join(t, 'b'), { mode: 0o777 })
-    await fs.chmod(path.join(t, 'b'), 0o777)
+    // the store is nobody's own (a store open to everyone would be refused first: ERR_RSB_CLI_STORE_UNSAFE)
+    await fs.mkdir(path.join(t, 'b'), { mode: 0o755 })
+    const id = async (flag: string) => Number((await runChecked('id', [flag, 'nobody'])).trim())
+    await fs.chown(path.join(t, 'b'), await id('-u'), await id('-g'))
     const before = await listing(t)
     const env = { PATH: process.env.PATH, TZ: 'UTC', HOME: '/tmp' }
     const result = await exec(

@@ -34,7 +34,8 @@ function storeReply(command: readonly string[]): { exitCode?: number; stdout?: s
   if (script === 'read-store') {
     const store = '{"format":"rsb-store","version":1,"created":"2024-01-01T00:00:00.000Z"}\n'
     const mirror = '{"version":1,"name":"latest","id":"0123abcd","created":"2024-01-01T00:00:00.000Z"}\n'
-    return { stdout: `entries\0d/latest\0store\0${store}\0mirrors\0${mirror}\0snapshots\0\0deleting\0` }
+    const facts = 'users\x000\x00\x00facts\x000 0 755 d/backups\x001 0 755 d/latest\x00'
+    return { stdout: `${facts}store\0${store}\0mirrors\0${mirror}\0snapshots\0\0deleting\0` }
   }
   return {}
 }

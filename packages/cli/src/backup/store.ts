@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Context } from '@rsb/exec'
+import { quoteArgument, type Context } from '@rsb/exec'
 import { isSnapshotName } from '@rsb/rotation'
 import { joinPath } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
@@ -87,19 +87,47 @@ export function newMirrorId(): string {
   return randomBytes(4).toString('hex')
 }
 
-// Prints, NUL-separated: the store's entries as TYPE/NAME, a marker, store.json, the mirror records and the
-// snapshot records (one JSON line each), and the ids under deleting/ that still hold something.
+/** The directories rsb keeps in `.rsb/` (`daemon-hooks/` is the daemon hook's, see hook.ts). */
+export const METADATA_DIRECTORIES: readonly string[] = ['mirrors', 'snapshots', 'deleting', 'daemon-hooks']
+
+const NOT_OURS = (uid: string) => `! -uid 0 ! -uid "${uid}" ! -uid "$_o"`
+const RSB_NAMES = METADATA_DIRECTORIES.map((name) => `-name ${name}`).join(' -o ')
+
+/**
+ * `store_unsafe STORE UID`, a shell function for scripts that read or write in a store (the store reader stops
+ * with it): prints something, and only then, when {@link checkStoreOwnership} would refuse the store, with UID
+ * (`id -u`) and a numeric `$SUDO_UID` as the users allowed besides root. The same rule, for the shell; no link is
+ * followed. Three `find`s, whatever the store holds.
+ */
+export const STORE_UNSAFE_FUNCTION = `store_unsafe() {
+  _o=\${SUDO_UID-}
+  case $_o in '' | *[!0-9]*) _o=$2 ;; esac
+  find "$1" -maxdepth 0 \\( ! -type d -o ${NOT_OURS('$2')} -o -perm /022 ! -perm -1000 \\) -printf x 2>/dev/null
+  { [ -e "$1/${STORE_DIRECTORY}" ] || [ -L "$1/${STORE_DIRECTORY}" ]; } || return 0
+  find "$1/${STORE_DIRECTORY}" -maxdepth 0 \\( ! -type d -o ${NOT_OURS('$2')} -o -perm /022 \\) -printf x 2>/dev/null
+  find "$1/${STORE_DIRECTORY}" -mindepth 1 -maxdepth 1 \\( ! -type f -o ${RSB_NAMES} \\) \\( ! -type d -o ${NOT_OURS('$2')} -o -perm /022 \\) -printf x 2>/dev/null
+}`
+
+// Prints, NUL-separated: `missing` (no store), or the users who may own the store besides root (`id -u`, `$SUDO_UID`
+// as given), then `facts` and, for the store and `.rsb/` (depth 0) and each of their entries (depth 1),
+// `DEPTH UID MODE TYPE/NAME` (find's %d %U %m %y/%f of the entry itself, never of a link's target; the store's
+// entries are its listing). A store that store_unsafe refuses ends there, at `unsafe`: nothing in it is read (a FIFO
+// planted as a record would hang the reader), and readStore says what is wrong. Else: a marker, store.json, the
+// mirror records and the snapshot records (one JSON line each), and the ids under deleting/ that still hold something.
 /** The store reader (exported for tests that answer it with a recording context). */
 export const READ_SCRIPT = `
+${STORE_UNSAFE_FUNCTION}
 s=$1
 m=$s/${STORE_DIRECTORY}
-[ -d "$s" ] || { printf 'missing\\0'; exit 0; }
-printf 'entries\\0'
+{ [ -d "$s" ] || [ -L "$s" ]; } || { printf 'missing\\0'; exit 0; }
+u=$(id -u) || exit 3
+printf 'users\\0%s\\0%s\\0facts\\0' "$u" "\${SUDO_UID-}"
+find "$s" "$m" -maxdepth 1 -printf '%d %U %m %y/%f\\0' 2>/dev/null
+[ -z "$(store_unsafe "$s" "$u")" ] || { printf 'unsafe\\0'; exit 0; }
+printf 'store\\0'
 { [ -r "$s" ] && [ -x "$s" ]; } || exit 3
-find "$s/" -mindepth 1 -maxdepth 1 ! -name ${STORE_DIRECTORY} -printf '%y/%f\\0' 2>/dev/null
 # records may vanish while they are read (another mirror's rotation): a file gone is no record; an unreadable folder fails
 records() { [ -d "$1" ] || return 0; { [ -r "$1" ] && [ -x "$1" ]; } || exit 3; find "$1/" -mindepth 1 -maxdepth 1 -type f -name '*.json' ! -name '.*' -exec cat -- {} + 2>/dev/null; return 0; }
-printf 'store\\0'
 if [ -f "$m/store.json" ]; then cat -- "$m/store.json" || exit 3; fi
 printf '\\0mirrors\\0'
 records "$m/mirrors"
@@ -138,23 +166,160 @@ function parseLines<T>(store: string, text: string, what: string, valid: (value:
   return records
 }
 
+/** Who may own the store and its metadata, as the reader saw it where it ran. */
+export interface StoreUsers {
+  /** The user the reader ran as (`id -u`: root with sudo). */
+  readonly uid: number
+  /** The user who called sudo (`$SUDO_UID`), if any: over SSH with sudo, the login user. */
+  readonly sudoUid: number | undefined
+}
+
+/** What the reader found of the store, `.rsb/` or an entry of `.rsb/`, the link itself when it is one. */
+export interface DirectoryFacts {
+  readonly path: string
+  /** Owner (find's %U). */
+  readonly uid: number
+  /** Permission bits with set-id and sticky bits (find's %m). */
+  readonly mode: number
+  /** find's %y: `d` directory, `f` regular file, `l` symbolic link, `p` FIFO, `s` socket, … */
+  readonly type: string
+}
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  f: 'a regular file',
+  p: 'a FIFO',
+  s: 'a socket',
+  c: 'a character device',
+  b: 'a block device',
+}
+
+function shownPath(p: string): string {
+  // one line, whatever the name holds: a name with control characters (a newline) is shown as a JSON string
+  const control = [...p].some((c) => c < ' ' || c === '\x7f')
+  return control ? JSON.stringify(p) : p
+}
+
 /**
- * Reads a store's entries and metadata in one command in `context` (its sudo default applies).
+ * What makes a directory of a store one that another user could steer, or undefined when it is safe: a symbolic
+ * link or not a directory; an owner other than root, the reader's user and the user who called sudo; write access
+ * for group or others (for the store itself: unless its sticky bit is set, as on `/tmp`). Pure.
+ */
+export function unsafeStoreDirectory(
+  facts: DirectoryFacts,
+  kind: 'store' | 'metadata',
+  users: StoreUsers,
+): { readonly problem: string; readonly fix: 'owner' | 'mode' | 'entry' } | undefined {
+  if (facts.type === 'l') return { problem: 'is a symbolic link', fix: 'entry' }
+  if (facts.type !== 'd') return { problem: `is ${TYPE_NAMES[facts.type] ?? `of type ${facts.type}`}, not a directory`, fix: 'entry' }
+  const allowed = new Map<number, string>([[0, 'root']])
+  if (!allowed.has(users.uid)) allowed.set(users.uid, `UID ${users.uid} (rsb's user)`)
+  if (users.sudoUid !== undefined && !allowed.has(users.sudoUid)) allowed.set(users.sudoUid, `UID ${users.sudoUid} (who ran sudo)`)
+  if (!allowed.has(facts.uid)) return { problem: `belongs to UID ${facts.uid}, not to ${[...allowed.values()].join(' or ')}`, fix: 'owner' }
+  const sticky = kind === 'store' && (facts.mode & 0o1000) !== 0
+  if ((facts.mode & 0o022) !== 0 && !sticky) {
+    const mode = facts.mode.toString(8).padStart(4, '0')
+    return {
+      problem: `has mode ${mode}: ${kind === 'store' ? 'without the sticky bit, ' : ''}group or others may write in it`,
+      fix: 'mode',
+    }
+  }
+  return undefined
+}
+
+/**
+ * Refuses a store that another user could steer (see {@link unsafeStoreDirectory}): the store, `.rsb/`, and each
+ * entry of `.rsb/` that is not a regular file or has the name of one of rsb's directories. Pure.
  *
- * @throws {CliError} ERR_RSB_CLI_STORE_UNREADABLE for damaged metadata or a newer format
+ * @throws {CliError} ERR_RSB_CLI_STORE_UNSAFE, naming the first directory found and what is wrong with it
+ */
+export function checkStoreOwnership(
+  store: DirectoryFacts,
+  metadata: DirectoryFacts | undefined,
+  entries: readonly DirectoryFacts[],
+  users: StoreUsers,
+  host?: string,
+): void {
+  const checked: [DirectoryFacts, 'store' | 'metadata'][] = [[store, 'store']]
+  if (metadata) checked.push([metadata, 'metadata'])
+  if (metadata?.type === 'd')
+    for (const entry of entries)
+      if (entry.type !== 'f' || METADATA_DIRECTORIES.includes(entry.path.slice(entry.path.lastIndexOf('/') + 1)))
+        checked.push([entry, 'metadata'])
+  for (const [facts, kind] of checked) {
+    const found = unsafeStoreDirectory(facts, kind, users)
+    if (!found) continue
+    const q = quoteArgument(facts.path)
+    const where = host === undefined ? '' : ` on ${host}`
+    const hint =
+      found.fix === 'owner'
+        ? `If nobody else should change the backups, give it to root${where}: chown root -- ${q} (rsb writes nothing in a store another user could steer).`
+        : found.fix === 'mode'
+          ? `Take write access from group and others${where}: chmod go-w -- ${q}${kind === 'store' ? ' (or keep it shared with chmod +t, the sticky bit)' : ''}.`
+          : `Look at it${where} (ls -ld -- ${q}) and move it aside: only rsb makes entries in ${quoteArgument(metadataPath(store.path))}, and it makes its directories again.`
+    throw new CliError(
+      'ERR_RSB_CLI_STORE_UNSAFE',
+      `The backup store ${shownPath(store.path)} could be steered by another user: ${shownPath(facts.path)} ${found.problem}.`,
+      { path: facts.path, hint },
+    )
+  }
+}
+
+const FACT = /^(\d+) (\d+) ([0-7]+) ([^/])\/(.*)$/s
+
+/**
+ * Reads a store's entries and metadata in one command in `context` (its sudo default applies), after checking
+ * that no other user could steer it ({@link checkStoreOwnership}, with the users the command ran as).
+ *
+ * @throws {CliError} ERR_RSB_CLI_STORE_UNSAFE for a store, `.rsb/` or directory in it that another user owns, may
+ *   write to, or that is a link or no directory; ERR_RSB_CLI_STORE_UNREADABLE for damaged metadata or a newer format
  */
 export async function readStore(context: Context, directory: string, signal?: AbortSignal): Promise<StoreState> {
   const result = await context.run(['sh', '-c', READ_SCRIPT, 'sh', directory], { ionice: undefined, signal, check: false })
-  if (result.exitCode !== 0) throw unreadable(directory, result.stderr.trim().split('\n').at(-1) || `exit status ${result.exitCode}`)
   const fields = result.stdout.split('\0')
   const empty: StoreState = { directory, store: undefined, mirrors: [], snapshots: new Map(), entries: new Map(), deleting: [] }
-  if (fields[0] === 'missing') return empty
+  if (result.exitCode === 0 && fields[0] === 'missing') return empty
   const at = (marker: string) => fields.indexOf(marker)
+  // the facts first: an unsafe store is refused as such, even when it could not be read
+  let facts: DirectoryFacts | undefined
+  let metadata: DirectoryFacts | undefined
+  const metadataEntries: DirectoryFacts[] = []
   const entries = new Map<string, string>()
-  for (const field of fields.slice(1, at('store'))) {
-    const slash = field.indexOf('/')
-    if (slash > 0) entries.set(field.slice(slash + 1), field.slice(0, slash))
+  // users\0UID\0SUDO_UID\0facts\0FACT\0…
+  if (fields[0] === 'users' && fields[3] === 'facts' && /^\d+$/.test(fields[1] ?? '')) {
+    const end = [at('unsafe'), at('store')].find((i) => i > 3) ?? fields.length
+    for (const field of fields.slice(4, end)) {
+      const fact = FACT.exec(field)
+      if (!fact) continue
+      const [, depth, owner, mode, type, name] = fact as unknown as [string, string, string, string, string, string]
+      const found = (p: string): DirectoryFacts => ({ path: p, uid: Number(owner), mode: parseInt(mode, 8), type })
+      // find lists the store (depth 0) and its entries, then .rsb/ (depth 0) and its entries
+      if (depth === '0' && facts === undefined) facts = found(directory)
+      else if (depth === '0') metadata = found(metadataPath(directory))
+      else if (metadata) metadataEntries.push(found(metadataPath(directory, name)))
+      else if (name !== STORE_DIRECTORY) entries.set(name, type)
+    }
+    const sudoUid = /^\d+$/.test(fields[2] ?? '') ? Number(fields[2]) : undefined
+    if (facts)
+      checkStoreOwnership(
+        facts,
+        metadata,
+        metadataEntries,
+        { uid: Number(fields[1]), sudoUid },
+        context.kind === 'ssh' ? context.host : undefined,
+      )
   }
+  if (result.exitCode !== 0) throw unreadable(directory, result.stderr.trim().split('\n').at(-1) || `exit status ${result.exitCode}`)
+  if (!facts) throw unreadable(directory, 'the owner and mode of the store could not be read')
+  if (at('unsafe') !== -1)
+    // the reader's own check saw what the facts did not (changed between the two looks): refused all the same
+    throw new CliError(
+      'ERR_RSB_CLI_STORE_UNSAFE',
+      `The backup store ${shownPath(directory)} could be steered by another user: it changed while rsb read it.`,
+      {
+        path: directory,
+        hint: `Check who owns ${quoteArgument(directory)}, ${quoteArgument(metadataPath(directory))} and the directories in it, and their modes (ls -la).`,
+      },
+    )
   const storeText = fields[at('store') + 1] ?? ''
   let store: StoreFile | undefined
   if (storeText.trim() !== '') {
