@@ -8,6 +8,7 @@ import { runWorkflow } from '../src/backup/run.ts'
 import { createLogger } from '../src/log.ts'
 import { PROBE_SCRIPT } from '../src/backup/probe.ts'
 import { READ_SCRIPT, WRITE_SCRIPT } from '../src/backup/store.ts'
+import { HOLD_SCRIPT } from '../src/backup/server-lock.ts'
 
 type Handler = (argv: readonly string[]) => { exitCode?: number; stdout?: string } | undefined
 
@@ -16,6 +17,7 @@ const SCRIPTS = new Map([
   [PROBE_SCRIPT, 'probe'],
   [READ_SCRIPT, 'read-store'],
   [WRITE_SCRIPT, 'write-records'],
+  [HOLD_SCRIPT, 'hold-lock'],
 ])
 
 /** A command line with rsb's scripts shown by name: `sudo -n sh -c probe sh /mnt/backups/latest  `. */
@@ -30,6 +32,8 @@ function label(argv: readonly string[]): string {
 function storeReply(command: readonly string[]): { exitCode?: number; stdout?: string } | undefined {
   if (command[0] !== 'sh' || command[1] !== '-c') return undefined
   const script = SCRIPTS.get(command[2] as string)
+  // the lock at the mirror: taken at once, and gone when released
+  if (script === 'hold-lock') return { stdout: 'pid 4242\nlocked\n\nreleased\n' }
   if (script === 'probe') return { stdout: `resolved=${command[4]}\0type=directory\0readable=1\0nonempty=1\0` }
   if (script === 'read-store') {
     const store = '{"format":"rsb-store","version":1,"created":"2024-01-01T00:00:00.000Z"}\n'
@@ -110,12 +114,15 @@ describe('the workflow with a recording context (non-root user, sudo)', () => {
       'sudo -n mount /mnt/backups',
       'sudo -n sh -c probe sh /mnt/backups/latest', // DESTINATION resolved and checked, after the mount
       'sudo -n sh -c probe sh / ', // SOURCE
-      'sudo -n sh -c read-store sh /mnt/backups', // the store
+      'sudo -n sh -c hold-lock sh /mnt/backups/latest /mnt/backups/.rsb/mirrors/latest.lock', // the lock at the mirror
+      'sudo -n sh -c read-store sh /mnt/backups', // the store, read under the lock
       'sudo -n test -d /mnt/backups/latest',
       'sudo -n -H ionice -c idle rsync --delete --delete-excluded --acls --archive --hard-links --numeric-ids --xattrs --one-file-system',
       'sudo -n sh -c write-records sh /mnt/backups/.rsb/snapshots new', // the claim of the snapshot's name
       'sudo -n ionice -c idle cp --archive --link --no-target-directory -- /mnt/backups/latest /mnt/backups/.rsb-snapshot-0123abcd-',
       'sudo -n mv --no-target-directory -- /mnt/backups/.rsb-snapshot-0123abcd-',
+      'sudo -n rm -f -- /mnt/backups/.rsb/mirrors/latest.lock', // released: its record first, then the holder
+      'sudo -n sh -c kill -TERM "$1" sh 4242',
       'sudo -n umount /mnt/backups',
     ]
     const positions = order.map(indexOf)

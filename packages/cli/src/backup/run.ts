@@ -18,7 +18,7 @@ import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
 import { readStore, registerMirror, STORE_DIRECTORY, STORE_VERSION, type MirrorRecord } from './store.js'
 import { createSummary, type RunSummary } from './summary.js'
 import { checkTarget, resolveTarget, type Target } from './target.js'
-import { acquireServerLock } from './server-lock.js'
+import { acquireServerLock, type ServerLock } from './server-lock.js'
 import { runTransfer } from './transfer.js'
 
 /** What the workflow needs from its caller. */
@@ -239,6 +239,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     // 7. SOURCE, DESTINATION and the store, resolved and checked before anything is written.
     let paths: Inspection | undefined
     let mirror: MirrorRecord | undefined
+    let mirrorLock: { lock: ServerLock; key: string } | undefined
     if (target.destination.kind === 'daemon' && actions.backup) {
       // rsb cannot look at the daemon's side, but SOURCE is here: a missing or empty one must not become the backup
       checkSource(
@@ -280,9 +281,6 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
             directory: facts.resolved,
             holderFile: `${store}/${STORE_DIRECTORY}/mirrors/${name}.lock`,
             display,
-            holder: options.dryRun
-              ? undefined
-              : { host: os.hostname(), pid: process.pid, since: new Date().toISOString(), key: `${where}${facts.resolved}` },
             logger,
             signal,
           })
@@ -294,6 +292,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
             return
           }
           scope.add(`release the lock of ${facts.resolved} on ${holderContext.host}`, () => server.release())
+          mirrorLock = { lock: server, key: `${where}${facts.resolved}` }
           if (server.previous)
             logger.log(
               'warning',
@@ -302,6 +301,9 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         },
       })
       mirror = await prepareStore(paths, destination, options, logger, signal)
+      // checked and registered: from now on the run writes, and says so where other runs look
+      if (mirrorLock && !options.dryRun)
+        await mirrorLock.lock.record({ host: os.hostname(), pid: process.pid, since: new Date().toISOString(), key: mirrorLock.key })
     }
     checkAbort()
     if (actions.backup) {

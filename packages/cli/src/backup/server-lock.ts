@@ -3,17 +3,18 @@ import { CliError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { describeHolder, parseHolder, type LockHolder } from './lock.js'
 
-// $1 the directory to lock (the resolved destination), $2 the holder to record (one JSON line; empty in a dry run:
-// nothing written), $3 the file to record it in (in the store's metadata). Takes an exclusive flock on $1 (on
+// $1 the directory to lock (the resolved destination), $2 the file where holders are recorded (in the store's
+// metadata; read here, written by RECORD_SCRIPT once the run's checks passed). Takes an exclusive flock on $1 (on
 // descriptor 9), or, before the first backup made it, on its nearest existing ancestor; and shared ones on the six
 // directories above that (descriptors 3 to 8), so that a first run (which locks an ancestor) and a later run
 // (which locks the directory the first one made) still exclude each other, while two mirrors of one store do not.
-// The holder file is read or written only when its folder and the one above are real directories of root or this
-// user that nobody else may write (whoever may write there could plant a symlink or a FIFO); it is written to a
-// mktemp file and renamed into place. Then it runs until rsb stops it (TERM: its record removed, `released`
-// printed) or until its output is gone (the connection closed, rsb killed), when the next `printf` fails.
+// The record is read only when its folder and the one above are real directories of root or this user that
+// nobody else may write (whoever may write there could plant a FIFO), with its newlines removed (it cannot fake an
+// answer). Then it runs until rsb stops it (TERM: `released` printed) or until its output is gone (the connection
+// closed, rsb killed), when the next `printf` fails.
 // Output lines: `pid PID` (the holder's, for the kill that releases it), `holder JSON` (exit 75: another run
-// holds it), `previous JSON` (a dead run's, taken over), `locked`, `released`. Exit 75: held; 69: no flock here; 70: the directory cannot be opened.
+// holds it), `previous JSON` (a dead run's record, taken over), `locked`, `released`. Exit 75: held; 69: no flock
+// here; 70: the directory cannot be opened.
 /** The server side of {@link acquireServerLock} (exported for tests). */
 export const HOLD_SCRIPT = `
 echo "pid $$"
@@ -21,7 +22,7 @@ x=$1
 while [ ! -d "$x" ]; do x=\${x%/*}; [ -n "$x" ] || x=/; done
 exec 9<"$x" || exit 70
 command -v flock >/dev/null 2>&1 || exit 69
-f=$3
+f=$2
 m=\${f%/*}
 me=$(id -u)
 own() {
@@ -43,20 +44,29 @@ while [ "$a" != / ] && [ $n -le 8 ]; do
 done
 p=$(holder)
 [ -z "$p" ] || printf 'previous %s\\n' "$p"
-w=
-if [ -n "$2" ] && [ -n "$safe" ]; then
-  t=$(mktemp "$m/.lock.XXXXXX") && printf '%s\\n' "$2" > "$t" && mv -f -- "$t" "$f" && w=1
-  [ -n "$w" ] || rm -f -- "$t"
-fi
-trap '[ -z "$w" ] || rm -f -- "$f"; echo; echo released; exit 0' TERM
+trap 'echo; echo released; exit 0' TERM
 echo locked
 while sleep 1 3<&- 4<&- 5<&- 6<&- 7<&- 8<&- 9<&-; do printf . || exit 0; done
+`
+
+// $1 the record file, $2 the holder (one JSON line): written aside (mktemp) and renamed into place, in a folder of
+// the store that the run's checks found safe.
+const RECORD_SCRIPT = `
+d=\${1%/*}
+[ -d "$d" ] && [ ! -L "$d" ] || exit 0
+t=$(mktemp "$d/.lock.XXXXXX") || exit 1
+printf '%s\\n' "$2" > "$t" && mv -f -- "$t" "$1" || { rm -f -- "$t"; exit 1; }
 `
 
 /** A lock held on the destination's machine; `release()` is idempotent. */
 export interface ServerLock {
   /** The holder a run that ended without releasing the lock left behind. */
   readonly previous: LockHolder | undefined
+  /**
+   * Records the holder in the store (`.rsb/mirrors/NAME.lock`) for the message another run shows; called once the
+   * run's checks passed (never in a dry run), so that a refused run changes nothing. Removed again on release.
+   */
+  record(holder: LockHolder): Promise<void>
   release(): Promise<void>
 }
 
@@ -68,8 +78,8 @@ const ANSWER_MS = 30_000
  * this machine): a `flock` on the destination directory (before the first backup made it, on its nearest
  * existing ancestor, with shared ones above it) held by a command that runs until released, or until the
  * connection is gone, so that a killed run frees it within a second or two. Runs from several machines, and
- * from several users or lock directories on one machine, are so serialised. The holder is recorded in
- * HOLDERFILE (not in a dry run) for the message another run shows.
+ * from several users or lock directories on one machine, are so serialised. {@link ServerLock.record} records
+ * the holder in HOLDERFILE for the message another run shows.
  *
  * @returns undefined when there is no `flock` there (the caller warns)
  * @throws {CliError} ERR_RSB_CLI_LOCKED when another run holds it; ERR_RSB_CLI_LOCK_FAILED; the run's abort
@@ -81,7 +91,6 @@ export async function acquireServerLock(options: {
   /** Where the holder is recorded: `.rsb/mirrors/NAME.lock` of the store. */
   holderFile: string
   display: string
-  holder: LockHolder | undefined
   logger: Logger
   signal: AbortSignal | undefined
 }): Promise<ServerLock | undefined> {
@@ -93,7 +102,7 @@ export async function acquireServerLock(options: {
     onLocked = resolve
   })
   const settled = context
-    .run(['sh', '-c', HOLD_SCRIPT, 'sh', directory, options.holder ? JSON.stringify(options.holder) : '', options.holderFile], {
+    .run(['sh', '-c', HOLD_SCRIPT, 'sh', directory, options.holderFile], {
       ionice: undefined,
       check: false,
       capture: false,
@@ -134,11 +143,24 @@ export async function acquireServerLock(options: {
   if (first === 'locked') {
     const line = /^previous (.*)$/m.exec(output)?.[1]
     let released: Promise<void> | undefined
+    let recorded = false
+    const removeRecord = async () => {
+      if (recorded) await context.run(['rm', '-f', '--', options.holderFile], { ionice: undefined, check: false }).catch(() => undefined)
+    }
     return {
       previous: line === undefined ? undefined : parseHolder(line),
+      async record(holder) {
+        recorded = true
+        await context.run(['sh', '-c', RECORD_SCRIPT, 'sh', options.holderFile, JSON.stringify(holder)], {
+          ionice: undefined,
+          check: false,
+        })
+      },
       release() {
         released ??= (async () => {
-          // TERM to the holder (through sh, which a least-privilege sudoers rule allows): it removes its record
+          // the record goes first, while this run still holds the lock (no other run's record can be there yet)
+          await removeRecord()
+          // then TERM to the holder (through sh, which a least-privilege sudoers rule allows)
           const pid = /^pid (\d+)$/m.exec(output)?.[1]
           if (pid !== undefined)
             await context.run(['sh', '-c', 'kill -TERM "$1"', 'sh', pid], { ionice: undefined, check: false }).catch(() => undefined)
@@ -153,8 +175,6 @@ export async function acquireServerLock(options: {
           controller.abort()
           await settled
           logger.log('warning', `The lock of ${directory} on ${context.host} did not stop when asked; it ends when the connection closes.`)
-          if (options.holder)
-            await context.run(['rm', '-f', '--', options.holderFile], { ionice: undefined, check: false }).catch(() => undefined)
         })()
         return released
       },
