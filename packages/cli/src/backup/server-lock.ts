@@ -10,7 +10,7 @@ import { describeHolder, parseHolder, type LockHolder } from './lock.js'
 // (which locks the directory the first one made) still exclude each other, while two mirrors of one store do not.
 // The record is read only when its folder and the one above are real directories of root or this user that
 // nobody else may write (whoever may write there could plant a FIFO), with its newlines removed (it cannot fake an
-// answer). Then it runs until rsb stops it (TERM: `released` printed) or until its output is gone (the connection
+// answer). Then it runs until rsb stops it (TERM, answered at once: `released` printed) or until its output is gone (the connection
 // closed, rsb killed), when the next `printf` fails.
 // Output lines: `pid PID` (the holder's, for the kill that releases it), `holder JSON` (exit 75: another run
 // holds it), `previous JSON` (a dead run's record, taken over), `locked`, `released`. Exit 75: held; 69: no flock
@@ -44,9 +44,10 @@ while [ "$a" != / ] && [ $n -le 8 ]; do
 done
 p=$(holder)
 [ -z "$p" ] || printf 'previous %s\\n' "$p"
-trap 'echo; echo released; exit 0' TERM
+trap 'kill $! 2>/dev/null; echo; echo released; exit 0' TERM
 echo locked
-while sleep 1 3<&- 4<&- 5<&- 6<&- 7<&- 8<&- 9<&-; do printf . || exit 0; done
+# the sleep in the background, so that TERM is answered at once (a shell runs traps only between commands)
+while :; do sleep 1 3<&- 4<&- 5<&- 6<&- 7<&- 8<&- 9<&- & wait $!; printf . || exit 0; done
 `
 
 // $1 the record file, $2 the holder (one JSON line): written aside (mktemp) and renamed into place, in a folder of
