@@ -12,7 +12,8 @@
  * - `ERR_RSB_CLI_SNAPSHOT_FAILED`: copying the destination directory into a snapshot failed.
  * - `ERR_RSB_CLI_INTERRUPTED`: the run was stopped by SIGINT or SIGTERM (exit 130 or 143).
  * - `ERR_RSB_CLI_RSH_UNSUPPORTED`: rsb's own SSH connection cannot follow `$RSYNC_RSH` (its program is not ssh, or
- *   it holds an option such as `-J` or `-o ProxyCommand=…`, or shell syntax): refused before connecting (exit 1).
+ *   it holds an option such as `-J` or `-o ProxyCommand=…`, or shell syntax), or a remote shell given in
+ *   `--rsync-option` (`--rsh=…`, `-e…`) for an SSH destination: refused before connecting (exit 1).
  *
  * Refusals found by looking at the disk before anything runs (exit status 1, nothing changed); each
  * comes with a hint that says what to type instead:

@@ -17,4 +17,12 @@ export { RsyncError, describeRsyncExit, type RsyncErrorCode, type RsyncErrorDeta
 export { RsyncOutputParser, type RsyncEvent, type RsyncOutputParserOptions } from './output.js'
 export { parseProgressLine, type RsyncProgress } from './progress.js'
 export { parseStats, type RsyncFileCounts, type RsyncStats } from './stats.js'
-export { runRsync, withSshKeepalive, type RsyncResult, type RsyncTunnelOptions, type RunRsyncOptions, type SshKeepalive } from './run.js'
+export {
+  remoteShellOption,
+  runRsync,
+  withSshKeepalive,
+  type RsyncResult,
+  type RsyncTunnelOptions,
+  type RunRsyncOptions,
+  type SshKeepalive,
+} from './run.js'

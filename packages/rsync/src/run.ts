@@ -20,6 +20,7 @@ import {
 import { parseDestination } from '@rsb/destination'
 import { buildRsyncArgs, type RsyncArgsOptions } from './args.js'
 import { describeRsyncExit, RsyncError } from './errors.js'
+import { RSYNC_SHORT_OPTIONS_WITH_VALUE } from './options.js'
 import { RsyncOutputParser, type RsyncEvent } from './output.js'
 import type { RsyncStats } from './stats.js'
 
@@ -131,18 +132,31 @@ function unitBaseOf(rsyncOptions: readonly string[]): number {
   return level >= 3 ? 1024 : 1000
 }
 
-/** Whether the pass-through options choose the remote shell (`-e CMD`, `-eCMD`, `-ave CMD`, `--rsh[=CMD]`). */
-function choosesRemoteShell(rsyncOptions: readonly string[]): boolean {
+/**
+ * How pass-through rsync options choose rsync's remote shell: `--rsh` (also `--rsh=CMD`), `-e` (anywhere in a cluster
+ * of short options before one whose value is the rest: `-essh`, `-ae`), or undefined when they do not. Only the
+ * option's name, never the command, which may hold a secret.
+ *
+ * @example
+ * ```ts
+ * remoteShellOption(['-avessh -p 2222']) // '-e'
+ * remoteShellOption(['-Tessh']) // undefined: the e is -T's value
+ * ```
+ */
+export function remoteShellOption(rsyncOptions: readonly string[]): '--rsh' | '-e' | undefined {
   for (const option of rsyncOptions) {
-    if (option === '--rsh' || option.startsWith('--rsh=')) return true
-    if (/^-[A-Za-z]/.test(option)) {
-      for (const letter of option.slice(1)) {
-        if (letter === 'e') return true
-        if (SHORT_WITH_VALUE.includes(letter)) break
-      }
+    if (option === '--rsh' || option.startsWith('--rsh=')) return '--rsh'
+    if (!/^-[^-]/.test(option)) continue
+    for (const letter of option.slice(1)) {
+      if (letter === 'e') return '-e'
+      if (RSYNC_SHORT_OPTIONS_WITH_VALUE.includes(letter)) break
     }
   }
-  return false
+  return undefined
+}
+
+function choosesRemoteShell(rsyncOptions: readonly string[]): boolean {
+  return remoteShellOption(rsyncOptions) !== undefined
 }
 
 /** A keepalive for ssh, in ssh_config's terms: `ServerAliveInterval` (seconds) and `ServerAliveCountMax`. */

@@ -6,6 +6,7 @@ import {
   DEFAULT_EXCLUDED_ROOTS,
   formatExcludeArgument,
   formatRsyncLocation,
+  remoteShellOption,
   RsyncError,
   UNSAFE_RSYNC_OPTIONS,
 } from '../src/index.ts'
@@ -363,5 +364,23 @@ describe('buildRsyncArgs: an exclude is always an exclude', () => {
     expect(() => buildRsyncArgs({ destination: '/d', excludes: [''] })).toThrow(
       expect.objectContaining({ code: 'ERR_RSB_RSYNC_INVALID_OPTION', message: 'An exclude pattern is empty.' }),
     )
+  })
+})
+
+describe('remoteShellOption: how pass-through options choose rsync’s remote shell (never the command itself)', () => {
+  it.each([
+    [['--rsh=ssh -p 2222'], '--rsh'],
+    [['--rsh', 'ssh'], '--rsh'],
+    [['-essh -p 1'], '-e'],
+    [['-avessh'], '-e'],
+    [['-ae', '-p1'], '-e'],
+    [['-Tessh'], undefined], // the e is -T's value
+    [['-Be'], undefined],
+    [['-@1e'], undefined],
+    [['--remote-option=-essh'], undefined],
+    [['--exclude=-e'], undefined],
+    [[], undefined],
+  ] as const)('%j → %s', (options, expected) => {
+    expect(remoteShellOption(options)).toBe(expected)
   })
 })

@@ -3,7 +3,7 @@ import path from 'node:path'
 import { CleanupScope, LocalContext, SshContext, parseSshCommand, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
 import { formatDuration, joinWords } from '@rsb/rotation/io'
-import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS, RSYNC_SHORT_OPTIONS_WITH_VALUE } from '@rsb/rsync'
+import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS, remoteShellOption } from '@rsb/rsync'
 import { CliError, UsageError, isRsbError } from '../errors.js'
 import type { Logger, TextSink } from '../log.js'
 import { assertInside } from '@rsb/mount'
@@ -46,23 +46,6 @@ export interface WorkflowResult {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
-}
-
-/**
- * How pass-through rsync options choose rsync's remote shell (`--rsh`, `--rsh=CMD`, `-e` anywhere in a cluster of
- * short options before one whose value is the rest: `-essh`, `-ae`), or undefined when they do not. Only the name,
- * never the command, which may hold a secret.
- */
-function remoteShellOption(rsyncOptions: readonly string[]): string | undefined {
-  for (const option of rsyncOptions) {
-    if (option === '--rsh' || option.startsWith('--rsh=')) return '--rsh'
-    if (!/^-[^-]/.test(option)) continue
-    for (const letter of option.slice(1)) {
-      if (letter === 'e') return '-e'
-      if (RSYNC_SHORT_OPTIONS_WITH_VALUE.includes(letter)) break
-    }
-  }
-  return undefined
 }
 
 /**
