@@ -266,6 +266,36 @@ describe.skipIf(!isRoot)('one lock per mirror, however it is reached (issue 16 #
     expect(await snapshotsIn(path.join(t, 'store'))).toHaveLength(1)
   })
 
+  it('a lock lost during the run (its holder ended) stops the run before the snapshot: exit 1, ERR_RSB_CLI_LOCK_FAILED, no snapshot', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    await fs.mkdir(path.join(t, 'store'))
+    const bin = path.join(t, 'bin')
+    await writeProgram(bin, 'rsync', 'sleep 3; exec /usr/bin/rsync "$@"')
+    const destination = path.join(t, 'store/latest')
+    const run = startRsb([...QUIET, path.join(t, 'source'), destination], { path: [bin], env: await lockDir(t, 'a') })
+    await run.waitForStderr('Creating system backup using rsync')
+    const holders = (await processes()).filter((p) => p.argv.some((a) => a.includes('echo locked')) && p.argv.includes(destination))
+    expect(holders).toHaveLength(1)
+    process.kill(holders[0]!.pid, 'SIGKILL')
+    const result = await run.done
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/The lock of .*latest on localhost was lost .* \(ERR_RSB_CLI_LOCK_FAILED\)/)
+    expect(result.stderr).not.toContain('Creating snapshot')
+    expect(await snapshotsIn(path.join(t, 'store'))).toEqual([])
+  })
+
+  it('a destination more than 5 missing directories below an existing one is refused (its lock could not meet a later run’s), nothing made', async () => {
+    const t = await testdir()
+    await createSource(path.join(t, 'source'))
+    const result = await runRsb([...QUIET, path.join(t, 'source'), path.join(t, 'a/b/c/d/e/f/latest')])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/more than 5 directories above it are missing \(create its parent first\)\. \(ERR_RSB_CLI_LOCK_FAILED\)/)
+    await expect(fs.stat(path.join(t, 'a'))).rejects.toThrow()
+    // five are fine
+    expect((await runRsb([...QUIET, path.join(t, 'source'), path.join(t, 'a/b/c/d/latest')])).code).toBe(0)
+  })
+
   it('the holder record cannot fake a lock: a record holding a line "locked" written while a run holds the lock does not let a second run in', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))

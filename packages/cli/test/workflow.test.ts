@@ -32,8 +32,6 @@ function label(argv: readonly string[]): string {
 function storeReply(command: readonly string[]): { exitCode?: number; stdout?: string } | undefined {
   if (command[0] !== 'sh' || command[1] !== '-c') return undefined
   const script = SCRIPTS.get(command[2] as string)
-  // the lock at the mirror: taken at once, and gone when released
-  if (script === 'hold-lock') return { stdout: 'pid 4242\nlocked\n\nreleased\n' }
   if (script === 'probe') return { stdout: `resolved=${command[4]}\0type=directory\0readable=1\0nonempty=1\0` }
   if (script === 'read-store') {
     const store = '{"format":"rsb-store","version":1,"created":"2024-01-01T00:00:00.000Z"}\n'
@@ -46,8 +44,22 @@ function storeReply(command: readonly string[]): { exitCode?: number; stdout?: s
 
 /** Records every final argv; answers rsb's store scripts, then from `handler` (default: exit 0, no output). Not root. */
 function recordingContext(handler: Handler, defaults: { sudo?: boolean; ionice?: RunOptions['ionice'] }): RecordingContext {
+  let releaseHolder: (() => void) | undefined
   return new RecordingContext(
-    ({ argv }) => storeReply(argv.filter((a) => a !== 'sudo' && a !== '-n' && !a.startsWith('HOME='))) ?? handler(argv),
+    async ({ argv }, request) => {
+      const bare = argv.filter((a) => a !== 'sudo' && a !== '-n' && !a.startsWith('HOME='))
+      // the lock at the mirror: taken at once, held (the command runs) until rsb's kill, then released
+      if (bare[0] === 'sh' && bare[2] === HOLD_SCRIPT) {
+        request.onStdout(new TextEncoder().encode('pid 4242\nlocked\n'))
+        await new Promise<void>((resolve) => {
+          releaseHolder = resolve
+          request.signal?.addEventListener('abort', () => resolve(), { once: true })
+        })
+        return { stdout: '\nreleased\n' }
+      }
+      if (bare[0] === 'sh' && bare[2] === 'kill -TERM "$1"') releaseHolder?.()
+      return storeReply(bare) ?? handler(argv)
+    },
     { ...defaults, privileged: false },
   )
 }

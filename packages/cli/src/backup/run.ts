@@ -310,6 +310,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
       if (!options.dryRun)
         await removeLeftovers(step, paths.state.store ? paths.state : await readStore(destination, paths.plan.store, signal))
       if (actions.snapshot) {
+        mirrorLock?.lock.assertHeld()
         const snapshot = await createSnapshot(step)
         snapshotName = snapshot.slice(snapshot.lastIndexOf('/') + 1)
         summary.snapshot = snapshot
@@ -318,6 +319,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
       }
       checkAbort()
       if (actions.rotate) {
+        mirrorLock?.lock.assertHeld()
         const state = options.dryRun ? paths.state : await readStore(destination, paths.plan.store, signal)
         const rotation = await rotateSnapshots({
           context: destination,
