@@ -21,6 +21,19 @@ function shAs(user: string, script: string): Promise<string> {
   return runChecked('runuser', ['-u', user, '--', 'sh', '-c', script])
 }
 
+/**
+ * A test directory with a SOURCE (`t/source`), optionally an empty store (`t/store`), and a stand-in rsync in `bin`
+ * that waits 3 seconds before the real one (so that a run holds its locks while a test looks).
+ */
+async function slowScene(options: { store?: boolean } = {}): Promise<{ t: string; bin: string }> {
+  const t = await testdir()
+  await createSource(path.join(t, 'source'))
+  if (options.store) await fs.mkdir(path.join(t, 'store'))
+  const bin = path.join(t, 'bin')
+  await writeProgram(bin, 'rsync', 'sleep 3; exec /usr/bin/rsync "$@"')
+  return { t, bin }
+}
+
 /** Polls until `check` holds. */
 async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -222,11 +235,7 @@ describe.skipIf(!isRoot)('one lock per mirror, however it is reached (issue 16 #
   }
 
   it('two runs with different lock directories (as root’s and a sudo user’s are) on one local mirror: the second is refused by the lock at the mirror', async () => {
-    const t = await testdir()
-    await createSource(path.join(t, 'source'))
-    await fs.mkdir(path.join(t, 'store'))
-    const bin = path.join(t, 'bin')
-    await writeProgram(bin, 'rsync', 'sleep 3; exec /usr/bin/rsync "$@"')
+    const { t, bin } = await slowScene({ store: true })
     const destination = path.join(t, 'store/latest')
     expect((await runRsb([...QUIET, '--backup', path.join(t, 'source'), destination], { env: await lockDir(t, 'a') })).code).toBe(0)
     const first = startRsb([...QUIET, path.join(t, 'source'), destination], { path: [bin], env: { RSB_LOCK_DIR: path.join(t, 'locks-a') } })
@@ -249,11 +258,7 @@ describe.skipIf(!isRoot)('one lock per mirror, however it is reached (issue 16 #
   })
 
   it('a first run that makes the mirror and a later run that finds it made are one lock too (the first locks the store, the later shares it)', async () => {
-    const t = await testdir()
-    await createSource(path.join(t, 'source'))
-    await fs.mkdir(path.join(t, 'store'))
-    const bin = path.join(t, 'bin')
-    await writeProgram(bin, 'rsync', 'sleep 3; exec /usr/bin/rsync "$@"')
+    const { t, bin } = await slowScene({ store: true })
     const destination = path.join(t, 'store/latest')
     const first = startRsb([...QUIET, path.join(t, 'source'), destination], { path: [bin], env: await lockDir(t, 'a') })
     await first.waitForStderr('Creating system backup using rsync')
@@ -267,11 +272,7 @@ describe.skipIf(!isRoot)('one lock per mirror, however it is reached (issue 16 #
   })
 
   it('a lock lost during the run (its holder ended) stops the run before the snapshot: exit 1, ERR_RSB_CLI_LOCK_FAILED, no snapshot', async () => {
-    const t = await testdir()
-    await createSource(path.join(t, 'source'))
-    await fs.mkdir(path.join(t, 'store'))
-    const bin = path.join(t, 'bin')
-    await writeProgram(bin, 'rsync', 'sleep 3; exec /usr/bin/rsync "$@"')
+    const { t, bin } = await slowScene({ store: true })
     const destination = path.join(t, 'store/latest')
     const run = startRsb([...QUIET, path.join(t, 'source'), destination], { path: [bin], env: await lockDir(t, 'a') })
     await run.waitForStderr('Creating system backup using rsync')
@@ -297,11 +298,7 @@ describe.skipIf(!isRoot)('one lock per mirror, however it is reached (issue 16 #
   })
 
   it('the holder record cannot fake a lock: a record holding a line "locked" written while a run holds the lock does not let a second run in', async () => {
-    const t = await testdir()
-    await createSource(path.join(t, 'source'))
-    await fs.mkdir(path.join(t, 'store'))
-    const bin = path.join(t, 'bin')
-    await writeProgram(bin, 'rsync', 'sleep 3; exec /usr/bin/rsync "$@"')
+    const { t, bin } = await slowScene({ store: true })
     const destination = path.join(t, 'store/latest')
     expect((await runRsb([...QUIET, '--backup', path.join(t, 'source'), destination], { env: await lockDir(t, 'a') })).code).toBe(0)
     const first = startRsb([...QUIET, path.join(t, 'source'), destination], { path: [bin], env: { RSB_LOCK_DIR: path.join(t, 'locks-a') } })
@@ -370,10 +367,7 @@ describe.skipIf(!isRoot)('a lock on the server for SSH stores (issue 16 #2; need
   }
 
   it('two machines backing up into one SSH store: the second is refused with who holds the lock, and runs once the first is done', async () => {
-    const t = await testdir()
-    await createSource(path.join(t, 'source'))
-    const bin = path.join(t, 'bin')
-    await writeProgram(bin, 'rsync', 'sleep 3; exec /usr/bin/rsync "$@"')
+    const { t, bin } = await slowScene()
     const destination = `${server.alias}:${t}/backups/latest`
     const env = await machine(t, 'a')
     // a first run registers the store (an unregistered one records no holder, so the message could not name it)

@@ -17,6 +17,15 @@ import { describeHolder, parseHolder, type LockHolder } from './lock.js'
 // Output lines: `pid PID` (the holder's, for the kill that releases it), `holder JSON` (exit 75: another run
 // holds it), `previous JSON` (a dead run's record, taken over), `locked`, `released`. Exit 75: held; 69: no flock
 // here; 70: the directory cannot be opened; 71: too many missing directories above the destination.
+// own DIR: DIR is a real directory of root, this user or the user who ran sudo, and nobody else may write it.
+const OWN = `me=$(id -u)
+own() {
+  [ -d "$1" ] && [ ! -L "$1" ] || return 1
+  s=$(stat -c '%u %a' -- "$1") || return 1
+  case \${s% *} in 0|"$me"|"\${SUDO_UID:-0}") ;; *) return 1 ;; esac
+  [ $(( 0\${s#* } & 022 )) -eq 0 ]
+}`
+
 /** The server side of {@link acquireServerLock} (exported for tests). */
 export const HOLD_SCRIPT = `
 trap '' INT QUIT
@@ -30,13 +39,7 @@ command exec 9<"$x" || exit 70
 command -v flock >/dev/null 2>&1 || exit 69
 f=$2
 m=\${f%/*}
-me=$(id -u)
-own() {
-  [ -d "$1" ] && [ ! -L "$1" ] || return 1
-  s=$(stat -c '%u %a' -- "$1") || return 1
-  case \${s% *} in 0|"$me"|"\${SUDO_UID:-0}") ;; *) return 1 ;; esac
-  [ $(( 0\${s#* } & 022 )) -eq 0 ]
-}
+${OWN}
 safe=
 own "$m" && own "\${m%/*}" && safe=1
 holder() { [ -n "$safe" ] && [ -f "$f" ] && [ ! -L "$f" ] && timeout 5 head -c 4096 -- "$f" 2>/dev/null | tr -d '\\n\\r'; }
@@ -62,13 +65,7 @@ while :; do sleep 1 3<&- 4<&- 5<&- 6<&- 7<&- 8<&- 9<&- & wait $!; printf . || ex
 const RECORD_SCRIPT = `
 umask 077
 d=\${1%/*}
-me=$(id -u)
-own() {
-  [ -d "$1" ] && [ ! -L "$1" ] || return 1
-  s=$(stat -c '%u %a' -- "$1") || return 1
-  case \${s% *} in 0|"$me"|"\${SUDO_UID:-0}") ;; *) return 1 ;; esac
-  [ $(( 0\${s#* } & 022 )) -eq 0 ]
-}
+${OWN}
 own "$d" && own "\${d%/*}" || exit 0
 t=$(mktemp "$d/.lock.XXXXXX") || exit 1
 printf '%s\\n' "$2" > "$t" && mv -f -- "$t" "$1" || { rm -f -- "$t"; exit 1; }
