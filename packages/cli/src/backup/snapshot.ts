@@ -97,6 +97,36 @@ export function adoptedRecord(name: string, mirror: MirrorRecord): SnapshotRecor
   return { version: STORE_VERSION, snapshot: name, mirror: mirror.id, created: moment.toISOString(), adopted: true }
 }
 
+/** What {@link createSnapshot} made. */
+export interface SnapshotResult {
+  /** The snapshot's full path (in a dry run, the path it would have). */
+  readonly path: string
+  /** Warnings for the summary: files copied instead of linked because they had as many links as the filesystem allows. */
+  readonly warnings: string[]
+}
+
+/**
+ * Completes a copy that `cp --archive --link` left without the files it could not link (EMLINK): rsync copies
+ * exactly the entries missing from the copy (`--ignore-existing` never touches one that exists, so nothing it
+ * shares with the mirror and the older snapshots changes), with their owner, mode, times, ACLs and xattrs.
+ * `--hard-links` keeps the names of one inode of the mirror one inode in the snapshot where the filesystem lets
+ * it (the names cp linked stay linked to the full inode, the others become one new inode). `--out-format=%n`
+ * prints one line per entry made, directories with a trailing `/`.
+ */
+const COMPLETE_COPY = [
+  'rsync',
+  '--archive',
+  '--hard-links',
+  '--acls',
+  '--xattrs',
+  '--numeric-ids',
+  '--ignore-existing',
+  '--out-format=%n',
+] as const
+
+/** cp's line for a name it could not link because the inode has as many links as the filesystem allows. */
+const LINK_LIMIT_LINE = /^cp: cannot create hard link .*: Too many links$/
+
 /**
  * Creates a snapshot atomically: claims its name (its record, linked into `.rsb/snapshots/`, which fails
  * when another run claimed it first), `cp --archive --link` into a hidden temporary name of this mirror, then
@@ -104,17 +134,21 @@ export function adoptedRecord(name: string, mirror: MirrorRecord): SnapshotRecor
  * existing snapshot: when the name is taken (two runs in one second), it waits for the next second. A dry run
  * only logs the command.
  *
- * @returns the snapshot's full path (in a dry run, the path it would have)
+ * A file whose inode has as many links as the filesystem allows (ext4: 65000) never makes it fail: when cp's
+ * only errors are such links, rsync copies those files into the temporary copy instead ({@link COMPLETE_COPY}),
+ * and a warning counts them.
+ *
+ * @returns the snapshot's full path (in a dry run, the path it would have) and the warnings for the summary
  * @throws {CliError} ERR_RSB_CLI_SNAPSHOT_FAILED when the copy fails; ERR_RSB_CLI_SNAPSHOT_EXISTS when no free name is found
  */
-export async function createSnapshot(step: SnapshotStep): Promise<string> {
+export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult> {
   const now = step.now ?? (() => new Date())
   const { context, logger } = step
   if (step.dryRun) {
     const target = joinPath(step.store, formatSnapshotName(now()))
     const line = await context.commandLine(['cp', '--archive', '--link', step.directory, target])
     logger.log('info', `Snapshot command: ${quoteCommandLine(line.argv)}`)
-    return target
+    return { path: target, warnings: [] }
   }
   const records = metadataPath(step.store, 'snapshots')
   let claimed: { name: string; target: string } | undefined
@@ -145,20 +179,43 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
   const release = () => removeRecords(context, records, [snapshotFileName(name)]).catch(() => undefined)
   const started = performance.now()
   const temporary = joinPath(step.store, `${TEMPORARY_PREFIX}${step.mirror.id}-${process.pid}-${Date.now()}`)
+  const warnings: string[] = []
   logger.log('info', `Creating snapshot: ${target}`)
+  // every line of cp's errors is looked at as it comes (only their tail is kept): one that is not a link at the
+  // limit keeps the failure
+  const cpErrors = lineCounter((line) => LINK_LIMIT_LINE.test(line))
+  let linkLimitHint: string | undefined
   try {
-    await context.run(['cp', '--archive', '--link', '--no-target-directory', '--', step.directory, temporary], { signal: step.signal })
+    try {
+      await context.run(['cp', '--archive', '--link', '--no-target-directory', '--', step.directory, temporary], {
+        signal: step.signal,
+        capture: false,
+        onStderr: cpErrors.push,
+      })
+    } catch (error) {
+      const errors = cpErrors.finish()
+      const code = (error as { code?: unknown }).code
+      const exitCode = (error as { exitCode?: unknown }).exitCode
+      if (code !== 'ERR_RSB_EXEC_COMMAND_FAILED' || exitCode !== 1 || errors.matching === 0 || errors.other > 0) throw error
+      linkLimitHint = snapshotFailureHint((error as { stderrTail?: string }).stderrTail ?? '')
+      const copied = await completeCopy(step, temporary)
+      if (copied > 0) {
+        const message = `${copied} file(s) had as many hard links as the filesystem allows: copied into snapshot ${target} instead of linked (they take space of their own).`
+        logger.log('warning', message)
+        warnings.push(message)
+      }
+    }
   } catch (error) {
     // also when stopped (SIGINT/SIGTERM): the half copy and the claim go now, not at the next run
     await context.run(['rm', '-fR', '--', temporary], { check: false })
     await release()
-    // sudo refusing cp (a least-privilege rule without it) keeps its own code and hint
+    // sudo refusing cp or rsync (a least-privilege rule without it) keeps its own code and hint
     if (step.signal?.aborted || isSudoRefusal(error)) throw error
     const stderr = (error as { stderrTail?: string }).stderrTail ?? ''
     throw new CliError('ERR_RSB_CLI_SNAPSHOT_FAILED', `Failed to create snapshot ${target}: ${(error as Error).message}`, {
       cause: error,
       path: target,
-      hint: snapshotFailureHint(stderr),
+      hint: snapshotFailureHint(stderr) ?? linkLimitHint,
     })
   }
   try {
@@ -173,7 +230,55 @@ export async function createSnapshot(step: SnapshotStep): Promise<string> {
     })
   }
   logger.log('info', `Took ${formatDuration(performance.now() - started)} to create snapshot.`)
-  return target
+  return { path: target, warnings }
+}
+
+/**
+ * Copies into `temporary` what cp could not link ({@link COMPLETE_COPY}), with `HOME` empty as for the backup's
+ * rsync (`sudo -H` with sudo): root's rsync never reads the invoking user's `~/.popt`.
+ *
+ * @returns how many files it copied (the lines of its output that are not directories)
+ * @throws {ExecError} when rsync fails
+ */
+async function completeCopy(step: SnapshotStep, temporary: string): Promise<number> {
+  const made = lineCounter((line) => !line.endsWith('/'))
+  await step.context.run([...COMPLETE_COPY, '--', asDirectory(step.directory), asDirectory(temporary)], {
+    env: { HOME: '' },
+    signal: step.signal,
+    capture: false,
+    onStdout: made.push,
+  })
+  return made.finish().matching
+}
+
+/**
+ * A directory operand for rsync: its contents (a trailing `/`), and never read as `HOST:PATH` (a relative path
+ * gets `./`; the resolved paths here are absolute).
+ */
+function asDirectory(path: string): string {
+  const local = path.startsWith('/') ? path : `./${path}`
+  return local.endsWith('/') ? local : `${local}/`
+}
+
+/** Counts the non-empty lines of a stream as its chunks arrive: those `test` accepts and the others. */
+function lineCounter(test: (line: string) => boolean) {
+  const counts = { matching: 0, other: 0 }
+  let rest = ''
+  const count = (line: string) => {
+    if (line !== '') counts[test(line) ? 'matching' : 'other']++
+  }
+  return {
+    push: (chunk: string): void => {
+      const lines = `${rest}${chunk}`.split('\n')
+      rest = lines.pop() ?? ''
+      for (const line of lines) count(line)
+    },
+    finish: (): { matching: number; other: number } => {
+      count(rest)
+      rest = ''
+      return counts
+    },
+  }
 }
 
 /** What to do when `cp --archive --link` failed: free space (ENOSPC, quota) or links (EMLINK), else nothing to say. */
