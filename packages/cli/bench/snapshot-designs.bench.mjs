@@ -13,6 +13,9 @@
 //   b      rsync --dry-run --out-format='%i %n' lists metadata-only changes; those files get a new inode in
 //          `latest` (cp --archive --parents into a staging dir + renames, in one perl process); then today's
 //   d      as b, but the candidates come from the source's ctime (`find -newerct @PREVIOUS_RUN`), no dry run
+//   e      rsb's choice: d's candidates are moved (renamed) out of `latest` into a stage, rsync gets the stage as
+//          --link-dest (links back what did not change, a new inode for what did), no data is copied beforehand
+//   e-all  rsb's fallback when the last run's moment cannot be trusted: all of `latest` moved aside, then as e
 // After S3 each design's previous snapshot is compared with a listing taken before S3 (mode uid gid mtime size
 // inode, xattrs and ACLs): "exact"; the new snapshot and `latest` are compared with the source (the same, with
 // hard-link groups instead of inodes).
@@ -23,6 +26,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { buildRsyncArgs } from '../../rsync/dist/index.js'
+import { moveChangedHere, moveCommand, moveInput, rsyncReplaces } from '../dist/backup/exact.js'
 
 const DIRS = Number(process.env.RSB_BENCH_DIRS ?? 100)
 const PER_DIR = 200
@@ -207,6 +211,86 @@ const DESIGNS = [
       const records = String(found.stdout).split('\0').filter(Boolean)
       breakLinks(store, records, steps)
       mirrorSnapshot(store, name, steps)
+    },
+  },
+  {
+    id: 'e',
+    commands:
+      "find SOURCE/ -xdev ! -type d -newerct @PREVIOUS_START-2s -printf '%s %T@ %P\\0'; the changed files that rsync would " +
+      'not replace (same size and mtime) renamed out of latest into a stage and copied back with cp --archive --parents (as root, locally; ' +
+      'elsewhere: moved aside and given to rsync as --link-dest); rsync SOURCE/ latest/; rm -rf STAGE; cp --archive --link latest SNAPSHOT',
+    init(store, name) {
+      store.since = Date.now() / 1000
+      mirrorSnapshot(store, name, [])
+    },
+    backup(store, name, steps) {
+      // rsb's choice (exact.ts): the margin is rsb's CTIME_MARGIN
+      const since = store.since - 2
+      store.since = Date.now() / 1000
+      const found = run('find', [`${source}/`, '-xdev', '!', '-type', 'd', '-newerct', `@${since.toFixed(3)}`, '-printf', '%s %T@ %P\\0'], {
+        capture: true,
+      })
+      steps.push(['find -newerct', found.ms])
+      const names = []
+      const facts = new Map()
+      let from = 0
+      for (let i = 0; i < found.stdout.length; i++) {
+        if (found.stdout[i] === 0) {
+          const record = found.stdout.subarray(from, i)
+          const one = record.indexOf(0x20)
+          const two = record.indexOf(0x20, one + 1)
+          const name = record.subarray(two + 1)
+          names.push(name)
+          facts.set(name, { size: Number(record.subarray(0, one).toString()), mtime: Number(record.subarray(one + 1, two).toString()) })
+          from = i + 1
+        }
+      }
+      const stage = path.join(store.dir, '.rsb-snapshot-bench-stage')
+      const linkDest = []
+      if (names.length > 0) {
+        // as rsb does it as root for a local destination: renames in this process where only root may write the
+        // directories, the shell's careful way (a cd -P and an mv per directory) for the rest
+        const started = process.hrtime.bigint()
+        const latest = path.join(store.dir, 'latest')
+        const replaced = (name, st) => {
+          const f = facts.get(name)
+          return f !== undefined && rsyncReplaces(f, st, [])
+        }
+        const { rest, moved } = moveChangedHere(latest, stage, names, replaced)
+        if (moved.length > 0) {
+          const input = Buffer.concat(moved.flatMap((n) => [n, Buffer.from([0])]))
+          run('sh', ['-c', 'cd -- "$1" && exec xargs -0 -r cp --archive --parents -t "$2" --', 'sh', stage, latest], { input })
+        }
+        if (rest.length > 0) {
+          const [file, ...args] = moveCommand(latest, stage)
+          run(file, args, { input: moveInput(rest) })
+          linkDest.push(`--link-dest=${stage}`)
+        }
+        steps.push(['new inodes', Number(process.hrtime.bigint() - started) / 1e6])
+      }
+      store.broken.push(names.length)
+      steps.push(['rsync', rsync(linkDest, path.join(store.dir, 'latest')).ms])
+      if (fs.existsSync(stage)) steps.push(['rm stage', run('rm', ['-rf', stage]).ms])
+      steps.push(['cp -al', run('cp', ['--archive', '--link', path.join(store.dir, 'latest'), path.join(store.dir, name)]).ms])
+    },
+  },
+  {
+    id: 'e-all',
+    commands:
+      "rsb's fallback (no trusted moment of the last backup): every top-level entry of latest moved into a stage; " +
+      'rsync --link-dest=STAGE SOURCE/ latest/; rm -rf STAGE; cp --archive --link latest SNAPSHOT',
+    init(store, name) {
+      mirrorSnapshot(store, name, [])
+    },
+    backup(store, name, steps) {
+      const latest = path.join(store.dir, 'latest')
+      const stage = path.join(store.dir, '.rsb-snapshot-bench-stage')
+      fs.mkdirSync(stage, { mode: 0o700 })
+      const entries = fs.readdirSync(latest).map((n) => path.join(latest, n))
+      steps.push(['mv all aside', run('mv', ['-t', stage, '--', ...entries]).ms])
+      steps.push(['rsync --link-dest', rsync([`--link-dest=${stage}`], latest).ms])
+      steps.push(['rm stage', run('rm', ['-rf', stage]).ms])
+      steps.push(['cp -al', run('cp', ['--archive', '--link', latest, path.join(store.dir, name)]).ms])
     },
   },
 ]

@@ -10,6 +10,8 @@
  * - `ERR_RSB_CLI_LOCK_FAILED`: the lock could not be taken for another reason (no `flock` program, an I/O error).
  * - `ERR_RSB_CLI_SNAPSHOT_EXISTS`: a snapshot with this run's name exists already.
  * - `ERR_RSB_CLI_SNAPSHOT_FAILED`: copying the destination directory into a snapshot failed.
+ * - `ERR_RSB_CLI_EXACT_FAILED`: files of the destination directory that rsync would change in place could not be moved
+ *   aside first (so that older snapshots keep their inodes): the run stops before rsync.
  * - `ERR_RSB_CLI_INTERRUPTED`: the run was stopped by SIGINT or SIGTERM (exit 130 or 143).
  * - `ERR_RSB_CLI_RSH_UNSUPPORTED`: rsb's own SSH connection cannot follow `$RSYNC_RSH` (its program is not ssh, or
  *   it holds an option such as `-J` or `-o ProxyCommand=…`, or shell syntax), or a remote shell given in
@@ -47,6 +49,7 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_LOCK_FAILED'
   | 'ERR_RSB_CLI_SNAPSHOT_EXISTS'
   | 'ERR_RSB_CLI_SNAPSHOT_FAILED'
+  | 'ERR_RSB_CLI_EXACT_FAILED'
   | 'ERR_RSB_CLI_INTERRUPTED'
   | 'ERR_RSB_CLI_RSH_UNSUPPORTED'
   | 'ERR_RSB_CLI_PATH_UNRESOLVED'

@@ -97,6 +97,13 @@ export interface RsyncArgsOptions {
    * Options that would break hard-link snapshots are refused (see `checkRsyncOptions`).
    */
   rsyncOptions?: readonly string[] | undefined
+  /**
+   * rsb addition: `--link-dest=DIR` for each, absolute paths on the destination's side (at most 20, rsync's limit),
+   * after rsb's other options and before the pass-through ones. rsb passes the directories it moved files of
+   * DESTINATION into, so that each of those files gets a new inode there: linked back when SOURCE has not changed it,
+   * copied otherwise (rsync never changes a linked inode in place).
+   */
+  linkDest?: readonly string[] | undefined
 }
 
 function checkSeconds(seconds: number, what: string): number {
@@ -182,7 +189,8 @@ function operand(value: string, what: string): string {
  * is passed as `--filter=- PATTERN` instead, so it stays a literal exclude.
  *
  * rsb's additions come only when asked for, after the original's options and before the operands:
- * `--info=progress2` (`progress`), `--stats` (`stats`), then the pass-through `rsyncOptions`.
+ * `--info=progress2` (`progress`), `--stats` (`stats`), `--timeout`, `--contimeout`, `--link-dest` (`linkDest`), then the
+ * pass-through `rsyncOptions`.
  * Pure: no I/O. `argv[0]` is `rsync`.
  *
  * @param options - source, destination and the variant (see {@link RsyncArgsOptions})
@@ -214,6 +222,13 @@ export function buildRsyncArgs(options: RsyncArgsOptions): string[] {
       ? parseDestination(options.destination).kind === 'daemon'
       : options.destination.kind === 'daemon'
   if (options.connectTimeout && daemon) argv.push(`--contimeout=${checkSeconds(options.connectTimeout, 'connect timeout')}`)
+  const linkDest = options.linkDest ?? []
+  if (linkDest.length > 20 || linkDest.some((dir) => !dir.startsWith('/'))) {
+    throw new RsyncError('ERR_RSB_RSYNC_INVALID_OPTION', `Invalid link-dest directories: ${JSON.stringify(linkDest)}.`, {
+      hint: 'Give at most 20 absolute paths.',
+    })
+  }
+  for (const dir of linkDest) argv.push(`--link-dest=${dir}`)
   const rsyncOptions = options.rsyncOptions ?? []
   checkRsyncOptions(rsyncOptions)
   argv.push(...rsyncOptions)

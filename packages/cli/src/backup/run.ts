@@ -15,6 +15,7 @@ import { rotateSnapshots } from './rotate.js'
 import { checkSource, inspectPaths, isInside, literalFilterPath, type Inspection } from './preflight.js'
 import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
+import { prepareExact } from './exact.js'
 import { readStore, registerMirror, STORE_DIRECTORY, STORE_VERSION, type MirrorRecord } from './store.js'
 import { createSummary, type RunSummary } from './summary.js'
 import { checkTarget, resolveTarget, type Target } from './target.js'
@@ -290,7 +291,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     }
     checkAbort()
     if (actions.backup) {
-      await backupStep(options, io, target, source, destination, summary, paths)
+      await backupStep(options, io, target, source, destination, summary, paths, mirror)
       done.push('create backup')
       summary.actions.push('backup')
     }
@@ -311,9 +312,10 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         await removeLeftovers(step, paths.state.store ? paths.state : await readStore(destination, paths.plan.store, signal))
       if (actions.snapshot) {
         mirrorLock?.lock.assertHeld()
-        const snapshot = await createSnapshot(step)
+        const { path: snapshot, warnings: snapshotWarnings } = await createSnapshot(step)
         snapshotName = snapshot.slice(snapshot.lastIndexOf('/') + 1)
         summary.snapshot = snapshot
+        summary.warnings.push(...snapshotWarnings)
         done.push('create snapshot')
         summary.actions.push('snapshot')
       }
@@ -360,11 +362,14 @@ async function backupStep(
   destination: Context | undefined,
   summary: RunSummary,
   paths: Inspection | undefined,
+  mirror: MirrorRecord | undefined,
 ): Promise<void> {
   const { logger, signal } = io
   const directory = paths?.plan.destination ?? target.destination.directory
+  let mirrorExists = false
   if (destination) {
-    if (!(await destination.isDirectory(directory, { ionice: undefined }))) {
+    mirrorExists = await destination.isDirectory(directory, { ionice: undefined })
+    if (!mirrorExists) {
       if (options.dryRun) {
         logger.log('info', `Not creating missing destination directory in a dry run: ${directory}`)
       } else {
@@ -381,6 +386,30 @@ async function backupStep(
         ...sshSettings(io.env),
       })
     : undefined
+  const excludedRoots =
+    paths && storeNeedsExclude(paths) ? [...DEFAULT_EXCLUDED_ROOTS, `${literalFilterPath(paths.plan.store)}/`] : undefined
+  // the files rsync may change in place get new inodes first, so that no snapshot changes (exact.ts)
+  const exact =
+    destination && paths?.plan.source !== undefined && mirror && target.destination.kind !== 'daemon'
+      ? await prepareExact({
+          sourceContext: source,
+          destinationContext: destination,
+          logger,
+          store: paths.plan.store,
+          directory,
+          mirror,
+          state: paths.state,
+          source: paths.plan.source,
+          shape: { excludes: options.exclude, excludedRoots, rsyncOptions: options.rsyncOptions, multiFs: options.multiFs },
+          prune: [
+            ...DEFAULT_EXCLUDED_ROOTS.filter((root) => !/[*?[]/.test(root)).map((root) => root.replace(/\/+$/, '')),
+            paths.plan.store,
+          ],
+          mirrorExists,
+          dryRun: options.dryRun,
+          signal,
+        })
+      : undefined
   try {
     const result = await runTransfer({
       context: source,
@@ -388,7 +417,8 @@ async function backupStep(
       options,
       destination: paths && target.rsync.kind !== 'daemon' ? { ...target.rsync, directory: paths.plan.destination } : target.rsync,
       source: paths?.plan.source ?? options.source,
-      excludedRoots: paths && storeNeedsExclude(paths) ? [...DEFAULT_EXCLUDED_ROOTS, `${literalFilterPath(paths.plan.store)}/`] : undefined,
+      excludedRoots,
+      linkDest: exact?.linkDest ?? [],
       tunnel: gateway,
       signal,
       stderr: io.stderr,
@@ -396,6 +426,11 @@ async function backupStep(
     })
     summary.rsync = { exitCode: result.exitCode, statistics: result.stats }
     if (result.warning !== undefined) summary.warnings.push(`rsync exited with ${result.exitCode}: ${result.warning}`)
+    const cleanup = await exact?.finish(result.exitCode)
+    if (cleanup !== undefined) {
+      logger.log('warning', cleanup)
+      summary.warnings.push(cleanup)
+    }
   } finally {
     await gateway?.close()
   }

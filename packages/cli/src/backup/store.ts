@@ -71,6 +71,28 @@ export interface StoreState {
   readonly entries: ReadonlyMap<string, string>
   /** Names of `.rsb/deleting/<id>/` directories with something left in them, by mirror id. */
   readonly deleting: readonly string[]
+  /** `.rsb/synced/<ID>.json`: when each mirror last matched SOURCE (see exact.ts), by mirror id; unreadable ones left out. */
+  readonly synced?: ReadonlyMap<string, SyncRecord> | undefined
+}
+
+/**
+ * `.rsb/synced/<ID>.json`: the moment before the last backup of a mirror that rsync finished (exit 0 or 24), and what
+ * that moment can be trusted by. A later run gives new inodes only to the files whose inode changed (ctime) since
+ * then; see exact.ts.
+ */
+export interface SyncRecord {
+  readonly version: number
+  readonly mirror: string
+  /** Wall clock, ISO 8601 UTC, read before the run looked for changed files. */
+  readonly started: string
+  /** The source machine's boot (`/proc/sys/kernel/random/boot_id`) and its uptime then, in seconds. */
+  readonly boot: string
+  readonly uptime: number
+  readonly host: string
+  /** The resolved SOURCE. */
+  readonly source: string
+  /** A hash of everything that decides which attributes rsync gives the mirror's files (see exact.ts). */
+  readonly options: string
 }
 
 export function metadataPath(store: string, ...parts: string[]): string {
@@ -88,7 +110,7 @@ export function newMirrorId(): string {
 }
 
 /** The directories rsb keeps in `.rsb/` (`daemon-hooks/` is the daemon hook's, see hook.ts). */
-export const METADATA_DIRECTORIES: readonly string[] = ['mirrors', 'snapshots', 'deleting', 'daemon-hooks']
+export const METADATA_DIRECTORIES: readonly string[] = ['mirrors', 'snapshots', 'deleting', 'daemon-hooks', 'synced']
 
 const NOT_OURS = (uid: string) => `! -uid 0 ! -uid "${uid}" ! -uid "$_o"`
 const RSB_NAMES = METADATA_DIRECTORIES.map((name) => `-name ${name}`).join(' -o ')
@@ -133,6 +155,8 @@ printf '\\0mirrors\\0'
 records "$m/mirrors"
 printf '\\0snapshots\\0'
 records "$m/snapshots"
+printf '\\0synced\\0'
+records "$m/synced"
 printf '\\0deleting\\0'
 if [ -d "$m/deleting" ]; then find "$m/deleting/" -mindepth 2 -maxdepth 2 -printf '%h\\n' | sort -u | while IFS= read -r d; do printf '%s\\0' "\${d##*/}"; done; fi
 `
@@ -348,7 +372,19 @@ export async function readStore(context: Context, directory: string, signal?: Ab
     snapshots.set(record.snapshot, record)
   }
   const deleting = fields.slice(at('deleting') + 1).filter((id) => id !== '')
-  return { directory, store, mirrors, snapshots, entries, deleting }
+  const synced = new Map<string, SyncRecord>()
+  if (at('synced') !== -1) {
+    // a damaged or foreign record only costs a slower run (every file gets checked): never a refusal
+    for (const line of (fields[at('synced') + 1] ?? '').split('\n')) {
+      try {
+        const record = JSON.parse(line) as SyncRecord
+        if (record.version === STORE_VERSION && typeof record.mirror === 'string') synced.set(record.mirror, record)
+      } catch {
+        // left out
+      }
+    }
+  }
+  return { directory, store, mirrors, snapshots, entries, deleting, synced }
 }
 
 // Writes files into DIR (made if missing): stdin holds one `NAME<TAB>CONTENT` line per file. `new` links each

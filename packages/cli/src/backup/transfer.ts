@@ -14,6 +14,8 @@ export interface TransferStep {
   readonly source: string
   /** Absolute locations never copied (default: rsync's DEFAULT_EXCLUDED_ROOTS). */
   readonly excludedRoots?: readonly string[] | undefined
+  /** rsync's `--link-dest` directories on the destination (exact.ts: the files moved aside for new inodes). */
+  readonly linkDest?: readonly string[] | undefined
   /** The SSH connection of `--tunnel`, when given. */
   readonly tunnel: SshContext | undefined
   readonly signal: AbortSignal | undefined
@@ -62,6 +64,7 @@ export async function runTransfer(step: TransferStep): Promise<TransferResult> {
       context: step.context,
       source: step.source,
       excludedRoots: step.excludedRoots,
+      linkDest: step.linkDest,
       destination: step.destination,
       dryRun: options.dryRun,
       multiFs: options.multiFs,

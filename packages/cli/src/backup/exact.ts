@@ -1,0 +1,533 @@
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import type { Context } from '@rsb/exec'
+import { BASE_RSYNC_OPTIONS } from '@rsb/rsync'
+import { joinPath } from '@rsb/rotation/io'
+import { CliError } from '../errors.js'
+import type { Logger } from '../log.js'
+import {
+  metadataPath,
+  STORE_VERSION,
+  TEMPORARY_PREFIX,
+  writeRecords,
+  type MirrorRecord,
+  type StoreState,
+  type SyncRecord,
+} from './store.js'
+
+// Exact snapshots (issue 10). A snapshot is `cp --archive --link` of the mirror, so it shares every inode with it,
+// and rsync changes a file's mode, owner, group, ACL or xattrs *in place* when only those changed: every snapshot
+// holding that inode would change with it. So before rsync runs, each file of the mirror that rsync may change in
+// place is moved out of the mirror into a hidden directory of the store (a rename: no data is copied, the snapshots
+// keep their inode), and rsync gets that directory as `--link-dest`: it links a file back when SOURCE did not change
+// it, and makes a new inode otherwise. A linked inode is never changed in place.
+//
+// Which files: those whose inode changed since the last backup that rsync finished, by ctime (`find -newerct`,
+// cheap: one walk of SOURCE, no reading of the mirror). ctime cannot be set by users; it follows the clock, so the
+// moment is trusted only within one boot of the machine, with a clock that went on as the uptime did, for the same
+// SOURCE and the same rsync options. Otherwise every file of the mirror is moved out (its top-level entries: a few
+// renames) and rsync links back all that did not change: slower, but exact whatever the clock says.
+
+/** Hidden names of the directories files are moved into: `.rsb-snapshot-<MIRROR ID>-stage-<PID>-<MS>` (a leftover of
+ * this mirror, so an interrupted run's is found and reused, then removed). */
+export function stagePrefix(mirror: MirrorRecord): string {
+  return `${TEMPORARY_PREFIX}${mirror.id}-stage-`
+}
+
+/** The source machine's clock and boot, read from /proc (undefined where they cannot be read). */
+export interface ClockFacts {
+  readonly now: Date
+  readonly boot: string | undefined
+  readonly uptime: number | undefined
+}
+
+export function readClock(): ClockFacts {
+  const now = new Date()
+  const read = (file: string) => {
+    try {
+      return fs.readFileSync(file, 'utf8')
+    } catch {
+      return undefined
+    }
+  }
+  const boot = read('/proc/sys/kernel/random/boot_id')?.trim() || undefined
+  const uptime = Number.parseFloat(read('/proc/uptime') ?? '')
+  return { now, boot, uptime: Number.isFinite(uptime) ? uptime : undefined }
+}
+
+/** What decides the attributes rsync gives the mirror's files, apart from SOURCE itself. */
+export interface RsyncShape {
+  readonly excludes: readonly string[]
+  readonly excludedRoots: readonly string[] | undefined
+  readonly rsyncOptions: readonly string[]
+  readonly multiFs: boolean
+}
+
+export function optionsFingerprint(shape: RsyncShape): string {
+  const text = JSON.stringify({ base: BASE_RSYNC_OPTIONS, ...shape, excludedRoots: shape.excludedRoots ?? null })
+  return createHash('sha256').update(text).digest('hex')
+}
+
+/** How the run keeps the snapshots exact. */
+export type ExactPlan =
+  /** Nothing shares the mirror's inodes (no mirror yet, or nothing else in the store). */
+  | { readonly kind: 'none' }
+  /** Files whose inode changed since `since` (seconds, wall clock) are moved out. */
+  | { readonly kind: 'changed'; readonly since: number }
+  /** Every file is moved out; `reason` says why the last backup's moment cannot be used. */
+  | { readonly kind: 'all'; readonly reason: string }
+
+/** Seconds taken off the recorded moment: ctime comes from the kernel's coarse clock. */
+export const CTIME_MARGIN = 2
+
+/** What the recorded moment is checked against. */
+export interface PlanInput {
+  readonly record: SyncRecord | undefined
+  readonly clock: ClockFacts
+  readonly host: string
+  readonly source: string
+  readonly options: string
+  /** Whether anything in the store may share the mirror's inodes (and the mirror exists). */
+  readonly shared: boolean
+}
+
+/**
+ * Chooses how this run keeps the snapshots exact (pure). The recorded moment is used only when nothing can have moved
+ * the clock under it: the same boot, and wall-clock time elapsed as the uptime did (give or take 2 s and 0.1%, more
+ * than NTP's slewing); the same machine, SOURCE and rsync options.
+ */
+export function planExact(input: PlanInput): ExactPlan {
+  if (!input.shared) return { kind: 'none' }
+  const { record, clock } = input
+  const all = (reason: string): ExactPlan => ({ kind: 'all', reason })
+  if (record === undefined) return all('rsb has no record of its last backup into it')
+  if (record.host !== input.host) return all(`its last backup came from another machine (${record.host})`)
+  if (record.source !== input.source) return all(`its last backup was of another SOURCE (${record.source})`)
+  if (record.options !== input.options) return all('its last backup had other excludes or rsync options')
+  const started = Date.parse(record.started)
+  if (!Number.isFinite(started) || typeof record.uptime !== 'number') return all('the record of its last backup is damaged')
+  if (clock.boot === undefined || clock.uptime === undefined) return all("this machine's boot id or uptime cannot be read")
+  if (record.boot !== clock.boot)
+    return all('this machine was restarted since its last backup (the clock cannot be followed across a restart)')
+  const wall = (clock.now.getTime() - started) / 1000
+  const up = clock.uptime - record.uptime
+  if (wall < 0 || up < 0 || Math.abs(wall - up) > 2 + up / 1000) return all('the clock was changed since its last backup')
+  return { kind: 'changed', since: started / 1000 - CTIME_MARGIN }
+}
+
+// find's output, made safe to carry as text (file names are bytes): od's hex, then, after two NULs (no name is empty),
+// find's exit status.
+const FIND_SCRIPT = `{ find "$@"; printf '\\0\\0%s' "$?"; } | od -An -v -tx1`
+
+/** A find -path pattern matching exactly PATH. */
+function literalFindPath(path: string): string {
+  return path.replace(/[*?[\\]/g, '\\$&')
+}
+
+/**
+ * The files of SOURCE (relative names, bytes) whose inode changed since `since`: not directories (cp makes new
+ * ones for every snapshot). `prune` are absolute locations left out (rsb's excludes without wildcards, the store).
+ * find may fail to read what rsync cannot read either (permission denied; files vanished while it looked): those
+ * errors are fine. Any other failure returns undefined: the caller then moves every file.
+ */
+export async function findChanged(
+  context: Context,
+  source: string,
+  since: number,
+  options: { multiFs: boolean; prune: readonly string[]; signal: AbortSignal | undefined },
+): Promise<{ names: Buffer[]; facts: Map<Buffer, { size: number; mtime: number }> } | { error: string }> {
+  const start = source === '/' ? '/' : source.replace(/\/+$/, '')
+  const prune = options.prune.flatMap((p, i) => [...(i > 0 ? ['-o'] : []), '-path', literalFindPath(p)])
+  const args = [
+    '-P',
+    start,
+    ...(options.multiFs ? [] : ['-xdev']),
+    ...(prune.length > 0 ? ['(', ...prune, ')', '-prune', '-o'] : []),
+    '!',
+    '-type',
+    'd',
+    '-newerct',
+    `@${since.toFixed(3)}`,
+    '-printf',
+    '%s %T@ %P\\0',
+  ]
+  const result = await context.run(['sh', '-c', FIND_SCRIPT, 'sh', ...args], { check: false, signal: options.signal })
+  const bytes = Buffer.from(result.stdout.replace(/\s+/g, ''), 'hex')
+  const end = bytes.lastIndexOf(Buffer.from([0, 0]))
+  if (result.exitCode !== 0 || end === -1) return { error: result.stderr.trim() || `exit status ${result.exitCode}` }
+  const status = bytes.subarray(end + 2).toString()
+  const benign = result.stderr
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .every((line) => /Permission denied|No such file or directory/.test(line))
+  if (status !== '0' && !(status === '1' && benign)) return { error: result.stderr.trim() || `find exited with ${status}` }
+  const names: Buffer[] = []
+  const facts = new Map<Buffer, { size: number; mtime: number }>()
+  let from = 0
+  const list = bytes.subarray(0, end)
+  while (from < list.length) {
+    let to = list.indexOf(0, from)
+    if (to === -1) to = list.length
+    // SIZE MTIME NAME
+    const one = list.indexOf(0x20, from)
+    const two = one === -1 ? -1 : list.indexOf(0x20, one + 1)
+    if (two !== -1 && two < to && to > two + 1) {
+      const name = list.subarray(two + 1, to)
+      names.push(name)
+      facts.set(name, { size: Number(list.subarray(from, one).toString()), mtime: Number(list.subarray(one + 1, two).toString()) })
+    }
+    from = to + 1
+  }
+  return { names, facts }
+}
+
+// Moves files out of the mirror M into the stage S (which the outer script made, 0700): the arguments are paths
+// relative to M, each starting with ./, grouped by directory. Each directory is entered with cd -P and must then be
+// exactly where it should be ($PWD, the physical path): a directory of the mirror replaced by a symlink is never
+// followed (files under a symlink are not the mirror's). mv renames (same filesystem): the snapshots keep their inodes.
+// Whatever could not be moved (and still exists) is printed as `left NAME`: the run stops before rsync.
+const MOVE_SCRIPT = `
+set -u
+m=$1 s=$2; shift 2
+cd -P -- "$m" || exit 71
+m=$PWD
+group() {
+  d=\${1%/*}
+  case $d in .) t=$m ;; *) t=$m/\${d#./} ;; esac
+  if ! cd -P -- "$t" 2>/dev/null || [ "$PWD" != "$t" ]; then cd -P -- "$m" || exit 71; return 0; fi
+  n=$#
+  for p do set -- "$@" "./\${p##*/}"; done
+  shift "$n"
+  mv -f -t "$s/$d" -- "$@" 2>/dev/null
+  for p do if [ -e "$p" ] || [ -L "$p" ]; then printf 'left %s\\0' "$t/\${p#./}"; fi; done
+  cd -P -- "$m" || exit 71
+}
+# the stage's directories first, in one mkdir
+dirs= d0= i=0
+for a do
+  i=$((i + 1))
+  d=\${a%/*}
+  [ "$d" = "$d0" ] || dirs="$dirs \\"\\$s/\\\${$i%/*}\\"" d0=$d
+done
+eval "mkdir -p -- $dirs" || exit 72
+refs= d0= i=0
+for a do
+  i=$((i + 1))
+  d=\${a%/*}
+  if [ "$d" != "$d0" ]; then
+    [ -z "$refs" ] || eval "group $refs"
+    refs= d0=$d
+  fi
+  refs="$refs \\"\\\${$i}\\""
+done
+[ -z "$refs" ] || eval "group $refs"
+`
+
+// Moves every entry of the mirror M (its top level: a few renames) into the new stage S.
+const MOVE_ALL_SCRIPT = `
+set -u
+s=$2
+cd -P -- "$1" || exit 71
+mkdir -m 700 -- "$s" || exit 72
+set --
+for f in * .[!.]* ..?*; do if [ -e "$f" ] || [ -L "$f" ]; then set -- "$@" "./$f"; fi; done
+[ "$#" -eq 0 ] || mv -f -t "$s" -- "$@" 2>/dev/null
+for p do if [ -e "$p" ] || [ -L "$p" ]; then printf 'left %s\\0' "$PWD/\${p#./}"; fi; done
+`
+
+function leftOver(stdout: string, mirror: string): void {
+  const left = stdout
+    .split('\0')
+    .filter((field) => field.startsWith('left '))
+    .map((field) => field.slice(5))
+  if (left.length === 0) return
+  throw new CliError(
+    'ERR_RSB_CLI_EXACT_FAILED',
+    `${left.length} file(s) of ${mirror} could not be moved aside before the backup (first: ${left[0]}), so rsync could change them inside older snapshots.`,
+    { path: mirror, hint: `Check that rsb may rename files in ${mirror} (its owner, and chattr's immutable flag: lsattr -d).` },
+  )
+}
+
+/** Sorts relative names by their directory (the move script's groups), and gives each a leading ./ and a NUL. */
+export function moveInput(names: readonly Buffer[]): Buffer {
+  const slash = 0x2f
+  const keyed = names.map((name) => {
+    const at = name.lastIndexOf(slash)
+    return { name, dir: at === -1 ? Buffer.alloc(0) : name.subarray(0, at) }
+  })
+  keyed.sort((a, b) => Buffer.compare(a.dir, b.dir) || Buffer.compare(a.name, b.name))
+  return Buffer.concat(keyed.flatMap(({ name }) => [Buffer.from('./'), name, Buffer.from([0])]))
+}
+
+/** The command that moves the files named on its standard input ({@link moveInput}) out of MIRROR into the new STAGE. */
+export function moveCommand(mirror: string, stage: string): string[] {
+  const outer = '{ [ -d "$3" ] && [ ! -L "$3" ]; } || mkdir -m 700 -- "$3" || exit 72; exec xargs -0 -r sh -c "$1" sh "$2" "$3"'
+  return ['sh', '-c', outer, 'sh', MOVE_SCRIPT, mirror, stage]
+}
+
+/**
+ * Moves files aside in this process, for a local destination when rsb runs as root: a rename by absolute path, but
+ * only where every directory from the mirror down to the file is root's and nobody else may write to it (or it is
+ * sticky), so that no other user can swap one for a symlink meanwhile. Returns the names left for the shell's way (a
+ * `cd -P` into each directory), which is safe everywhere but costs a process per directory.
+ */
+export function moveChangedHere(
+  mirror: string,
+  stage: string,
+  names: readonly Buffer[],
+  replaced?: (name: Buffer, st: fs.Stats) => boolean,
+): { rest: Buffer[]; moved: Buffer[] } {
+  let root: Buffer
+  try {
+    root = Buffer.from(fs.realpathSync(mirror))
+    fs.mkdirSync(stage, { mode: 0o700 })
+  } catch {
+    return { rest: [...names], moved: [] }
+  }
+  const at = (rel: Buffer) => (rel.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), rel]))
+  const safe = new Map<string, boolean>()
+  const safeChain = (rel: Buffer): boolean => {
+    const key = rel.toString('latin1')
+    let known = safe.get(key)
+    if (known === undefined) {
+      const up = rel.lastIndexOf(0x2f)
+      known = rel.length === 0 || safeChain(up === -1 ? Buffer.alloc(0) : rel.subarray(0, up))
+      if (known) {
+        try {
+          const st = fs.lstatSync(at(rel))
+          known = st.isDirectory() && st.uid === 0 && ((st.mode & 0o022) === 0 || (st.mode & 0o1000) !== 0)
+        } catch {
+          known = false
+        }
+      }
+      safe.set(key, known)
+    }
+    return known
+  }
+  const rest: Buffer[] = []
+  const moved: Buffer[] = []
+  const stageAt = (rel: Buffer) => Buffer.concat([Buffer.from(`${stage}/`), rel])
+  for (const name of names) {
+    const up = name.lastIndexOf(0x2f)
+    const dir = up === -1 ? Buffer.alloc(0) : name.subarray(0, up)
+    if (!safeChain(dir)) {
+      rest.push(name)
+      continue
+    }
+    let regular: boolean
+    try {
+      // nothing to keep apart: gone, a directory (cp makes new ones), shared with nothing, or replaced by rsync anyway
+      const st = fs.lstatSync(at(name))
+      if (st.isDirectory() || st.nlink < 2 || replaced?.(name, st)) continue
+      regular = st.isFile()
+    } catch {
+      continue
+    }
+    try {
+      if (dir.length > 0) fs.mkdirSync(stageAt(dir), { recursive: true, mode: 0o700 })
+      fs.renameSync(at(name), stageAt(name))
+      // a symlink, device or FIFO stays aside: rsync makes it anew from SOURCE (cp would not keep a symlink's mtime)
+      if (regular) moved.push(name)
+    } catch (error) {
+      // gone already (nothing to keep apart), or a directory of SOURCE where the mirror has a file: fine; else the
+      // shell's way tries again and reports what it cannot move
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') rest.push(name)
+    }
+  }
+  return { rest, moved }
+}
+
+// Copies the files moved aside back into the mirror M from the stage S, with every attribute (hard links among them
+// kept, within one cp): new inodes that rsync may then change in place. Only for files moveChangedHere moved, whose
+// directories only root may write to. stdin: NUL-terminated names relative to both.
+const COPY_BACK = 'cd -- "$1" && exec xargs -0 -r cp --archive --parents -t "$2" --'
+
+/**
+ * rsync's options that make it skip a file whose size is the same even when its mtime differs (then it changes the
+ * mtime in place, and only a change of size is sure to make it write a new file).
+ */
+const QUICK_CHECK = /^(--checksum|--size-only|--modify-window(=.*)?|--no-times|--no-t|-[^-]*[c@].*)$/
+
+/** Whether rsync writes a new file for SOURCE's file of these facts (never changing the mirror's inode in place). */
+export function rsyncReplaces(source: { size: number; mtime: number }, mirror: fs.Stats, rsyncOptions: readonly string[]): boolean {
+  if (source.size !== mirror.size) return true
+  if (rsyncOptions.some((option) => QUICK_CHECK.test(option))) return false
+  return Math.floor(source.mtime) !== Math.floor(mirror.mtimeMs / 1000)
+}
+
+export async function moveChanged(
+  context: Context,
+  mirror: string,
+  stage: string,
+  names: readonly Buffer[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const result = await context.run(moveCommand(mirror, stage), {
+    input: moveInput(names),
+    ionice: undefined,
+    signal,
+    check: false,
+  })
+  if (result.exitCode !== 0) throw moveFailed(mirror, result.stderr)
+  leftOver(result.stdout, mirror)
+}
+
+export async function moveAll(context: Context, mirror: string, stage: string, signal: AbortSignal | undefined): Promise<void> {
+  const result = await context.run(['sh', '-c', MOVE_ALL_SCRIPT, 'sh', mirror, stage], { ionice: undefined, signal, check: false })
+  if (result.exitCode !== 0) throw moveFailed(mirror, result.stderr)
+  leftOver(result.stdout, mirror)
+}
+
+function moveFailed(mirror: string, stderr: string): CliError {
+  return new CliError(
+    'ERR_RSB_CLI_EXACT_FAILED',
+    `Files of ${mirror} could not be moved aside before the backup: ${stderr.trim() || 'failed'}.`,
+    {
+      path: mirror,
+    },
+  )
+}
+
+/** What the backup step needs to know about the store for {@link prepareExact}. */
+export interface ExactStep {
+  readonly sourceContext: Context
+  readonly destinationContext: Context
+  readonly logger: Logger
+  /** The resolved store and mirror. */
+  readonly store: string
+  readonly directory: string
+  readonly mirror: MirrorRecord
+  readonly state: StoreState
+  /** The resolved SOURCE. */
+  readonly source: string
+  readonly shape: RsyncShape
+  /** Absolute locations find leaves out. */
+  readonly prune: readonly string[]
+  /** Whether the mirror existed before this run. */
+  readonly mirrorExists: boolean
+  readonly dryRun: boolean
+  readonly signal: AbortSignal | undefined
+  /** Tests: the clock and host. */
+  readonly clock?: ClockFacts | undefined
+  readonly host?: string | undefined
+}
+
+/** The backup's side of an exact run: rsync's `--link-dest` directories, and what to do once rsync finished. */
+export interface ExactRun {
+  readonly linkDest: readonly string[]
+  /** After rsync exited 0 or 24: record the moment and remove the stages (a failure only warns). */
+  finish(exitCode: number): Promise<string | undefined>
+}
+
+/**
+ * Moves aside the files of the mirror that rsync could change in place (see the top of this file) and returns rsync's
+ * `--link-dest` directories: this run's stage, and the stages interrupted runs left (their files are what those runs
+ * moved aside and rsync never put back). A dry run moves nothing and records nothing.
+ */
+export async function prepareExact(step: ExactStep): Promise<ExactRun> {
+  const { logger, state, mirror } = step
+  const clock = step.clock ?? readClock()
+  const host = step.host ?? os.hostname()
+  const options = optionsFingerprint(step.shape)
+  const prefix = stagePrefix(mirror)
+  const leftovers = [...state.entries]
+    .filter(([name, type]) => type === 'd' && name.startsWith(prefix))
+    .map(([name]) => joinPath(step.store, name))
+    .slice(0, 19)
+  const mirrorName = step.directory.slice(step.directory.lastIndexOf('/') + 1)
+  const others = [...state.entries.keys()].some((name) => name !== mirrorName && !name.startsWith(prefix))
+  let plan = planExact({
+    record: state.synced?.get(mirror.id),
+    clock,
+    host,
+    source: step.source,
+    options,
+    shared: step.mirrorExists && others,
+  })
+  const stage = joinPath(step.store, `${prefix}${process.pid}-${clock.now.getTime()}`)
+  let staged = false
+  if (plan.kind === 'changed') {
+    const found = await findChanged(step.sourceContext, step.source, plan.since, {
+      multiFs: step.shape.multiFs,
+      prune: step.prune,
+      signal: step.signal,
+    })
+    if ('error' in found) {
+      plan = { kind: 'all', reason: `finding the files changed since its last backup failed (${found.error})` }
+    } else if (found.names.length > 0) {
+      logger.log(
+        'verbose',
+        `${found.names.length} file(s) of SOURCE changed since the last backup: ${step.dryRun ? 'they would be moved' : 'moving them'} aside in ${step.directory}, so that rsync gives them new inodes and older snapshots keep theirs.`,
+      )
+      if (!step.dryRun) {
+        let rest = found.names
+        if (step.destinationContext.kind === 'local' && process.getuid?.() === 0) {
+          // here, as root: renames in this process, and the files whose attributes alone changed are copied back (new
+          // inodes that rsync may change): no --link-dest, which costs rsync time for every file
+          const replaced = (name: Buffer, st: fs.Stats) => {
+            const facts = found.facts.get(name)
+            return facts !== undefined && rsyncReplaces(facts, st, step.shape.rsyncOptions)
+          }
+          const here = moveChangedHere(step.directory, stage, found.names, replaced)
+          rest = here.rest
+          if (here.moved.length > 0) {
+            const back = await step.destinationContext.run(['sh', '-c', COPY_BACK, 'sh', stage, step.directory], {
+              input: Buffer.concat(here.moved.flatMap((name) => [name, Buffer.from([0])])),
+              ionice: undefined,
+              signal: step.signal,
+              check: false,
+            })
+            // what was not copied back, rsync links from the stage or copies
+            if (back.exitCode !== 0) staged = true
+          }
+          if (!staged && rest.length === 0) await step.destinationContext.run(['rm', '-fR', '--', stage], { signal: step.signal })
+        }
+        if (rest.length > 0) {
+          await moveChanged(step.destinationContext, step.directory, stage, rest, step.signal)
+          staged = true
+        }
+      }
+    }
+  }
+  if (plan.kind === 'all') {
+    logger.log(
+      'info',
+      `Every file of ${step.directory} gets checked for a new inode this time, because ${plan.reason}: rsync links the unchanged ones back (slower than a usual run; older snapshots never change).`,
+    )
+    if (!step.dryRun) {
+      await moveAll(step.destinationContext, step.directory, stage, step.signal)
+      staged = true
+    }
+  }
+  const stages = [...leftovers, ...(staged ? [stage] : [])]
+  return {
+    linkDest: stages,
+    async finish(exitCode: number) {
+      if (step.dryRun || (exitCode !== 0 && exitCode !== 24)) return undefined
+      const record: SyncRecord = {
+        version: STORE_VERSION,
+        mirror: mirror.id,
+        started: clock.now.toISOString(),
+        boot: clock.boot ?? '',
+        uptime: clock.uptime ?? -1,
+        host,
+        source: step.source,
+        options,
+      }
+      try {
+        await writeRecords(
+          step.destinationContext,
+          metadataPath(step.store, 'synced'),
+          new Map([[`${mirror.id}.json`, record]]),
+          'replace',
+          step.signal,
+        )
+        if (stages.length > 0) await step.destinationContext.run(['rm', '-fR', '--', ...stages], { signal: step.signal })
+      } catch (error) {
+        return `The files moved aside for new inodes could not be cleaned up (${(error as Error).message}); the next run finishes it.`
+      }
+      return undefined
+    },
+  }
+}

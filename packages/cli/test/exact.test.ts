@@ -1,0 +1,67 @@
+// Tier 1: how a run decides which files of the mirror get new inodes (exact.ts), without disks.
+import { describe, expect, it } from 'vitest'
+import { CTIME_MARGIN, moveInput, optionsFingerprint, planExact, type PlanInput } from '../src/backup/exact.ts'
+import type { SyncRecord } from '../src/backup/store.ts'
+
+const shape = { excludes: [], excludedRoots: undefined, rsyncOptions: [], multiFs: false }
+const options = optionsFingerprint(shape)
+const started = Date.parse('2026-12-01T10:00:00Z')
+const record: SyncRecord = {
+  version: 1,
+  mirror: 'abcd0123',
+  started: new Date(started).toISOString(),
+  boot: 'boot-1',
+  uptime: 1000,
+  host: 'laptop',
+  source: '/',
+  options,
+}
+// an hour later, on the same boot, the clock having gone on as the uptime did
+const base: PlanInput = {
+  record,
+  clock: { now: new Date(started + 3_600_000), boot: 'boot-1', uptime: 4600 },
+  host: 'laptop',
+  source: '/',
+  options,
+  shared: true,
+}
+
+describe('planExact', () => {
+  it('uses the last backup’s moment, less the margin, when nothing can have moved the clock under it', () => {
+    expect(planExact(base)).toEqual({ kind: 'changed', since: started / 1000 - CTIME_MARGIN })
+    // NTP's slewing (0.05%) is not a change of the clock
+    expect(planExact({ ...base, clock: { ...base.clock, uptime: 4600 - 1.8 } }).kind).toBe('changed')
+  })
+
+  it('needs nothing when nothing shares the mirror’s inodes', () => {
+    expect(planExact({ ...base, record: undefined, shared: false })).toEqual({ kind: 'none' })
+  })
+
+  it.each<[string, Partial<PlanInput>, RegExp]>([
+    ['no record (the first run, an original store)', { record: undefined }, /no record/],
+    ['another machine', { host: 'server' }, /another machine \(laptop\)/],
+    ['another SOURCE', { source: '/home' }, /another SOURCE/],
+    ['other rsync options', { options: optionsFingerprint({ ...shape, rsyncOptions: ['--checksum'] }) }, /rsync options/],
+    ['other excludes', { options: optionsFingerprint({ ...shape, excludes: ['*.iso'] }) }, /excludes/],
+    ['a restart', { clock: { ...base.clock, boot: 'boot-2', uptime: 50 } }, /restarted/],
+    ['a clock set back an hour', { clock: { ...base.clock, now: new Date(started - 1000) } }, /clock was changed/],
+    ['a clock set forward (wall time ran faster than uptime)', { clock: { ...base.clock, uptime: 1000 + 1800 } }, /clock was changed/],
+    ['a clock set back less than the time between the runs', { clock: { ...base.clock, uptime: 4600 + 600 } }, /clock was changed/],
+    ['no boot id', { clock: { ...base.clock, boot: undefined } }, /boot id/],
+    ['a damaged record', { record: { ...record, started: 'yesterday' } }, /damaged/],
+  ])('moves every file for %s', (_, change, reason) => {
+    const plan = planExact({ ...base, ...change })
+    expect(plan.kind).toBe('all')
+    expect(plan.kind === 'all' && plan.reason).toMatch(reason)
+  })
+})
+
+describe('moveInput', () => {
+  it('groups names by directory, each with ./ and a NUL, bytes kept as they are', () => {
+    const names = ['b/y', 'a', 'b/x', 'a/b/c', 'n\nl/f', Buffer.from([0xff, 0x2f, 0x41]).toString('latin1')].map((n) =>
+      Buffer.from(n, 'latin1'),
+    )
+    const parts = moveInput(names).toString('latin1').split('\0').slice(0, -1)
+    expect(parts).toEqual(['./a', './a/b/c', './b/x', './b/y', './n\nl/f', `./${String.fromCharCode(0xff)}/A`])
+  })
+})
