@@ -1,6 +1,7 @@
 // Tier 1: how a run decides which files of the mirror get new inodes (exact.ts), without disks.
 import { describe, expect, it } from 'vitest'
-import { CTIME_MARGIN, moveInput, optionsFingerprint, planExact, type PlanInput } from '../src/backup/exact.ts'
+import type fs from 'node:fs'
+import { CTIME_MARGIN, moveInput, optionsFingerprint, planExact, rsyncReplaces, type PlanInput } from '../src/backup/exact.ts'
 import type { SyncRecord } from '../src/backup/store.ts'
 
 const shape = { excludes: [], excludedRoots: undefined, rsyncOptions: [], multiFs: false }
@@ -63,5 +64,20 @@ describe('moveInput', () => {
     )
     const parts = moveInput(names).toString('latin1').split('\0').slice(0, -1)
     expect(parts).toEqual(['./a', './a/b/c', './b/x', './b/y', './n\nl/f', `./${String.fromCharCode(0xff)}/A`])
+  })
+})
+
+describe('rsyncReplaces', () => {
+  const mirror = { size: 10, mtimeMs: 1_700_000_000_500 } as fs.Stats
+  it('a change of size always makes rsync write a new file', () => {
+    expect(rsyncReplaces({ size: 11, mtime: 1_700_000_000.5 }, mirror, ['--checksum'])).toBe(true)
+  })
+  it('a change of mtime does, unless an option may keep the file (then it gets a new inode first)', () => {
+    expect(rsyncReplaces({ size: 10, mtime: 1_600_000_000 }, mirror, [])).toBe(true)
+    for (const option of ['--checksum', '-c', '-avc', '--size-only', '--modify-window=2', '-@2', '--update', '-u', '--no-times'])
+      expect(rsyncReplaces({ size: 10, mtime: 1_600_000_000 }, mirror, [option]), option).toBe(false)
+  })
+  it('the same size and mtime (to the second): attributes only, changed in place', () => {
+    expect(rsyncReplaces({ size: 10, mtime: 1_700_000_000.9 }, mirror, [])).toBe(false)
   })
 })

@@ -344,10 +344,11 @@ export function moveChangedHere(
 const COPY_BACK = 'cd -- "$1" && exec xargs -0 -r cp --archive --parents -t "$2" --'
 
 /**
- * rsync's options that make it skip a file whose size is the same even when its mtime differs (then it changes the
- * mtime in place, and only a change of size is sure to make it write a new file).
+ * rsync's options that may make it keep a file whose mtime differs (then it may change the file's attributes in place,
+ * and only a change of size is sure to make it write a new file): `--checksum`, `--size-only`, `--modify-window`,
+ * `--update`, `--no-times`, and short clusters holding `c`, `u` or `@`. Over-counting only copies a few more files.
  */
-const QUICK_CHECK = /^(--checksum|--size-only|--modify-window(=.*)?|--no-times|--no-t|-[^-]*[c@].*)$/
+const QUICK_CHECK = /^(--checksum|--size-only|--modify-window(=.*)?|--update|--no-times|--no-t|-[^-]*[cu@].*)$/
 
 /** Whether rsync writes a new file for SOURCE's file of these facts (never changing the mirror's inode in place). */
 export function rsyncReplaces(source: { size: number; mtime: number }, mirror: fs.Stats, rsyncOptions: readonly string[]): boolean {
