@@ -16,6 +16,12 @@ const QUIET = ['--no-sudo', '--disable-notifications', '--verbose']
 const SNAPSHOT_ONLY = ['--backup', '--snapshot']
 const NEWLINE_NAME = 'new\nline $(touch pwned) "q"'
 
+/** The original's name for a snapshot made at `when`: local time, `YYYY-MM-DD HH:MM:SS`. */
+function snapshotName(when: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0')
+  return `${when.getFullYear()}-${two(when.getMonth() + 1)}-${two(when.getDate())} ${two(when.getHours())}:${two(when.getMinutes())}:${two(when.getSeconds())}`
+}
+
 /** Everything about a tree that an exact snapshot keeps (inodes: the inode numbers themselves, else hard-link groups). */
 function exactListing(root: string, { inodes }: { inodes: boolean }): string[] {
   const rows: { rel: string; st: fs.BigIntStats }[] = []
@@ -169,7 +175,8 @@ describe.skipIf(!isRoot)('exact snapshots (needs root: chown, setfacl for other 
     fs.mkdirSync(store)
     const rsync = ['--delete', '--delete-excluded', '--acls', '--archive', '--hard-links', '--numeric-ids', '--xattrs']
     execFileSync('rsync', [...rsync, `${source}/`, `${store}/latest/`])
-    const names = ['2026-11-29 04:00:00', '2026-11-30 04:00:00']
+    // dated two days and one day ago by this machine's clock (a snapshot dated after now is refused)
+    const names = [2, 1].map((days) => snapshotName(new Date(Date.now() - days * 86_400_000)))
     for (const name of names) {
       execFileSync('cp', ['--archive', '--link', `${store}/latest`, `${store}/${name}`])
       changeSource(source, names.indexOf(name) + 1)

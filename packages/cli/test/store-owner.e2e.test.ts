@@ -34,7 +34,7 @@ async function storeWithOneRun(): Promise<{ t: string; source: string; store: st
   const latest = path.join(t, 'b/latest')
   const first = await runRsb([...QUIET, source, latest])
   expect(first.code, first.stderr).toBe(0)
-  expect((await fs.readdir(path.join(t, 'b/.rsb'))).sort()).toEqual(['mirrors', 'snapshots', 'store.json'])
+  expect((await fs.readdir(path.join(t, 'b/.rsb'))).sort()).toEqual(['mirrors', 'snapshots', 'store.json', 'synced'])
   return { t, source, store: path.join(t, 'b'), latest }
 }
 
@@ -80,6 +80,15 @@ describe.skipIf(!isRoot)('a store another user could steer is refused before any
       async ({ store }) => {
         await fs.chown(path.join(store, '.rsb/snapshots'), other.uid, other.gid)
         return path.join(store, '.rsb/snapshots')
+      },
+    ],
+    [
+      // the moment of the last finished rsync decides which files get new inodes (exact snapshots): another
+      // user who could write it could make a later run leave a changed file shared with a snapshot
+      '.rsb/synced owned by the other user',
+      async ({ store }) => {
+        await fs.chown(path.join(store, '.rsb/synced'), other.uid, other.gid)
+        return path.join(store, '.rsb/synced')
       },
     ],
     [
