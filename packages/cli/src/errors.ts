@@ -12,6 +12,9 @@
  * - `ERR_RSB_CLI_SNAPSHOT_FAILED`: copying the destination directory into a snapshot failed.
  * - `ERR_RSB_CLI_EXACT_FAILED`: files of the destination directory that rsync would change in place could not be moved
  *   aside first (so that older snapshots keep their inodes): the run stops before rsync.
+ * - `ERR_RSB_CLI_MIRROR_INCOMPLETE`: a snapshot without a backup (`--snapshot` alone) of a destination directory
+ *   that an interrupted backup left incomplete (files it moved aside are not back yet): refused before anything is
+ *   written; the next backup completes it.
  * - `ERR_RSB_CLI_INTERRUPTED`: the run was stopped by SIGINT or SIGTERM (exit 130 or 143).
  * - `ERR_RSB_CLI_RSH_UNSUPPORTED`: rsb's own SSH connection cannot follow `$RSYNC_RSH` (its program is not ssh, or
  *   it holds an option such as `-J` or `-o ProxyCommand=…`, or shell syntax), or a remote shell given in
@@ -50,6 +53,7 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_SNAPSHOT_EXISTS'
   | 'ERR_RSB_CLI_SNAPSHOT_FAILED'
   | 'ERR_RSB_CLI_EXACT_FAILED'
+  | 'ERR_RSB_CLI_MIRROR_INCOMPLETE'
   | 'ERR_RSB_CLI_INTERRUPTED'
   | 'ERR_RSB_CLI_RSH_UNSUPPORTED'
   | 'ERR_RSB_CLI_PATH_UNRESOLVED'

@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { isRoot, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HOSTILE_NAME, runRsb, snapshotsIn } from './helpers.ts'
+import { HOSTILE_NAME, runRsb, snapshotsIn, startRsb } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications', '--verbose']
 // no rotation: the default scheme would delete the earlier snapshot of the same hour
@@ -233,4 +233,48 @@ describe.skipIf(!isRoot)('exact snapshots (needs root: chown, setfacl for other 
     expect(result.stderr).toMatch(/they would be moved aside/)
     expect(exactListing(store, { inodes: true })).toEqual(before)
   })
+
+  it(
+    'a backup killed (SIGKILL, with its rsync) after moving files aside: a snapshot alone is refused, the next backup puts them back and no snapshot changed',
+    { timeout: 120_000 },
+    async () => {
+      const t = await testdir()
+      const source = path.join(t, 'source')
+      makeSource(source)
+      const dir = path.join(t, 'backups', 'latest')
+      const store = path.dirname(dir)
+      expect((await runRsb([...QUIET, ...SNAPSHOT_ONLY, source, dir])).code).toBe(0)
+      const [first] = await snapshotsIn(store)
+      const kept = exactListing(path.join(store, first as string), { inodes: true })
+      // other rsync options: every entry of DESTINATION is moved aside, then rsync copies slowly
+      changeSource(source, 1)
+      fs.writeFileSync(path.join(source, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 7))
+      const run = startRsb([...QUIET, ...SNAPSHOT_ONLY, '--rsync-option=--bwlimit=1000', source, dir], { detached: true })
+      await run.waitForStderr('Creating system backup using rsync')
+      await new Promise((r) => setTimeout(r, 1500))
+      process.kill(-(run.child.pid as number), 'SIGKILL')
+      expect((await run.done).signal).toBe('SIGKILL')
+      const stages = fs.readdirSync(store).filter((name) => name.includes('-stage-'))
+      expect(stages).toHaveLength(1)
+      expect(fs.readdirSync(path.join(store, stages[0] as string)).length).toBeGreaterThan(0)
+      // a snapshot alone would miss what was moved aside: refused, nothing written
+      const before = exactListing(store, { inodes: true })
+      const refused = await runRsb([...QUIET, '--snapshot', dir])
+      expect(refused.code, refused.stderr).toBe(1)
+      expect(refused.stderr).toContain('(ERR_RSB_CLI_MIRROR_INCOMPLETE)')
+      expect(refused.stderr).toContain(stages[0])
+      expect(exactListing(store, { inodes: true })).toEqual(before)
+      // the next backup links the files left aside back (the same inodes as the first snapshot where SOURCE did not
+      // change), then removes the stage
+      const again = await runRsb([...QUIET, ...SNAPSHOT_ONLY, source, dir])
+      expect(again.code, again.stderr).toBe(0)
+      expect(exactListing(path.join(store, first as string), { inodes: true })).toEqual(kept)
+      expect(exactListing(dir, { inodes: false })).toEqual(exactListing(source, { inodes: false }))
+      const made = (await snapshotsIn(store)).at(-1) as string
+      expect(exactListing(path.join(store, made), { inodes: false })).toEqual(exactListing(source, { inodes: false }))
+      const ino = (root: string) => fs.statSync(path.join(root, 'bulk/file-3')).ino
+      expect(ino(dir)).toBe(ino(path.join(store, first as string)))
+      expect(fs.readdirSync(store).filter((name) => name.startsWith('.rsb-'))).toEqual([])
+    },
+  )
 })

@@ -15,7 +15,7 @@ import { rotateSnapshots } from './rotate.js'
 import { checkSource, inspectPaths, isInside, literalFilterPath, type Inspection } from './preflight.js'
 import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
-import { prepareExact } from './exact.js'
+import { prepareExact, stagePrefix } from './exact.js'
 import { readStore, registerMirror, STORE_DIRECTORY, STORE_VERSION, type MirrorRecord } from './store.js'
 import { createSummary, type RunSummary } from './summary.js'
 import { checkTarget, resolveTarget, type Target } from './target.js'
@@ -285,6 +285,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         },
       })
       mirror = await prepareStore(paths, destination, options, logger, signal)
+      if (actions.snapshot && !actions.backup) refuseIncompleteMirror(paths, mirror)
       // checked and registered: from now on the run writes, and says so where other runs look
       if (mirrorLock && !options.dryRun)
         await mirrorLock.lock.record({ host: os.hostname(), pid: process.pid, since: new Date().toISOString(), key: mirrorLock.key })
@@ -388,29 +389,29 @@ async function backupStep(
     : undefined
   const excludedRoots =
     paths && storeNeedsExclude(paths) ? [...DEFAULT_EXCLUDED_ROOTS, `${literalFilterPath(paths.plan.store)}/`] : undefined
-  // the files rsync may change in place get new inodes first, so that no snapshot changes (exact.ts)
-  const exact =
-    destination && paths?.plan.source !== undefined && mirror && target.destination.kind !== 'daemon'
-      ? await prepareExact({
-          sourceContext: source,
-          destinationContext: destination,
-          logger,
-          store: paths.plan.store,
-          directory,
-          mirror,
-          state: paths.state,
-          source: paths.plan.source,
-          shape: { excludes: options.exclude, excludedRoots, rsyncOptions: options.rsyncOptions, multiFs: options.multiFs },
-          prune: [
-            ...DEFAULT_EXCLUDED_ROOTS.filter((root) => !/[*?[]/.test(root)).map((root) => root.replace(/\/+$/, '')),
-            paths.plan.store,
-          ],
-          mirrorExists,
-          dryRun: options.dryRun,
-          signal,
-        })
-      : undefined
   try {
+    // the files rsync may change in place get new inodes first, so that no snapshot changes (exact.ts)
+    const exact =
+      destination && paths?.plan.source !== undefined && mirror && target.destination.kind !== 'daemon'
+        ? await prepareExact({
+            sourceContext: source,
+            destinationContext: destination,
+            logger,
+            store: paths.plan.store,
+            directory,
+            mirror,
+            state: paths.state,
+            source: paths.plan.source,
+            shape: { excludes: options.exclude, excludedRoots, rsyncOptions: options.rsyncOptions, multiFs: options.multiFs },
+            prune: [
+              ...DEFAULT_EXCLUDED_ROOTS.filter((root) => !/[*?[]/.test(root)).map((root) => root.replace(/\/+$/, '')),
+              paths.plan.store,
+            ],
+            mirrorExists,
+            dryRun: options.dryRun,
+            signal,
+          })
+        : undefined
     const result = await runTransfer({
       context: source,
       logger,
@@ -434,6 +435,21 @@ async function backupStep(
   } finally {
     await gateway?.close()
   }
+}
+
+/**
+ * A snapshot alone (no backup in this run) of a mirror that an interrupted backup left incomplete would miss the
+ * files that backup moved aside (exact.ts): refused, the next backup puts them back.
+ */
+function refuseIncompleteMirror(paths: Inspection, mirror: MirrorRecord): void {
+  const prefix = stagePrefix(mirror)
+  const stage = [...paths.state.entries].find(([name, type]) => type === 'd' && name.startsWith(prefix))
+  if (stage === undefined) return
+  throw new CliError(
+    'ERR_RSB_CLI_MIRROR_INCOMPLETE',
+    `${paths.plan.destination} is incomplete: an interrupted backup moved some of its files aside into ${path.posix.join(paths.plan.store, stage[0])} and did not finish.`,
+    { hint: 'Run the backup again (without --snapshot alone): it puts them back and then makes the snapshot.' },
+  )
 }
 
 /**
