@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
-SYSTEM_PACKAGES=(rsync openssh-server openssh-client sudo acl attr cryptsetup e2fsprogs iproute2 util-linux)
+SYSTEM_PACKAGES=(rsync openssh-server openssh-client sudo acl attr cryptsetup e2fsprogs iproute2 util-linux faketime)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

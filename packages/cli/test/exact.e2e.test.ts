@@ -277,4 +277,47 @@ describe.skipIf(!isRoot)('exact snapshots (needs root: chown, setfacl for other 
       expect(fs.readdirSync(store).filter((name) => name.startsWith('.rsb-'))).toEqual([])
     },
   )
+
+  it(
+    'the clock moved an hour ahead for one backup (libfaketime) and back: both runs check every file, no snapshot changes',
+    { timeout: 120_000 },
+    async () => {
+      // libfaketime shifts the wall clock of rsb and its children (rsync, find, cp), not the kernel's ctimes nor
+      // /proc/uptime: as a clock set wrong and then corrected by an admin or NTP
+      const library = execFileSync('dpkg', ['-L', 'libfaketime'], { encoding: 'utf8' })
+        .split('\n')
+        .find((line) => line.endsWith('/libfaketime.so.1'))
+      expect(library, 'libfaketime is needed (scripts/setup.sh installs the faketime package)').toBeDefined()
+      const ahead = { LD_PRELOAD: library as string, FAKETIME: '+1h', FAKETIME_DONT_FAKE_MONOTONIC: '1' }
+      const t = await testdir()
+      const source = path.join(t, 'source')
+      makeSource(source)
+      const dir = path.join(t, 'backups', 'latest')
+      const store = path.dirname(dir)
+      // past the 2 s margin of the moment: the next run finds only what changed since, and bulk/file-5 stays the
+      // first snapshot's inode in DESTINATION
+      await new Promise((r) => setTimeout(r, 2500))
+      expect((await runRsb([...QUIET, ...SNAPSHOT_ONLY, source, dir])).code).toBe(0)
+      const [first] = await snapshotsIn(store)
+      const kept = exactListing(path.join(store, first as string), { inodes: true })
+      changeSource(source, 1)
+      const forward = await runRsb([...QUIET, '--backup', source, dir], { env: ahead })
+      expect(forward.code, forward.stderr).toBe(0)
+      expect(forward.stderr).toMatch(/Every file of .* gets checked .* the clock was changed/)
+      expect(exactListing(path.join(store, first as string), { inodes: true })).toEqual(kept)
+      const ino = (root: string) => fs.statSync(path.join(root, 'bulk/file-5')).ino
+      expect(ino(dir)).toBe(ino(path.join(store, first as string)))
+      // its record says an hour later than the changes below: followed, find would see none of them (a file
+      // unchanged since the first snapshot gets a new mode, rsync would apply it to the inode that snapshot holds)
+      changeSource(source, 2)
+      fs.chmodSync(path.join(source, 'bulk/file-5'), 0o600)
+      const back = await runRsb([...QUIET, ...SNAPSHOT_ONLY, source, dir])
+      expect(back.code, back.stderr).toBe(0)
+      expect(back.stderr).toMatch(/Every file of .* gets checked .* the clock was changed/)
+      expect(exactListing(path.join(store, first as string), { inodes: true })).toEqual(kept)
+      const made = (await snapshotsIn(store)).at(-1) as string
+      expect(made).not.toBe(first)
+      expect(exactListing(path.join(store, made), { inodes: false })).toEqual(exactListing(source, { inodes: false }))
+    },
+  )
 })
