@@ -1,7 +1,11 @@
-// Tier 1: how a run decides which files of the mirror get new inodes (exact.ts), without disks.
+// Tier 1: how a run decides which files of the mirror get new inodes (exact.ts), without disks (worthMoving: a
+// temporary directory and the real stat).
 import { describe, expect, it } from 'vitest'
-import type fs from 'node:fs'
-import { CTIME_MARGIN, moveInput, optionsFingerprint, planExact, rsyncReplaces, type PlanInput } from '../src/backup/exact.ts'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { LocalContext } from '@rsb/exec'
+import { CTIME_MARGIN, moveInput, optionsFingerprint, planExact, rsyncReplaces, worthMoving, type PlanInput } from '../src/backup/exact.ts'
 import type { SyncRecord } from '../src/backup/store.ts'
 
 const shape = { excludes: [], excludedRoots: undefined, rsyncOptions: [], multiFs: false }
@@ -68,7 +72,7 @@ describe('moveInput', () => {
 })
 
 describe('rsyncReplaces', () => {
-  const mirror = { size: 10, mtimeMs: 1_700_000_000_500 } as fs.Stats
+  const mirror = { size: 10, mtimeMs: 1_700_000_000_500 }
   it('a change of size always makes rsync write a new file', () => {
     expect(rsyncReplaces({ size: 11, mtime: 1_700_000_000.5 }, mirror, ['--checksum'])).toBe(true)
   })
@@ -79,5 +83,51 @@ describe('rsyncReplaces', () => {
   })
   it('the same size and mtime (to the second): attributes only, changed in place', () => {
     expect(rsyncReplaces({ size: 10, mtime: 1_700_000_000.9 }, mirror, [])).toBe(false)
+  })
+})
+
+describe('worthMoving (one stat in the mirror, as over SSH)', () => {
+  const hostile = `odd/it's "q" $(touch pwned)\nx`
+  const scene = () => {
+    const t = fs.mkdtempSync(path.join(os.tmpdir(), 'rsb-worth-'))
+    const mirror = path.join(t, 'latest')
+    const snapshot = path.join(t, 'snap')
+    const files: Record<string, string> = { 'shared-same': 'aaaa', 'shared-size': 'bbbb', single: 'cccc', [hostile]: 'dddd' }
+    for (const [rel, content] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(mirror, rel)), { recursive: true })
+      fs.writeFileSync(path.join(mirror, rel), content)
+      fs.utimesSync(path.join(mirror, rel), 1_700_000_000, 1_700_000_000)
+    }
+    fs.mkdirSync(path.join(mirror, 'dir'))
+    fs.mkdirSync(snapshot)
+    for (const rel of ['shared-same', 'shared-size']) fs.linkSync(path.join(mirror, rel), path.join(snapshot, rel))
+    fs.linkSync(path.join(mirror, hostile), path.join(snapshot, 'hostile'))
+    return { t, mirror }
+  }
+  const names = ['shared-same', 'shared-size', 'single', 'dir', 'missing', hostile].map((n) => Buffer.from(n))
+  const facts = (size: number) =>
+    new Map(names.map((name) => [name, { size: name.toString() === 'shared-size' ? size + 1 : size, mtime: 1_700_000_000.4 }]))
+
+  it('keeps only what a snapshot shares and rsync would change in place: no new, single-link, replaced file or directory', async () => {
+    const { t, mirror } = scene()
+    try {
+      const worth = await worthMoving(new LocalContext(), mirror, names, facts(4), [], undefined)
+      expect(worth.map(String)).toEqual(['shared-same', hostile])
+      // another mtime: replaced by rsync, unless an option may keep it
+      const later = new Map([...facts(4)].map(([name, f]) => [name, { ...f, mtime: 1_600_000_000 }]))
+      expect((await worthMoving(new LocalContext(), mirror, names, later, [], undefined)).map(String)).toEqual([])
+      expect((await worthMoving(new LocalContext(), mirror, names, later, ['--checksum'], undefined)).map(String)).toEqual([
+        'shared-same',
+        hostile,
+      ])
+      expect(fs.readdirSync(t)).not.toContain('pwned')
+    } finally {
+      fs.rmSync(t, { recursive: true, force: true })
+    }
+  })
+
+  it('facts it cannot read (no such mirror): every candidate', async () => {
+    const worth = await worthMoving(new LocalContext(), '/nonexistent/rsb-mirror', names, facts(4), [], undefined)
+    expect(worth).toEqual(names)
   })
 })

@@ -351,10 +351,79 @@ const COPY_BACK = 'cd -- "$1" && exec xargs -0 -r cp --archive --parents -t "$2"
 const QUICK_CHECK = /^(--checksum|--size-only|--modify-window(=.*)?|--update|--no-times|--no-t|-[^-]*[cu@].*)$/
 
 /** Whether rsync writes a new file for SOURCE's file of these facts (never changing the mirror's inode in place). */
-export function rsyncReplaces(source: { size: number; mtime: number }, mirror: fs.Stats, rsyncOptions: readonly string[]): boolean {
+export function rsyncReplaces(
+  source: { size: number; mtime: number },
+  mirror: { size: number; mtimeMs: number },
+  rsyncOptions: readonly string[],
+): boolean {
   if (source.size !== mirror.size) return true
   if (rsyncOptions.some((option) => QUICK_CHECK.test(option))) return false
   return Math.floor(source.mtime) !== Math.floor(mirror.mtimeMs / 1000)
+}
+
+// Facts of the named files of the mirror M (stdin: moveInput's ./names), NUL-terminated: links, size, mtime (whole
+// seconds), mode (hex), ./name; as find's output above, in od's hex with xargs's status after two NULs. Read only: a
+// symlinked directory on the way can only make a file look worth moving.
+const STAT_SCRIPT = `cd -P -- "$1" || exit 71
+{ xargs -0 -r stat --printf '%h %s %Y %f %n\\0' --; printf '\\0\\0%s' "$?"; } | od -An -v -tx1`
+
+/**
+ * The candidates that are worth moving aside, where the mirror is not on this machine or not root's alone: as
+ * {@link moveChangedHere} decides locally (shared with a snapshot, no directory, not replaced by rsync anyway), from
+ * one `stat` over rsb's connection. Where the facts cannot be read (a stat without `--printf`), all of them.
+ */
+export async function worthMoving(
+  context: Context,
+  mirror: string,
+  names: readonly Buffer[],
+  facts: ReadonlyMap<Buffer, { size: number; mtime: number }>,
+  rsyncOptions: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<Buffer[]> {
+  if (names.length === 0) return []
+  const result = await context.run(['sh', '-c', STAT_SCRIPT, 'sh', mirror], {
+    input: moveInput(names),
+    ionice: undefined,
+    signal,
+    check: false,
+  })
+  const bytes = Buffer.from(result.stdout.replace(/\s+/g, ''), 'hex')
+  const end = bytes.lastIndexOf(Buffer.from([0, 0]))
+  // 123: some of them are not in the mirror (new files: nothing to keep apart)
+  const status = end === -1 ? '' : bytes.subarray(end + 2).toString()
+  if (result.exitCode !== 0 || (status !== '0' && status !== '123')) return [...names]
+  const seen = new Map<string, { links: number; size: number; mtimeMs: number; mode: number }>()
+  const out = bytes.subarray(0, end)
+  let from = 0
+  while (from < out.length) {
+    let to = out.indexOf(0, from)
+    if (to === -1) to = out.length
+    if (to === from) {
+      from = to + 1
+      continue
+    }
+    const fields: number[] = []
+    let at = from
+    for (let i = 0; i < 4 && at !== -1; i++) {
+      const space = out.indexOf(0x20, at)
+      if (space === -1 || space >= to) {
+        at = -1
+        break
+      }
+      fields.push(i === 3 ? parseInt(out.subarray(at, space).toString(), 16) : Number(out.subarray(at, space).toString()))
+      at = space + 1
+    }
+    if (at === -1 || fields.some((n) => !Number.isFinite(n)) || out[at] !== 0x2e || out[at + 1] !== 0x2f) return [...names]
+    const [links, size, mtime, mode] = fields as [number, number, number, number]
+    seen.set(out.subarray(at + 2, to).toString('latin1'), { links, size, mtimeMs: mtime * 1000, mode })
+    from = to + 1
+  }
+  return names.filter((name) => {
+    const st = seen.get(name.toString('latin1'))
+    if (st === undefined) return false
+    const fact = facts.get(name)
+    return (st.mode & 0o170000) !== 0o040000 && st.links >= 2 && !(fact !== undefined && rsyncReplaces(fact, st, rsyncOptions))
+  })
 }
 
 export async function moveChanged(
@@ -484,6 +553,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
           }
           if (!staged && rest.length === 0) await step.destinationContext.run(['rm', '-fR', '--', stage], { signal: step.signal })
         }
+        rest = await worthMoving(step.destinationContext, step.directory, rest, found.facts, step.shape.rsyncOptions, step.signal)
         if (rest.length > 0) {
           await moveChanged(step.destinationContext, step.directory, stage, rest, step.signal)
           staged = true
