@@ -218,7 +218,7 @@ const DESIGNS = [
     commands:
       "find SOURCE/ -xdev ! -type d -newerct @PREVIOUS_START-2s -printf '%s %T@ %P\\0'; the changed files that rsync would " +
       'not replace (same size and mtime) renamed out of latest into a stage and copied back with cp --archive --parents (as root, locally; ' +
-      'elsewhere: moved aside and given to rsync as --link-dest); rsync SOURCE/ latest/; rm -rf STAGE; cp --archive --link latest SNAPSHOT',
+      'elsewhere: moved aside and given to rsync as --link-dest); rsync SOURCE/ latest/ (rm -rf STAGE meanwhile); cp --archive --link latest SNAPSHOT',
     init(store, name) {
       store.since = Date.now() / 1000
       mirrorSnapshot(store, name, [])
@@ -269,8 +269,15 @@ const DESIGNS = [
         steps.push(['new inodes', Number(process.hrtime.bigint() - started) / 1e6])
       }
       store.broken.push(names.length)
-      steps.push(['rsync', rsync(linkDest, path.join(store.dir, 'latest')).ms])
-      if (fs.existsSync(stage)) steps.push(['rm stage', run('rm', ['-rf', stage]).ms])
+      if (linkDest.length === 0 && fs.existsSync(stage)) {
+        // everything copied back: rsb removes the stage while rsync runs
+        const both = 'rm -rf -- "$1" & shift; rsync "$@"; s=$?; wait; exit $s'
+        const args = [...RSYNC_OPTIONS, `${source}/`, `${path.join(store.dir, 'latest')}/`]
+        steps.push(['rsync', run('sh', ['-c', both, 'sh', stage, ...args], { env: RSYNC_ENV }).ms])
+      } else {
+        steps.push(['rsync', rsync(linkDest, path.join(store.dir, 'latest')).ms])
+        if (fs.existsSync(stage)) steps.push(['rm stage', run('rm', ['-rf', stage]).ms])
+      }
       steps.push(['cp -al', run('cp', ['--archive', '--link', path.join(store.dir, 'latest'), path.join(store.dir, name)]).ms])
     },
   },

@@ -486,8 +486,13 @@ export interface ExactStep {
 /** The backup's side of an exact run: rsync's `--link-dest` directories, and what to do once rsync finished. */
 export interface ExactRun {
   readonly linkDest: readonly string[]
-  /** After rsync exited 0 or 24: record the moment and remove the stages (a failure only warns). */
+  /**
+   * Once rsync ended (any status): waits for the stage's removal begun before rsync; after 0 or 24 records the moment
+   * and removes the stages. Returns a warning when something could not be cleaned up (the next run finishes it).
+   */
   finish(exitCode: number): Promise<string | undefined>
+  /** Waits for what this step still runs (the stage's removal), for a run that ends without {@link finish}. */
+  settled(): Promise<void>
 }
 
 /**
@@ -517,6 +522,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
   })
   const stage = joinPath(step.store, `${prefix}${process.pid}-${clock.now.getTime()}`)
   let staged = false
+  let removing: Promise<Error | undefined> | undefined
   if (plan.kind === 'changed') {
     const found = await findChanged(step.sourceContext, step.source, plan.since, {
       multiFs: step.shape.multiFs,
@@ -551,7 +557,13 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
             // what was not copied back, rsync links from the stage or copies
             if (back.exitCode !== 0) staged = true
           }
-          if (!staged && rest.length === 0) await step.destinationContext.run(['rm', '-fR', '--', stage], { signal: step.signal })
+          // everything is back: the stage holds only the old names of inodes the snapshots keep, removed while rsync
+          // runs (finish waits for it; an interrupted removal is a leftover stage, reused and removed by the next run)
+          if (!staged && rest.length === 0)
+            removing = step.destinationContext.run(['rm', '-fR', '--', stage], { signal: step.signal }).then(
+              () => undefined,
+              (error: unknown) => error as Error,
+            )
         }
         rest = await worthMoving(step.destinationContext, step.directory, rest, found.facts, step.shape.rsyncOptions, step.signal)
         if (rest.length > 0) {
@@ -574,8 +586,16 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
   const stages = [...leftovers, ...(staged ? [stage] : [])]
   return {
     linkDest: stages,
+    async settled() {
+      await removing
+    },
     async finish(exitCode: number) {
-      if (step.dryRun || (exitCode !== 0 && exitCode !== 24)) return undefined
+      const removed = await removing
+      const warning =
+        removed === undefined
+          ? undefined
+          : `The files moved aside for new inodes could not be removed (${removed.message}); the next run finishes it.`
+      if (step.dryRun || (exitCode !== 0 && exitCode !== 24)) return warning
       const record: SyncRecord = {
         version: STORE_VERSION,
         mirror: mirror.id,
@@ -598,7 +618,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
       } catch (error) {
         return `The files moved aside for new inodes could not be cleaned up (${(error as Error).message}); the next run finishes it.`
       }
-      return undefined
+      return warning
     },
   }
 }

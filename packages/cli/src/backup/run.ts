@@ -15,7 +15,7 @@ import { rotateSnapshots } from './rotate.js'
 import { checkSource, inspectPaths, isInside, literalFilterPath, type Inspection } from './preflight.js'
 import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
-import { prepareExact, stagePrefix } from './exact.js'
+import { prepareExact, stagePrefix, type ExactRun } from './exact.js'
 import { readStore, registerMirror, STORE_DIRECTORY, STORE_VERSION, type MirrorRecord } from './store.js'
 import { createSummary, type RunSummary } from './summary.js'
 import { checkTarget, resolveTarget, type Target } from './target.js'
@@ -389,9 +389,10 @@ async function backupStep(
     : undefined
   const excludedRoots =
     paths && storeNeedsExclude(paths) ? [...DEFAULT_EXCLUDED_ROOTS, `${literalFilterPath(paths.plan.store)}/`] : undefined
+  let exact: ExactRun | undefined
   try {
     // the files rsync may change in place get new inodes first, so that no snapshot changes (exact.ts)
-    const exact =
+    exact =
       destination && paths?.plan.source !== undefined && mirror && target.destination.kind !== 'daemon'
         ? await prepareExact({
             sourceContext: source,
@@ -433,6 +434,7 @@ async function backupStep(
       summary.warnings.push(cleanup)
     }
   } finally {
+    await exact?.settled()
     await gateway?.close()
   }
 }
