@@ -1,11 +1,21 @@
 // Tier 1: how a run decides which files of the mirror get new inodes (exact.ts), without disks (worthMoving: a
-// temporary directory and the real stat).
+// temporary directory and the real stat; moveChangedHere: directories of root).
 import { describe, expect, it } from 'vitest'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { LocalContext } from '@rsb/exec'
-import { CTIME_MARGIN, moveInput, optionsFingerprint, planExact, rsyncReplaces, worthMoving, type PlanInput } from '../src/backup/exact.ts'
+import { isRoot } from '@rsb/testkit'
+import {
+  CTIME_MARGIN,
+  moveChangedHere,
+  moveInput,
+  optionsFingerprint,
+  planExact,
+  rsyncReplaces,
+  worthMoving,
+  type PlanInput,
+} from '../src/backup/exact.ts'
 import type { SyncRecord } from '../src/backup/store.ts'
 
 const shape = { excludes: [], excludedRoots: undefined, rsyncOptions: [], multiFs: false }
@@ -129,5 +139,33 @@ describe('worthMoving (one stat in the mirror, as over SSH)', () => {
   it('facts it cannot read (no such mirror): every candidate', async () => {
     const worth = await worthMoving(new LocalContext(), '/nonexistent/rsb-mirror', names, facts(4), [], undefined)
     expect(worth).toEqual(names)
+  })
+})
+
+describe.skipIf(!isRoot)('moveChangedHere (needs root: directories of root)', () => {
+  it('copies back only in directories nobody else may write to: a sticky world-writable one goes the careful way', () => {
+    const t = fs.mkdtempSync(path.join(os.tmpdir(), 'rsb-here-'))
+    try {
+      const mirror = path.join(t, 'latest')
+      const snapshot = path.join(t, 'snap')
+      fs.mkdirSync(snapshot)
+      for (const [dir, mode] of [
+        ['etc', 0o755],
+        ['tmp', 0o1777],
+        ['shared', 0o775],
+      ] as const) {
+        fs.mkdirSync(path.join(mirror, dir), { recursive: true })
+        fs.chmodSync(path.join(mirror, dir), mode)
+        fs.writeFileSync(path.join(mirror, dir, 'f'), dir)
+        fs.linkSync(path.join(mirror, dir, 'f'), path.join(snapshot, `${dir}-f`))
+      }
+      const names = ['etc/f', 'tmp/f', 'shared/f'].map((n) => Buffer.from(n))
+      const { rest, moved } = moveChangedHere(mirror, path.join(t, 'stage'), names)
+      expect(moved.map(String)).toEqual(['etc/f'])
+      expect(rest.map(String)).toEqual(['tmp/f', 'shared/f'])
+      expect(fs.existsSync(path.join(mirror, 'tmp/f'))).toBe(true)
+    } finally {
+      fs.rmSync(t, { recursive: true, force: true })
+    }
   })
 })

@@ -268,8 +268,8 @@ export function moveCommand(mirror: string, stage: string): string[] {
 
 /**
  * Moves files aside in this process, for a local destination when rsb runs as root: a rename by absolute path, but
- * only where every directory from the mirror down to the file is root's and nobody else may write to it (or it is
- * sticky), so that no other user can swap one for a symlink meanwhile. Returns the names left for the shell's way (a
+ * only where every directory from the mirror down to the file is root's and nobody else may write to it (not even
+ * a sticky one), so that no other user can swap one for a symlink or put one where the file is copied back. Returns the names left for the shell's way (a
  * `cd -P` into each directory), which is safe everywhere but costs a process per directory.
  */
 export function moveChangedHere(
@@ -296,7 +296,9 @@ export function moveChangedHere(
       if (known) {
         try {
           const st = fs.lstatSync(at(rel))
-          known = st.isDirectory() && st.uid === 0 && ((st.mode & 0o022) === 0 || (st.mode & 0o1000) !== 0)
+          // not a sticky one either (as /tmp): others may not rename entries there, but may make new ones, such as a
+          // symlink at the name just vacated, which cp would then write through
+          known = st.isDirectory() && st.uid === 0 && (st.mode & 0o022) === 0
         } catch {
           known = false
         }
