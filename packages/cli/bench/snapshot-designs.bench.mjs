@@ -419,9 +419,9 @@ try {
         }
       }
       scenario.prepare(i)
-      // changes made less than d's 1 s margin before a run would be seen again by the next run's find (and
-      // broken again needlessly); real runs are hours apart
-      spawnSync('sleep', ['1.1'])
+      // changes made less than e's 2 s margin (d's: 1 s) before a run would be seen again by the next run's find
+      // (and given new inodes again needlessly); real runs are hours apart
+      spawnSync('sleep', ['2.1'])
       for (const design of order) {
         const store = stores.get(design.id)
         const name = snapshotName(new Date(), counter++)
@@ -454,16 +454,26 @@ try {
   }
 
   const ms = (v) => `${v.toFixed(0)} ms`.padStart(8)
-  console.log(`\nmedian ms of ${RUNS} alternating runs (ratio against today); noisy: a shared 2-core machine`)
-  console.log(`design ${SCENARIOS.map((s) => `${s.id} ${s.title}`.padStart(22)).join('')}`)
+  console.log(
+    `\nmedian ms of ${RUNS} alternating runs (ratio of medians against today / median of the per-round ratios); noisy: a shared 2-core machine`,
+  )
+  console.log(`design ${SCENARIOS.map((s) => `${s.id} ${s.title}`.padStart(28)).join('')}`)
   for (const design of DESIGNS) {
     const cells = SCENARIOS.map((s) => {
-      const value = median(times.get(`${design.id} ${s.id}`))
-      const base = median(times.get(`today ${s.id}`))
-      return `${ms(value)} (${(value / base).toFixed(2)}x)`.padStart(22)
+      const values = times.get(`${design.id} ${s.id}`)
+      const bases = times.get(`today ${s.id}`)
+      const value = median(values)
+      const paired = median(values.map((v, i) => v / bases[i]))
+      return `${ms(value)} (${(value / median(bases)).toFixed(2)}x / ${paired.toFixed(2)}x)`.padStart(28)
     })
     console.log(`${design.id.padEnd(6)} ${cells.join('')}`)
   }
+  // what rsb's design adds to the commands it shares with today (rsync into latest, cp -al): its own steps
+  const added = (step) => SCENARIOS.map((s) => median(stepTimes.get(`e ${s.id}`).get(step) ?? [0]))
+  const extra = SCENARIOS.map((s, i) => added('find -newerct')[i] + added('new inodes')[i] + added('rm stage')[i])
+  console.log(
+    `e's own steps (find, new inodes, stage removal): ${extra.map((v, i) => `${SCENARIOS[i].id} +${v.toFixed(0)} ms = +${((100 * v) / median(times.get(`today ${SCENARIOS[i].id}`))).toFixed(0)}%`).join(', ')} of today's run (goal: within 15%)`,
+  )
   console.log('\nsteps (median ms per step, S1 / S2 / S3)')
   for (const design of DESIGNS) {
     const steps = [...new Set(SCENARIOS.flatMap((s) => [...stepTimes.get(`${design.id} ${s.id}`).keys()]))]
