@@ -92,6 +92,16 @@ describe.skipIf(!isRoot)('a store another user could steer is refused before any
       },
     ],
     [
+      // the files an exact run moves aside are given to rsync as --link-dest: a planted one could put the other user's
+      // content into the mirror
+      '.rsb/staged made by the other user',
+      async ({ store }) => {
+        await fs.mkdir(path.join(store, '.rsb/staged/ffffffff-1-1'), { recursive: true })
+        await runChecked('chown', ['-R', `${other.uid}:${other.gid}`, path.join(store, '.rsb/staged')])
+        return path.join(store, '.rsb/staged')
+      },
+    ],
+    [
       'the store owned by the other user',
       async ({ store }) => {
         await fs.chown(store, other.uid, other.gid)

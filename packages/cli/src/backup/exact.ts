@@ -1,20 +1,12 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import type { Context } from '@rsb/exec'
 import { BASE_RSYNC_OPTIONS } from '@rsb/rsync'
-import { joinPath } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
 import type { Logger } from '../log.js'
-import {
-  metadataPath,
-  STORE_VERSION,
-  TEMPORARY_PREFIX,
-  writeRecords,
-  type MirrorRecord,
-  type StoreState,
-  type SyncRecord,
-} from './store.js'
+import { metadataPath, STORE_VERSION, writeRecords, type MirrorRecord, type StoreState, type SyncRecord } from './store.js'
 
 // Exact snapshots (issue 10). A snapshot is `cp --archive --link` of the mirror, so it shares every inode with it,
 // and rsync changes a file's mode, owner, group, ACL or xattrs *in place* when only those changed: every snapshot
@@ -29,10 +21,13 @@ import {
 // SOURCE and the same rsync options. Otherwise every file of the mirror is moved out (its top-level entries: a few
 // renames) and rsync links back all that did not change: slower, but exact whatever the clock says.
 
-/** Hidden names of the directories files are moved into: `.rsb-snapshot-<MIRROR ID>-stage-<PID>-<MS>` (a leftover of
- * this mirror, so an interrupted run's is found and reused, then removed). */
+/**
+ * The start of the names of the directories a mirror's files are moved into: `.rsb/staged/<MIRROR ID>-<PID>-<MS>`.
+ * They live in `.rsb/`, which only root and rsb's user may write to (readStore checks it), so nobody else can plant
+ * one; an interrupted run's is found by its mirror id, reused, then removed.
+ */
 export function stagePrefix(mirror: MirrorRecord): string {
-  return `${TEMPORARY_PREFIX}${mirror.id}-stage-`
+  return `${mirror.id}-`
 }
 
 /** The source machine's clock and boot, read from /proc (undefined where they cannot be read). */
@@ -224,16 +219,16 @@ done
 [ -z "$refs" ] || eval "group $refs"
 `
 
-// Moves every entry of the mirror M (its top level: a few renames) into the new stage S.
+// Moves every entry of the mirror M (its top level: a few renames, as many mv as the argument limit needs) into the
+// new stage S (in .rsb/staged/, made here). What is still there is printed as `left NAME`.
 const MOVE_ALL_SCRIPT = `
 set -u
 s=$2
 cd -P -- "$1" || exit 71
+{ [ -d "\${s%/*}" ] && [ ! -L "\${s%/*}" ]; } || mkdir -m 700 -- "\${s%/*}" || exit 72
 mkdir -m 700 -- "$s" || exit 72
-set --
-for f in * .[!.]* ..?*; do if [ -e "$f" ] || [ -L "$f" ]; then set -- "$@" "./$f"; fi; done
-[ "$#" -eq 0 ] || mv -f -t "$s" -- "$@" 2>/dev/null
-for p do if [ -e "$p" ] || [ -L "$p" ]; then printf 'left %s\\0' "$PWD/\${p#./}"; fi; done
+find . -mindepth 1 -maxdepth 1 -exec mv -f -t "$s" -- {} + 2>/dev/null
+find . -mindepth 1 -maxdepth 1 -exec sh -c 'for p do printf "left %s/%s\\0" "$PWD" "\${p#./}"; done' sh {} +
 `
 
 function leftOver(stdout: string, mirror: string): void {
@@ -262,7 +257,9 @@ export function moveInput(names: readonly Buffer[]): Buffer {
 
 /** The command that moves the files named on its standard input ({@link moveInput}) out of MIRROR into the new STAGE. */
 export function moveCommand(mirror: string, stage: string): string[] {
-  const outer = '{ [ -d "$3" ] && [ ! -L "$3" ]; } || mkdir -m 700 -- "$3" || exit 72; exec xargs -0 -r sh -c "$1" sh "$2" "$3"'
+  const outer =
+    '{ [ -d "${3%/*}" ] && [ ! -L "${3%/*}" ]; } || mkdir -m 700 -- "${3%/*}" || exit 72; ' +
+    '{ [ -d "$3" ] && [ ! -L "$3" ]; } || mkdir -m 700 -- "$3" || exit 72; exec xargs -0 -r sh -c "$1" sh "$2" "$3"'
   return ['sh', '-c', outer, 'sh', MOVE_SCRIPT, mirror, stage]
 }
 
@@ -281,6 +278,11 @@ export function moveChangedHere(
   let root: Buffer
   try {
     root = Buffer.from(fs.realpathSync(mirror))
+    try {
+      fs.mkdirSync(path.dirname(stage), { mode: 0o700 })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
     fs.mkdirSync(stage, { mode: 0o700 })
   } catch {
     return { rest: [...names], moved: [] }
@@ -508,12 +510,16 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
   const host = step.host ?? os.hostname()
   const options = optionsFingerprint(step.shape)
   const prefix = stagePrefix(mirror)
-  const leftovers = [...state.entries]
-    .filter(([name, type]) => type === 'd' && name.startsWith(prefix))
-    .map(([name]) => joinPath(step.store, name))
-    .slice(0, 19)
+  // every stage an interrupted run of this mirror left is removed once rsync has finished; rsync takes 20 --link-dest
+  // directories at most: the newest 19 and this run's
+  const allLeftovers = (state.staged ?? [])
+    .filter((name) => name.startsWith(prefix))
+    .sort()
+    .reverse()
+    .map((name) => metadataPath(step.store, 'staged', name))
+  const leftovers = allLeftovers.slice(0, 19)
   const mirrorName = step.directory.slice(step.directory.lastIndexOf('/') + 1)
-  const others = [...state.entries.keys()].some((name) => name !== mirrorName && !name.startsWith(prefix))
+  const others = [...state.entries.keys()].some((name) => name !== mirrorName)
   let plan = planExact({
     record: state.synced?.get(mirror.id),
     clock,
@@ -522,7 +528,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
     options,
     shared: step.mirrorExists && others,
   })
-  const stage = joinPath(step.store, `${prefix}${process.pid}-${clock.now.getTime()}`)
+  const stage = metadataPath(step.store, 'staged', `${prefix}${process.pid}-${clock.now.getTime()}`)
   let staged = false
   let removing: Promise<Error | undefined> | undefined
   if (plan.kind === 'changed') {
@@ -616,7 +622,8 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
           'replace',
           step.signal,
         )
-        if (stages.length > 0) await step.destinationContext.run(['rm', '-fR', '--', ...stages], { signal: step.signal })
+        const done = [...allLeftovers, ...(staged ? [stage] : [])]
+        if (done.length > 0) await step.destinationContext.run(['rm', '-fR', '--', ...done], { signal: step.signal })
       } catch (error) {
         return `The files moved aside for new inodes could not be cleaned up (${(error as Error).message}); the next run finishes it.`
       }

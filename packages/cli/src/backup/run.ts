@@ -16,7 +16,7 @@ import { checkSource, inspectPaths, isInside, literalFilterPath, type Inspection
 import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
 import { prepareExact, stagePrefix, type ExactRun } from './exact.js'
-import { readStore, registerMirror, STORE_DIRECTORY, STORE_VERSION, type MirrorRecord } from './store.js'
+import { metadataPath, readStore, registerMirror, STORE_DIRECTORY, STORE_VERSION, type MirrorRecord } from './store.js'
 import { createSummary, type RunSummary } from './summary.js'
 import { checkTarget, resolveTarget, type Target } from './target.js'
 import { acquireServerLock, type ServerLock } from './server-lock.js'
@@ -444,12 +444,11 @@ async function backupStep(
  * files that backup moved aside (exact.ts): refused, the next backup puts them back.
  */
 function refuseIncompleteMirror(paths: Inspection, mirror: MirrorRecord): void {
-  const prefix = stagePrefix(mirror)
-  const stage = [...paths.state.entries].find(([name, type]) => type === 'd' && name.startsWith(prefix))
+  const stage = paths.state.staged?.find((name) => name.startsWith(stagePrefix(mirror)))
   if (stage === undefined) return
   throw new CliError(
     'ERR_RSB_CLI_MIRROR_INCOMPLETE',
-    `${paths.plan.destination} is incomplete: an interrupted backup moved some of its files aside into ${path.posix.join(paths.plan.store, stage[0])} and did not finish.`,
+    `${paths.plan.destination} is incomplete: an interrupted backup moved some of its files aside into ${metadataPath(paths.plan.store, 'staged', stage)} and did not finish.`,
     { hint: 'Run the backup again (without --snapshot alone): it puts them back and then makes the snapshot.' },
   )
 }

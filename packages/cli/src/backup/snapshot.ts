@@ -14,7 +14,6 @@ import {
   type SnapshotRecord,
   type StoreState,
 } from './store.js'
-import { stagePrefix } from './exact.js'
 
 export { TEMPORARY_PREFIX } from './store.js'
 
@@ -47,7 +46,7 @@ const LEGACY_TEMPORARY = /^\.rsb-snapshot-\d+-\d+$/
  * records of its snapshots whose directory is gone (a claim whose copy never got its name). The run lock of
  * the mirror proves that no live run of it owns them. Temporary snapshots of earlier rsb versions (no mirror
  * id) are removed only when this mirror is the store's only one. A dry run removes nothing.
- * The stages of exact snapshots (`.rsb-snapshot-<id>-stage-…`) are left to the next backup (see exact.ts).
+ * The stages of exact snapshots (`.rsb/staged/`) are not its: they are left to the next backup (see exact.ts).
  *
  * @returns the paths removed
  */
@@ -57,9 +56,6 @@ export async function removeLeftovers(step: SnapshotStep, state: StoreState): Pr
   const onlyMirror = state.mirrors.length === 1 && state.mirrors[0]?.id === mirror.id
   const removed: string[] = []
   for (const [name] of state.entries) {
-    // the files an interrupted backup moved aside (exact.ts) are the only copy of part of DESTINATION: only a backup
-    // that rsync finished removes them
-    if (name.startsWith(stagePrefix(mirror))) continue
     if (name.startsWith(`${TEMPORARY_PREFIX}${mirror.id}-`) || (onlyMirror && LEGACY_TEMPORARY.test(name))) {
       const target = joinPath(step.store, name)
       logger.log('info', `Removing the leftover of an interrupted snapshot: ${target}`)

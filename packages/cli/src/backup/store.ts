@@ -15,6 +15,7 @@ import { CliError } from '../errors.js'
  * STORE/.rsb/snapshots/<SNAPSHOT>.json   {"version":1,"snapshot":"2024-01-02 03:04:05","mirror":"<mirror id>",
  *                                         "created":"<the snapshot's moment, ISO 8601 UTC>","adopted":false}
  * STORE/.rsb/deleting/<mirror id>/…      snapshots being deleted (renamed here first, then removed)
+ * STORE/.rsb/staged/<mirror id>-<pid>-<ms>/…  files a backup moved out of its mirror for new inodes (exact.ts)
  * STORE/.rsb-snapshot-<mirror id>-<pid>-<ms>   a snapshot being copied (renamed to its name when complete)
  * ```
  *
@@ -73,6 +74,8 @@ export interface StoreState {
   readonly deleting: readonly string[]
   /** `.rsb/synced/<ID>.json`: when each mirror last matched SOURCE (see exact.ts), by mirror id; unreadable ones left out. */
   readonly synced?: ReadonlyMap<string, SyncRecord> | undefined
+  /** Names of `.rsb/staged/<ID>-<PID>-<MS>/`: files an exact run moved aside (see exact.ts), left by interrupted runs. */
+  readonly staged?: readonly string[] | undefined
 }
 
 /**
@@ -110,7 +113,7 @@ export function newMirrorId(): string {
 }
 
 /** The directories rsb keeps in `.rsb/` (`daemon-hooks/` is the daemon hook's, see hook.ts). */
-export const METADATA_DIRECTORIES: readonly string[] = ['mirrors', 'snapshots', 'deleting', 'daemon-hooks', 'synced']
+export const METADATA_DIRECTORIES: readonly string[] = ['mirrors', 'snapshots', 'deleting', 'daemon-hooks', 'synced', 'staged']
 
 const NOT_OURS = (uid: string) => `! -uid 0 ! -uid "${uid}" ! -uid "$_o"`
 const RSB_NAMES = METADATA_DIRECTORIES.map((name) => `-name ${name}`).join(' -o ')
@@ -157,6 +160,8 @@ printf '\\0snapshots\\0'
 records "$m/snapshots"
 printf '\\0synced\\0'
 records "$m/synced"
+printf '\\0staged\\0'
+if [ -d "$m/staged" ]; then find "$m/staged/" -mindepth 1 -maxdepth 1 -type d -printf '%f\\n'; fi
 printf '\\0deleting\\0'
 if [ -d "$m/deleting" ]; then find "$m/deleting/" -mindepth 2 -maxdepth 2 -printf '%h\\n' | sort -u | while IFS= read -r d; do printf '%s\\0' "\${d##*/}"; done; fi
 `
@@ -372,6 +377,7 @@ export async function readStore(context: Context, directory: string, signal?: Ab
     snapshots.set(record.snapshot, record)
   }
   const deleting = fields.slice(at('deleting') + 1).filter((id) => id !== '')
+  const staged = at('staged') === -1 ? [] : (fields[at('staged') + 1] ?? '').split('\n').filter((name) => name !== '')
   const synced = new Map<string, SyncRecord>()
   if (at('synced') !== -1) {
     // a damaged or foreign record only costs a slower run (every file gets checked): never a refusal
@@ -384,7 +390,7 @@ export async function readStore(context: Context, directory: string, signal?: Ab
       }
     }
   }
-  return { directory, store, mirrors, snapshots, entries, deleting, synced }
+  return { directory, store, mirrors, snapshots, entries, deleting, synced, staged }
 }
 
 // Writes files into DIR (made if missing): stdin holds one `NAME<TAB>CONTENT` line per file. `new` links each
