@@ -48,6 +48,14 @@ describe('planExact', () => {
     expect(planExact({ ...base, clock: { ...base.clock, uptime: 4600 - 1.8 } }).kind).toBe('changed')
   })
 
+  it('widens the margin by what the clock fell behind the uptime within the tolerance (changes it stamped earlier)', () => {
+    // 1.5 s behind after an hour: within 2 s + 0.1%, and every change since may carry a stamp up to 1.5 s early
+    expect(planExact({ ...base, clock: { ...base.clock, uptime: 4600 + 1.5 } })).toEqual({
+      kind: 'changed',
+      since: started / 1000 - CTIME_MARGIN - 1.5,
+    })
+  })
+
   it('needs nothing when nothing shares the mirror’s inodes', () => {
     expect(planExact({ ...base, record: undefined, shared: false })).toEqual({ kind: 'none' })
   })
@@ -164,6 +172,43 @@ describe.skipIf(!isRoot)('moveChangedHere (needs root: directories of root)', ()
       expect(moved.map(String)).toEqual(['etc/f'])
       expect(rest.map(String)).toEqual(['tmp/f', 'shared/f'])
       expect(fs.existsSync(path.join(mirror, 'tmp/f'))).toBe(true)
+    } finally {
+      fs.rmSync(t, { recursive: true, force: true })
+    }
+  })
+
+  it('nothing in this process when the mirror itself is another user’s (it takes SOURCE’s owner): all the careful way', () => {
+    const t = fs.mkdtempSync(path.join(os.tmpdir(), 'rsb-here-'))
+    try {
+      const mirror = path.join(t, 'latest')
+      fs.mkdirSync(path.join(mirror, 'etc'), { recursive: true })
+      fs.writeFileSync(path.join(mirror, 'etc/f'), 'f')
+      fs.linkSync(path.join(mirror, 'etc/f'), path.join(t, 'snap-f'))
+      fs.chownSync(mirror, 4321, 4321)
+      const { rest, moved } = moveChangedHere(mirror, path.join(t, 'stage'), [Buffer.from('etc/f')])
+      expect(moved).toEqual([])
+      expect(rest.map(String)).toEqual(['etc/f'])
+      expect(fs.existsSync(path.join(mirror, 'etc/f'))).toBe(true)
+    } finally {
+      fs.rmSync(t, { recursive: true, force: true })
+    }
+  })
+
+  it('rsync replacing a file anyway (other mtime) holds for regular files only: a symlink is moved aside all the same', () => {
+    const t = fs.mkdtempSync(path.join(os.tmpdir(), 'rsb-here-'))
+    try {
+      const mirror = path.join(t, 'latest')
+      fs.mkdirSync(mirror)
+      fs.writeFileSync(path.join(mirror, 'file'), 'f')
+      fs.symlinkSync('file', path.join(mirror, 'link'))
+      fs.linkSync(path.join(mirror, 'file'), path.join(t, 'snap-file'))
+      fs.linkSync(path.join(mirror, 'link'), path.join(t, 'snap-link'))
+      const { rest, moved } = moveChangedHere(mirror, path.join(t, 'stage'), [Buffer.from('file'), Buffer.from('link')], () => true)
+      expect(rest).toEqual([])
+      // the symlink stays aside (rsync makes it anew); nothing is copied back for it
+      expect(moved).toEqual([])
+      expect(fs.existsSync(path.join(mirror, 'file'))).toBe(true)
+      expect(fs.readlinkSync(path.join(t, 'stage', 'link'))).toBe('file')
     } finally {
       fs.rmSync(t, { recursive: true, force: true })
     }

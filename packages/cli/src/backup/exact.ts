@@ -108,7 +108,8 @@ export function planExact(input: PlanInput): ExactPlan {
   const wall = (clock.now.getTime() - started) / 1000
   const up = clock.uptime - record.uptime
   if (wall < 0 || up < 0 || Math.abs(wall - up) > 2 + up / 1000) return all('the clock was changed since its last backup')
-  return { kind: 'changed', since: started / 1000 - CTIME_MARGIN }
+  // a clock that fell behind the uptime (within the tolerance) may have stamped changes before the recorded moment
+  return { kind: 'changed', since: started / 1000 - CTIME_MARGIN - Math.max(0, up - wall) }
 }
 
 // find's output, made safe to carry as text (file names are bytes): od's hex, then, after two NULs (no name is empty),
@@ -287,12 +288,24 @@ export function moveChangedHere(
   } catch {
     return { rest: [...names], moved: [] }
   }
+  // and the directories above it (the store among them): root's, and nobody else may write there unless it is sticky
+  // (others may then make names, but not rename root's)
+  for (let dir = path.dirname(root.toString('latin1')); ; dir = path.dirname(dir)) {
+    try {
+      const st = fs.lstatSync(Buffer.from(dir, 'latin1'))
+      if (!st.isDirectory() || st.uid !== 0 || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) return { rest: [...names], moved: [] }
+    } catch {
+      return { rest: [...names], moved: [] }
+    }
+    if (dir === '/') break
+  }
   const at = (rel: Buffer) => (rel.length === 0 ? root : Buffer.concat([root, Buffer.from('/'), rel]))
   const safe = new Map<string, boolean>()
   const safeChain = (rel: Buffer): boolean => {
     const key = rel.toString('latin1')
     let known = safe.get(key)
     if (known === undefined) {
+      // the mirror's own directory too: it takes SOURCE's owner (a user's home, say)
       const up = rel.lastIndexOf(0x2f)
       known = rel.length === 0 || safeChain(up === -1 ? Buffer.alloc(0) : rel.subarray(0, up))
       if (known) {
@@ -323,7 +336,8 @@ export function moveChangedHere(
     try {
       // nothing to keep apart: gone, a directory (cp makes new ones), shared with nothing, or replaced by rsync anyway
       const st = fs.lstatSync(at(name))
-      if (st.isDirectory() || st.nlink < 2 || replaced?.(name, st)) continue
+      // (the shortcut holds for regular files only: rsync changes a symlink's or a device's mtime in place)
+      if (st.isDirectory() || st.nlink < 2 || (st.isFile() && replaced?.(name, st))) continue
       regular = st.isFile()
     } catch {
       continue
@@ -426,7 +440,9 @@ export async function worthMoving(
     const st = seen.get(name.toString('latin1'))
     if (st === undefined) return false
     const fact = facts.get(name)
-    return (st.mode & 0o170000) !== 0o040000 && st.links >= 2 && !(fact !== undefined && rsyncReplaces(fact, st, rsyncOptions))
+    const type = st.mode & 0o170000
+    const replaced = type === 0o100000 && fact !== undefined && rsyncReplaces(fact, st, rsyncOptions)
+    return type !== 0o040000 && st.links >= 2 && !replaced
   })
 }
 
