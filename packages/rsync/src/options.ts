@@ -13,6 +13,8 @@ export interface UnsafeRsyncOption {
   readonly takesValue: boolean
   /** Why it is refused: completes a sentence that starts with the option's name. */
   readonly reason: string
+  /** What to do instead, when it is not "leave it out, the snapshots keep the older versions". */
+  readonly instead?: string
 }
 
 const WRITES_IN_PLACE = 'which older snapshots share (hard links): it would change them'
@@ -83,6 +85,19 @@ export const UNSAFE_RSYNC_OPTIONS: readonly UnsafeRsyncOption[] = Object.freeze(
     takesValue: true,
     reason: FILTER_REASON,
   })),
+  ...(
+    [
+      ['existing', 'skips files that DESTINATION does not hold'],
+      ['ignore-non-existing', '(another name of --existing) skips files that DESTINATION does not hold'],
+      ['max-size', 'skips the files above a size'],
+      ['min-size', 'skips the files below a size'],
+    ] as const
+  ).map(([name, what]) => ({
+    name,
+    takesValue: name.endsWith('-size'),
+    reason: `${what}, also those that rsb moved out of DESTINATION just before rsync so that no snapshot changes (exact snapshots): they would be missing from DESTINATION and from the snapshot`,
+    instead: "leave out what should not be backed up with -x PATTERN (rsb's --exclude)",
+  })),
   { name: 'server', takesValue: false, reason: "is rsync's internal server mode, not an option of an rsync client" },
   { name: 'sender', takesValue: false, reason: "is rsync's internal server mode, not an option of an rsync client" },
   { name: 'daemon', takesValue: false, reason: 'starts an rsync daemon instead of copying SOURCE' },
@@ -103,7 +118,7 @@ function refuse(option: UnsafeRsyncOption, spelling: string, given: string, via:
   const where = given === spelling ? '' : ` in '${given}'${via}`
   const whole = given === spelling || given.startsWith(`${spelling}=`)
   throw new RsyncError('ERR_RSB_RSYNC_UNSAFE_OPTION', `${label}${where} ${option.reason}.`, {
-    hint: `Leave out ${whole ? `--rsync-option=${given}` : `${spelling} from --rsync-option=${given}`}: rsb's hard-link snapshots already keep the older versions of every file.`,
+    hint: `Leave out ${whole ? `--rsync-option=${given}` : `${spelling} from --rsync-option=${given}`}: ${option.instead ?? "rsb's hard-link snapshots already keep the older versions of every file"}.`,
   })
 }
 

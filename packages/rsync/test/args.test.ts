@@ -256,7 +256,7 @@ describe('buildRsyncArgs: pass-through options that break hard-link snapshots ar
     )
   })
 
-  it('lists at least the options of issue 9', () => {
+  it('lists at least the options of issue 9 (and those that would skip what exact snapshots moved aside)', () => {
     expect(UNSAFE_RSYNC_OPTIONS.map((o) => o.name).sort()).toEqual(
       [
         'append',
@@ -268,6 +268,10 @@ describe('buildRsyncArgs: pass-through options that break hard-link snapshots ar
         'daemon',
         'exclude',
         'exclude-from',
+        'existing',
+        'ignore-non-existing',
+        'max-size',
+        'min-size',
         'filter',
         'include',
         'include-from',
