@@ -8,6 +8,7 @@ import { LocalContext } from '@rsb/exec'
 import { isRoot } from '@rsb/testkit'
 import {
   CTIME_MARGIN,
+  findChanged,
   moveChangedHere,
   moveInput,
   optionsFingerprint,
@@ -18,6 +19,7 @@ import {
 } from '../src/backup/exact.ts'
 import type { SyncRecord } from '../src/backup/store.ts'
 
+const HOSTILE = `it's "q" $(touch pwned)\nx`
 const shape = { excludes: [], excludedRoots: undefined, rsyncOptions: [], multiFs: false }
 const options = optionsFingerprint(shape)
 const started = Date.parse('2026-12-01T10:00:00Z')
@@ -209,6 +211,31 @@ describe.skipIf(!isRoot)('moveChangedHere (needs root: directories of root)', ()
       expect(moved).toEqual([])
       expect(fs.existsSync(path.join(mirror, 'file'))).toBe(true)
       expect(fs.readlinkSync(path.join(t, 'stage', 'link'))).toBe('file')
+    } finally {
+      fs.rmSync(t, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('findChanged (the real find)', () => {
+  it('finds files whose inode changed since the moment; with --copy-links also symlinks whose target changed', async () => {
+    const t = fs.mkdtempSync(path.join(os.tmpdir(), 'rsb-find-'))
+    try {
+      const source = path.join(t, 'source')
+      fs.mkdirSync(path.join(source, 'sub'), { recursive: true })
+      fs.writeFileSync(path.join(t, 'target'), 'outside')
+      fs.writeFileSync(path.join(source, 'old'), 'old')
+      fs.writeFileSync(path.join(source, 'sub', HOSTILE), 'h')
+      fs.symlinkSync(path.join(t, 'target'), path.join(source, 'link'))
+      await new Promise((r) => setTimeout(r, 1100))
+      const since = Date.now() / 1000 - 0.5
+      fs.chmodSync(path.join(source, 'sub', HOSTILE), 0o600)
+      fs.chmodSync(path.join(t, 'target'), 0o600)
+      const options = { multiFs: false, prune: [], signal: undefined }
+      const plain = await findChanged(new LocalContext(), source, since, options)
+      expect('names' in plain && plain.names.map(String)).toEqual([`sub/${HOSTILE}`])
+      const followed = await findChanged(new LocalContext(), source, since, { ...options, follow: true })
+      expect('names' in followed && followed.names.map(String).sort()).toEqual(['link', `sub/${HOSTILE}`])
     } finally {
       fs.rmSync(t, { recursive: true, force: true })
     }

@@ -116,6 +116,13 @@ export function planExact(input: PlanInput): ExactPlan {
 // find's exit status.
 const FIND_SCRIPT = `{ find "$@"; printf '\\0\\0%s' "$?"; } | od -An -v -tx1`
 
+/**
+ * rsync's options that copy what symlinks point to (`--copy-links`/`-L`, `--copy-unsafe-links`, `--copy-dirlinks`/`-k`):
+ * then a change of the target is what rsync applies, so find follows symlinks too (over-counting in a cluster such as
+ * `-T/L` only looks at more files).
+ */
+const COPY_LINKS = /^(--copy-links|--copy-unsafe-links|--copy-dirlinks|-[^-]*[Lk].*)$/
+
 /** A find -path pattern matching exactly PATH. */
 function literalFindPath(path: string): string {
   return path.replace(/[*?[\\]/g, '\\$&')
@@ -131,12 +138,12 @@ export async function findChanged(
   context: Context,
   source: string,
   since: number,
-  options: { multiFs: boolean; prune: readonly string[]; signal: AbortSignal | undefined },
+  options: { multiFs: boolean; prune: readonly string[]; signal: AbortSignal | undefined; follow?: boolean },
 ): Promise<{ names: Buffer[]; facts: Map<Buffer, { size: number; mtime: number }> } | { error: string }> {
   const start = source === '/' ? '/' : source.replace(/\/+$/, '')
   const prune = options.prune.flatMap((p, i) => [...(i > 0 ? ['-o'] : []), '-path', literalFindPath(p)])
   const args = [
-    '-P',
+    options.follow ? '-L' : '-P',
     start,
     ...(options.multiFs ? [] : ['-xdev']),
     ...(prune.length > 0 ? ['(', ...prune, ')', '-prune', '-o'] : []),
@@ -549,6 +556,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
   let removing: Promise<Error | undefined> | undefined
   if (plan.kind === 'changed') {
     const found = await findChanged(step.sourceContext, step.source, plan.since, {
+      follow: step.shape.rsyncOptions.some((option) => COPY_LINKS.test(option)),
       multiFs: step.shape.multiFs,
       prune: step.prune,
       signal: step.signal,
