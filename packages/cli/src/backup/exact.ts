@@ -11,9 +11,11 @@ import { metadataPath, STORE_VERSION, writeRecords, type MirrorRecord, type Stor
 // Exact snapshots (issue 10). A snapshot is `cp --archive --link` of the mirror, so it shares every inode with it,
 // and rsync changes a file's mode, owner, group, ACL or xattrs *in place* when only those changed: every snapshot
 // holding that inode would change with it. So before rsync runs, each file of the mirror that rsync may change in
-// place is moved out of the mirror into a hidden directory of the store (a rename: no data is copied, the snapshots
-// keep their inode), and rsync gets that directory as `--link-dest`: it links a file back when SOURCE did not change
-// it, and makes a new inode otherwise. A linked inode is never changed in place.
+// place is moved out of the mirror into a stage in `.rsb/staged/` (a rename: no data is copied, the snapshots keep
+// their inode). Locally as root, where no other user can write to the directories on the way, the regular files are
+// then copied back with every attribute (new inodes that rsync may change). Elsewhere rsync gets the stage as
+// `--link-dest`: it links a file back when SOURCE did not change it, and makes a new inode otherwise. A linked inode
+// is never changed in place.
 //
 // Which files: those whose inode changed since the last backup that rsync finished, by ctime (`find -newerct`,
 // cheap: one walk of SOURCE, no reading of the mirror). ctime cannot be set by users; it follows the clock, so the
@@ -185,11 +187,12 @@ export async function findChanged(
   return { names, facts }
 }
 
-// Moves files out of the mirror M into the stage S (which the outer script made, 0700): the arguments are paths
+// Moves files out of the mirror M into the stage S (0700, made by the outer script or by moveChangedHere): the arguments are paths
 // relative to M, each starting with ./, grouped by directory. Each directory is entered with cd -P and must then be
 // exactly where it should be ($PWD, the physical path): a directory of the mirror replaced by a symlink is never
 // followed (files under a symlink are not the mirror's). mv renames (same filesystem): the snapshots keep their inodes.
-// Whatever could not be moved (and still exists) is printed as `left NAME`: the run stops before rsync.
+// Whatever could not be moved (and still exists) is printed as `left NAME`: the run stops before rsync. The files of a
+// directory that cannot be entered this way are left where they are (rsync replaces the symlink with a directory).
 const MOVE_SCRIPT = `
 set -u
 m=$1 s=$2; shift 2
@@ -387,8 +390,8 @@ export function rsyncReplaces(
 }
 
 // Facts of the named files of the mirror M (stdin: moveInput's ./names), NUL-terminated: links, size, mtime (whole
-// seconds), mode (hex), ./name; as find's output above, in od's hex with xargs's status after two NULs. Read only: a
-// symlinked directory on the way can only make a file look worth moving.
+// seconds), mode (hex), ./name; as find's output above, in od's hex with xargs's status after two NULs. Read only: facts read
+// through a symlinked directory on the way do not matter, since the move never follows one (rsync replaces the symlink).
 const STAT_SCRIPT = `cd -P -- "$1" || exit 71
 { xargs -0 -r stat --printf '%h %s %Y %f %n\\0' --; printf '\\0\\0%s' "$?"; } | od -An -v -tx1`
 
