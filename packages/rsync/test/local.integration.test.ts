@@ -175,10 +175,10 @@ describe('runRsync local → local (real rsync)', () => {
   it('passes --rsync-option values to rsync', async () => {
     const { source, destination } = await pair()
     await createSource(source)
-    await fs.writeFile(path.join(source, 'big.bin'), 'x'.repeat(5000))
-    await runRsync({ source, destination, context, rsyncOptions: ['--max-size=1k'] })
-    await verifyDestination(destination)
-    await expect(fs.access(path.join(destination, 'big.bin'))).rejects.toThrow()
+    await fs.writeFile(path.join(source, 'private.bin'), 'x'.repeat(5000), { mode: 0o644 })
+    await runRsync({ source, destination, context, rsyncOptions: ['--chmod=F600'] })
+    expect((await fs.stat(path.join(source, 'private.bin'))).mode & 0o777).toBe(0o644)
+    expect((await fs.stat(path.join(destination, 'private.bin'))).mode & 0o777).toBe(0o600)
   })
 
   it('a missing source is exit 23: a success with a warning', async () => {
