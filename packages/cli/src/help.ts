@@ -1,4 +1,5 @@
 import { OPTIONS } from './args.js'
+import { COMMANDS } from './commands/registry.js'
 import type { OptionDefinition } from './getopt.js'
 
 const WIDTH = 80
@@ -26,20 +27,49 @@ function optionHeading(option: OptionDefinition): string {
   return `  ${short}, ${long}`
 }
 
-/** The usage line. */
+/** The usage line of the backup command line (`rsb`'s default command). */
 export const USAGE = 'Usage: rsb [OPTIONS] [SOURCE] DESTINATION'
 
+/** Which program's help: `rsb` (with its commands), `rsb backup`, or `rsync-system-backup` (no commands). */
+export type HelpProgram = 'rsb' | 'rsb backup' | 'rsync-system-backup'
+
+function usageLines(program: HelpProgram): string[] {
+  if (program === 'rsb') return [USAGE, '       rsb COMMAND [OPTIONS] [ARGS]   (rsb help COMMAND: its help)']
+  return [`Usage: ${program} [OPTIONS] [SOURCE] DESTINATION`]
+}
+
+function commandLines(): string[] {
+  const lines = ['Commands:']
+  for (const command of COMMANDS)
+    lines.push(
+      ...wrap(command.summary, WIDTH, ' '.repeat(12)).map((line, i) =>
+        i === 0 ? `  ${command.name.padEnd(10)}${line.trimStart()}` : line,
+      ),
+    )
+  lines.push(
+    '',
+    ...wrap(
+      'Without a command, rsb backs up (rsb backup). A command word comes first; a directory of that name is written ./NAME (rsb ./list /mnt/backups/latest).',
+      WIDTH,
+      '',
+    ),
+    '',
+  )
+  return lines
+}
+
 /**
- * The text of `rsb --help`: what rsb does, every option and the exit statuses.
+ * The text of `rsb --help` (or of `rsb backup --help`, `rsync-system-backup --help`): what it does, the commands
+ * (rsb's only), every option and the exit statuses.
  *
  * @example
  * ```ts
  * process.stdout.write(helpText())
  * ```
  */
-export function helpText(): string {
+export function helpText(program: HelpProgram = 'rsb'): string {
   const paragraphs = [
-    USAGE,
+    ...usageLines(program),
     '',
     ...wrap(
       'Make a full system backup with rsync. SOURCE (default /, the root filesystem) is copied into ' +
@@ -76,6 +106,7 @@ export function helpText(): string {
       '',
     ),
     '',
+    ...(program === 'rsb' ? commandLines() : []),
     'Options:',
   ]
   const options = OPTIONS.flatMap((option) => [optionHeading(option), ...wrap(option.description, WIDTH, ' '.repeat(INDENT))])

@@ -1,8 +1,13 @@
 import fs from 'node:fs'
-import { parseArgs, wantsJson, type RunOptions } from './args.js'
-import { isRsbError } from './errors.js'
-import { helpText } from './help.js'
-import { createLogger, type Logger, type TextSink } from './log.js'
+import path from 'node:path'
+import { OPTIONS } from './args.js'
+import { findCommand, unavailable } from './commands/registry.js'
+import { UsageError } from './errors.js'
+import { getopt } from './getopt.js'
+import type { TextSink } from './log.js'
+import { refuseCommandLine } from './render.js'
+
+export { version } from './version.js'
 
 /** What {@link main} reads and writes. Tests pass buffers; `bin.ts` passes the process's streams. */
 export interface MainIo {
@@ -16,113 +21,84 @@ export interface MainIo {
   readonly signal?: AbortSignal | undefined
 }
 
-/** The version of `@rsb/cli`, from its package.json. */
-export function version(): string {
-  const manifest = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-  return manifest.version
-}
-
 /**
- * Runs `rsb` with the given arguments and returns the exit status; never exits the process.
+ * Runs `rsb` (or, with `program` `rsync-system-backup`, the original's grammar, which has no commands) with the given
+ * arguments and returns the exit status; never exits the process. `rsb COMMAND ARGS` runs a command of the registry
+ * (commands/registry.ts); anything else is `rsb backup`'s command line, as before commands existed.
  *
  * @param argv - the arguments after the program name
  * @param io - streams, environment and an abort signal
  * @returns 0 success, 1 error, 2 usage error, 130/143 interrupted by SIGINT/SIGTERM
  * @example
  * ```ts
- * const code = await main(['--dry-run', '/srv', '/mnt/backups/latest'], { stdout: process.stdout, stderr: process.stderr, env: process.env })
+ * const code = await main(['backup', '--dry-run', '/srv', '/mnt/backups/latest'], { stdout: process.stdout, stderr: process.stderr, env: process.env })
  * ```
  */
-export async function main(argv: readonly string[], io: MainIo): Promise<number> {
-  let parsed
+export async function main(argv: readonly string[], io: MainIo, program: 'rsb' | 'rsync-system-backup' = 'rsb'): Promise<number> {
+  if (program === 'rsync-system-backup') return (await import('./commands/backup/index.js')).runBackup(argv, io, program)
+  const command = findCommand(argv[0])
+  if (command !== undefined) {
+    const rest = argv.slice(1)
+    try {
+      if (command.load === undefined) throw unavailable(command.name)
+      if (command.name === 'backup') {
+        refuseAmbiguousBackup(rest)
+        return (await import('./commands/backup/index.js')).runBackup(rest, io, 'rsb backup')
+      }
+      const loaded = await command.load()
+      return await loaded.run(rest, io)
+    } catch (error) {
+      return refuseCommandLine(error, argv, io, 'rsb')
+    }
+  }
   try {
-    parsed = parseArgs(argv, io.env)
+    refuseMisplacedCommand(argv)
   } catch (error) {
-    // parseArgs reads only the command line: whatever it refuses is a usage error (ERR_RSB_CLI_USAGE, and
-    // @rsb/rsync's codes for --rsync-option), exit 2, nothing ran.
-    const exitCode = isRsbError(error) ? 2 : 1
-    const refusal = isRsbError(error)
-      ? { code: error.code, message: error.message, hint: error.hint ?? "Try 'rsb --help' for more information." }
-      : { code: 'ERR_RSB_CLI_INTERNAL', message: error instanceof Error ? error.message : String(error), hint: undefined }
-    io.stderr.write(exitCode === 2 ? `rsb: error: ${errorLine(refusal)}\n` : `rsb: internal error: ${oneLine(refusal.message)}\n`)
-    if (wantsJson(argv)) io.stdout.write(json({ schemaVersion: 1, exitCode, error: refusal }))
-    return exitCode
+    return refuseCommandLine(error, argv, io, 'rsb')
   }
-  switch (parsed.kind) {
-    case 'help':
-    case 'usage':
-      io.stdout.write(helpText())
-      return 0
-    case 'version':
-      io.stdout.write(`rsb ${version()}\n`)
-      return 0
-    case 'run':
-      return run(parsed.options, io)
-  }
-}
-
-async function run(options: RunOptions, io: MainIo): Promise<number> {
-  const logger = createLogger(io.stderr, options.verbosity)
-  if (options.dryRunOption !== undefined) logger.log('info', `Performing a dry run (because of ${options.dryRunOption} option) ..`)
-  const { runWorkflow } = await import('./backup/run.js')
-  const { summary, error } = await runWorkflow(options, { logger, stdout: io.stdout, stderr: io.stderr, env: io.env, signal: io.signal })
-  const exitCode = error === undefined ? 0 : reportError(error, options, logger, io)
-  summary.exitCode = exitCode
-  if (options.json) io.stdout.write(json(summary))
-  return exitCode
-}
-
-/** A `--json` document: undefined fields as null, two-space indents, one trailing newline. */
-function json(document: object): string {
-  return `${JSON.stringify(document, (_key, value: unknown) => (value === undefined ? null : value), 2)}\n`
-}
-
-/** Line breaks in a message (a value, a file name) become spaces: an error is one line. */
-function oneLine(text: string): string {
-  return text.replace(/\r?\n|\r/g, ' ')
-}
-
-/** An error as one line: `MESSAGE (CODE)`, then ` Hint: HINT` when it has a hint (the shape rsb-rotate uses). */
-function errorLine(error: { code: string; message: string; hint?: string | undefined }): string {
-  return oneLine(`${error.message} (${error.code})${error.hint ? ` Hint: ${error.hint}` : ''}`)
+  return (await import('./commands/backup/index.js')).runBackup(argv, io, 'rsb')
 }
 
 /**
- * Codes of errors in the command line itself, found after option parsing: exit 2. The destination's
- * parse errors are usage errors; a destination without a parent or a command context is not. So are
- * @rsb/rsync's refusals of an option (parseArgs finds those first).
+ * A command word that is not the first argument (`rsb -v list /mnt/backups`) is refused: read as before commands
+ * existed it would be a SOURCE to back up, and a command it cannot be (its options come first). An argument that
+ * getopt cannot split is left to the backup command, which reports it.
  */
-function isUsageCode(code: string): boolean {
-  if (code === 'ERR_RSB_CLI_USAGE' || code === 'ERR_RSB_RSYNC_UNSAFE_OPTION' || code === 'ERR_RSB_RSYNC_INVALID_OPTION') return true
-  return code.startsWith('ERR_RSB_DESTINATION_') && code !== 'ERR_RSB_DESTINATION_NO_PARENT' && code !== 'ERR_RSB_DESTINATION_NO_CONTEXT'
+function refuseMisplacedCommand(argv: readonly string[]): void {
+  let positionals: string[]
+  try {
+    positionals = getopt(argv, OPTIONS).positionals
+  } catch {
+    return
+  }
+  const word = positionals[0]
+  if (findCommand(word) === undefined) return
+  throw new UsageError(`'${word}' is a command of rsb: it comes first (rsb ${word} [OPTIONS] …).`, {
+    hint: `To back up a directory named ${word}, write ./${word}.`,
+  })
 }
 
-/** Logs a failed run's error and returns its exit status. */
-function reportError(error: unknown, options: RunOptions, logger: Logger, io: MainIo): number {
-  const reason: unknown = io.signal?.aborted ? io.signal.reason : undefined
-  if (reason === 'SIGINT' || reason === 'SIGTERM') {
-    logger.log('warning', `Backup interrupted by ${reason}; the cleanups ran.`)
-    return reason === 'SIGINT' ? 130 : 143
+/**
+ * `rsb backup DESTINATION` backs up `/`; before commands existed the same words backed up the directory `./backup`.
+ * Where such a directory is here, which one was meant is asked rather than guessed.
+ */
+function refuseAmbiguousBackup(rest: readonly string[]): void {
+  let positionals: string[]
+  try {
+    positionals = getopt(rest, OPTIONS).positionals
+  } catch {
+    return
   }
-  if (isRsbError(error)) {
-    if (isUsageCode(error.code)) {
-      io.stderr.write(`rsb: error: ${errorLine(error)}\n`)
-      return 2
-    }
-    if (error.code === 'ERR_RSB_CRYPTTAB_MISSING_DISK' && io.stdout.isTTY !== true) {
-      logger.log('info', `Skipping backup: ${error.message}`)
-      return 0
-    }
-    logger.log('error', `Aborting due to error: ${errorLine(error)}`)
-    if (options.verbosity > 0 && error.cause instanceof Error) logger.log('debug', `Caused by: ${error.cause.stack ?? error.cause.message}`)
-    return 1
+  if (positionals.length !== 1) return
+  let here = false
+  try {
+    here = fs.statSync(path.resolve('backup')).isDirectory()
+  } catch {
+    // no ./backup
   }
-  const message = oneLine(error instanceof Error ? error.message : String(error))
-  if (options.verbosity > 0 && error instanceof Error && error.stack) {
-    logger.log('error', `Aborting due to an internal error: ${message}`)
-    logger.log('error', error.stack)
-  } else {
-    logger.log('error', `Aborting due to an internal error: ${message} Hint: run again with -v for details, and report it if it persists.`)
-  }
-  return 1
+  if (!here) return
+  throw new UsageError(
+    `'rsb backup ${positionals[0]}' backs up / (the command backup, SOURCE left out), but there is a directory ./backup here.`,
+    { hint: `Give SOURCE: 'rsb backup / ${positionals[0]}' for the whole system, or 'rsb ./backup ${positionals[0]}' for that directory.` },
+  )
 }

@@ -87,11 +87,12 @@ describe('the README documents what rsb --help prints', () => {
 })
 
 describe('how rsb is started', () => {
-  it('both bin names of package.json point at dist/bin.js, which starts with #!/usr/bin/env node', async () => {
+  it('rsb is dist/bin.js, rsync-system-backup (the original grammar) dist/bin-original.js; both start with #!/usr/bin/env node', async () => {
     const manifest = await readJson(path.join(PACKAGE, 'package.json'))
-    expect(manifest.bin).toEqual({ rsb: './dist/bin.js', 'rsync-system-backup': './dist/bin.js' })
-    for (const target of Object.values(manifest.bin as Record<string, string>)) expect(path.resolve(PACKAGE, target)).toBe(BIN)
-    expect((await fs.readFile(BIN, 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node')
+    expect(manifest.bin).toEqual({ rsb: './dist/bin.js', 'rsync-system-backup': './dist/bin-original.js' })
+    expect(path.resolve(PACKAGE, (manifest.bin as Record<string, string>).rsb as string)).toBe(BIN)
+    for (const target of Object.values(manifest.bin as Record<string, string>))
+      expect((await fs.readFile(path.resolve(PACKAGE, target), 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node')
   })
 
   it('pnpm rsb --version works from the repository root', async () => {
