@@ -1,6 +1,7 @@
 // pnpm check:packages — for every published package: publint, @arethetypeswrong/cli (esm-only profile) on the
-// packed tarball, and a smoke test that installs all tarballs into an empty temporary project and loads each
-// package with ESM `import` and CommonJS `require`. Exits non-zero when anything fails.
+// packed tarball, a smoke test that installs all tarballs into an empty temporary project and loads each package
+// with ESM `import` and CommonJS `require`, and for each package a project holding only it (and its @rsb
+// dependencies) where its types compile under `tsc --strict`. Exits non-zero when anything fails.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -81,6 +82,44 @@ try {
         run(`${bin} --version`, path.join(project, 'node_modules', '.bin', bin), ['--version'], { cwd: project })
       }
     }
+  }
+
+  // Each package's types under `tsc --strict` with default settings (no skipLibCheck) in a fresh consumer project
+  // holding only that package, the @rsb packages it depends on, and @types/node: ESM (.mts) and CommonJS (.cts).
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+  const byName = new Map(tarballs.map((t) => [t.manifest.name, t]))
+  const closure = (name, seen = new Set()) => {
+    if (seen.has(name) || !byName.has(name)) return seen
+    seen.add(name)
+    for (const dep of Object.keys(byName.get(name).manifest.dependencies ?? {})) closure(dep, seen)
+    return seen
+  }
+  for (const { manifest } of tarballs) {
+    const consumer = path.join(work, `types-${manifest.name.replace('@', '').replace('/', '-')}`)
+    fs.mkdirSync(consumer)
+    fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }))
+    const files = [...closure(manifest.name)].map((name) => byName.get(name).file)
+    const installed = run(
+      `install ${manifest.name} alone (with its own @rsb dependencies)`,
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', ...files, '@types/node@20'],
+      { cwd: consumer },
+    )
+    if (installed.status !== 0) continue
+    const entries = Object.keys(manifest.exports ?? { '.': null })
+      .filter((key) => !key.endsWith('.json'))
+      .map((entry) => (entry === '.' ? manifest.name : `${manifest.name}${entry.slice(1)}`))
+    fs.writeFileSync(
+      path.join(consumer, 'esm.mts'),
+      `${entries.map((e, i) => `import * as m${i} from ${JSON.stringify(e)}`).join('\n')}\nexport const all = [${entries.map((_, i) => `m${i}`).join(', ')}]\n`,
+    )
+    fs.writeFileSync(
+      path.join(consumer, 'cjs.cts'),
+      `${entries.map((e, i) => `import m${i} = require(${JSON.stringify(e)})`).join('\n')}\nexport = [${entries.map((_, i) => `m${i}`).join(', ')}]\n`,
+    )
+    const compilerOptions = { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', types: ['node'] }
+    fs.writeFileSync(path.join(consumer, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['esm.mts', 'cjs.cts'] }))
+    run(`tsc --strict: the types of ${manifest.name} (ESM and CJS)`, process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: consumer })
   }
 } finally {
   fs.rmSync(work, { recursive: true, force: true })
