@@ -372,3 +372,58 @@ describe('notification order around the unlock (reference 3.2)', () => {
     expect(shown).not.toContain('rsync')
   })
 })
+
+describe('Ctrl-C during a mount that hangs (a mount the test machine cannot make hang for real: recorded)', () => {
+  // `mount` answers only when it is stopped; `mountedWhenStopped`: it had mounted just before (a mount that ends on
+  // SIGTERM after its work is done)
+  async function stopDuringMount(mountedWhenStopped: boolean) {
+    let mounted = false
+    const controller = new AbortController()
+    const context = new RecordingContext(
+      async ({ command }, request) => {
+        const [program] = command
+        if (program === 'uname') return { stdout: 'Linux\n' }
+        if (program === 'mountpoint') return { exitCode: mounted ? 0 : 32 }
+        if (program === 'mount') {
+          setTimeout(() => controller.abort('SIGINT'), 50)
+          await new Promise<void>((resolve) => request.signal?.addEventListener('abort', () => resolve(), { once: true }))
+          mounted = mountedWhenStopped
+          return { aborted: true }
+        }
+        if (program === 'umount') {
+          mounted = false
+          return {}
+        }
+        return {}
+      },
+      { privileged: true },
+    )
+    const started = performance.now()
+    const { error } = await runWorkflow(options(['--mount', '/mnt/backups', '--disable-notifications', '/mnt/backups/latest']), {
+      logger: createLogger(sink(), 1),
+      stdout: sink(),
+      stderr: sink(),
+      env: { RSB_LOCK_DIR: `/tmp/rsb-workflow-test-${process.pid}` },
+      signal: controller.signal,
+      contexts: { local: context },
+    })
+    return { error, seconds: (performance.now() - started) / 1000, mounted, commands: context.calls.map((call) => call.command.join(' ')) }
+  }
+
+  it('the mount is stopped at once; nothing was mounted, so nothing is unmounted', { timeout: 10_000 }, async () => {
+    const run = await stopDuringMount(false)
+    expect(run.error).toBeDefined()
+    expect(run.seconds).toBeLessThan(2)
+    expect(run.commands).toContain('mount /mnt/backups')
+    expect(run.commands.some((c) => c.startsWith('umount'))).toBe(false)
+    expect(run.commands.some((c) => c.startsWith('rsync'))).toBe(false)
+  })
+
+  it('a mount that got done before it stopped is unmounted again', { timeout: 10_000 }, async () => {
+    const run = await stopDuringMount(true)
+    expect(run.error).toBeDefined()
+    expect(run.seconds).toBeLessThan(2)
+    expect(run.commands).toContain('umount /mnt/backups')
+    expect(run.mounted).toBe(false)
+  })
+})

@@ -3,12 +3,13 @@ import {
   CrypttabError,
   findCrypttabEntry,
   isAvailable,
+  lock,
   resolveSourceDevice,
   unlock,
   type CrypttabEntry,
   type CrypttabEvent,
 } from '@rsb/crypttab'
-import { ensureMounted, type MountEvent } from '@rsb/mount'
+import { ensureMounted, isMountPoint, unmount, type MountEvent } from '@rsb/mount'
 import type { Logger } from '../log.js'
 
 /**
@@ -54,10 +55,29 @@ function logMount(logger: Logger, event: MountEvent): void {
  * @returns the cleanup that locks it again (does nothing when this run did not unlock it)
  * @throws {CrypttabError} ERR_RSB_CRYPTTAB_UNLOCK_FAILED and the other errors of `unlock`
  */
-export async function unlockDisk(context: Context, name: string, logger: Logger): Promise<() => Promise<void>> {
-  // No AbortSignal: the handle's undo() reuses the call's signal, and the cleanup must still run after an abort.
-  const handle = await unlock(name, { context, onEvent: (event) => logCrypttab(logger, event) })
-  return () => handle.undo()
+export async function unlockDisk(
+  context: Context,
+  name: string,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<() => Promise<void>> {
+  // the signal stops a hanging unlock (Ctrl-C); the undo gets none, so that it still runs after an abort
+  let unlocking = false
+  try {
+    const handle = await unlock(name, {
+      context,
+      signal,
+      onEvent: (event) => {
+        if (event.type === 'unlocking') unlocking = true
+        logCrypttab(logger, event)
+      },
+    })
+    return () => handle.undo()
+  } catch (error) {
+    // stopped while unlocking, it may have unlocked all the same: lock it again if it is unlocked (it was not before)
+    if (unlocking && signal?.aborted) await lock(name, { context, onEvent: (event) => logCrypttab(logger, event) })
+    throw error
+  }
 }
 
 /**
@@ -66,8 +86,24 @@ export async function unlockDisk(context: Context, name: string, logger: Logger)
  * @returns the cleanup that unmounts it again (does nothing when this run did not mount it)
  * @throws {MountError} ERR_RSB_MOUNT_FAILED, naming the mount point
  */
-export async function mountDisk(context: Context, mountPoint: string, logger: Logger): Promise<() => Promise<void>> {
-  // No AbortSignal, for the same reason as unlockDisk.
-  const handle = await ensureMounted(mountPoint, { context, onEvent: (event) => logMount(logger, event) })
-  return () => handle.undo()
+export async function mountDisk(
+  context: Context,
+  mountPoint: string,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<() => Promise<void>> {
+  // as unlockDisk: the signal stops a hanging mount, the undo runs without it
+  let mounting = false
+  const onEvent = (event: MountEvent) => {
+    if (event.type === 'mounting') mounting = true
+    logMount(logger, event)
+  }
+  try {
+    const handle = await ensureMounted(mountPoint, { context, signal, onEvent })
+    return () => handle.undo()
+  } catch (error) {
+    // stopped while mounting, it may have mounted all the same: unmount it if it is mounted (it was not before)
+    if (mounting && signal?.aborted && (await isMountPoint(mountPoint, { context }))) await unmount(mountPoint, { context, onEvent })
+    throw error
+  }
 }

@@ -213,12 +213,12 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   if (actions.backup) await notifier.send(options.dryRun ? 'Starting dry-run' : 'Starting backup')
 
   // 6. Unlock (outside the failure handler, as the original).
-  if (crypto && disks) scope.add(`lock ${crypto.target}`, await unlockDisk(disks, crypto.target, logger))
+  if (crypto && disks) scope.add(`lock ${crypto.target}`, await unlockDisk(disks, crypto.target, logger, signal))
 
   try {
     checkAbort()
     if (options.mount !== undefined && disks) {
-      scope.add(`unmount ${options.mount}`, await mountDisk(disks, options.mount, logger))
+      scope.add(`unmount ${options.mount}`, await mountDisk(disks, options.mount, logger, signal))
     }
     // 7. SOURCE, DESTINATION and the store, resolved and checked before anything is written.
     let paths: Inspection | undefined
