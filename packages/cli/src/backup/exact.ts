@@ -277,8 +277,9 @@ export function moveCommand(mirror: string, stage: string): string[] {
 /**
  * Moves files aside in this process, for a local destination when rsb runs as root: a rename by absolute path, but
  * only where every directory from the mirror down to the file is root's and nobody else may write to it (not even
- * a sticky one), so that no other user can swap one for a symlink or put one where the file is copied back. Returns the names left for the shell's way (a
- * `cd -P` into each directory), which is safe everywhere but costs a process per directory.
+ * a sticky one), so that no other user can swap one for a symlink or put one where the file is copied back.
+ * Returns the names left for the shell's way (a `cd -P` into each directory), which is safe everywhere but costs a
+ * process per directory.
  */
 export function moveChangedHere(
   mirror: string,
@@ -538,10 +539,10 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
   const prefix = stagePrefix(mirror)
   // every stage an interrupted run of this mirror left is removed once rsync has finished; rsync takes 20 --link-dest
   // directories at most: the newest 19 and this run's
+  const made = (name: string) => Number(name.slice(name.lastIndexOf('-') + 1)) || 0
   const allLeftovers = (state.staged ?? [])
     .filter((name) => name.startsWith(prefix))
-    .sort()
-    .reverse()
+    .sort((a, b) => made(b) - made(a))
     .map((name) => metadataPath(step.store, 'staged', name))
   const leftovers = allLeftovers.slice(0, 19)
   const mirrorName = step.directory.slice(step.directory.lastIndexOf('/') + 1)
