@@ -9,7 +9,12 @@ import { entries, FOUR_DAYS, makeEntries, USAGE_ERRORS } from './helpers.ts'
 
 const bin = path.join(import.meta.dirname, '..', 'dist', 'bin.js')
 
-describe.skipIf(!fs.existsSync(bin))('rsb-rotate (built)', () => {
+describe('rsb-rotate (built)', () => {
+  // never a silent skip: a missing build is a failure that says so
+  it('is built (pnpm build, as scripts/test.sh does)', () => {
+    expect(fs.existsSync(bin), `${bin} is missing: build first`).toBe(true)
+  })
+
   it('prints --json on stdout, logs on stderr, and exits 0, 2 as documented', async () => {
     const root = await testdir()
     await makeEntries(root, ['2024-01-01', '2024-01-02'])

@@ -21,7 +21,12 @@ interface Resolution {
   url: string
 }
 
-describe.skipIf(!fs.existsSync(builtIndex))('dist/index.js (built) loads no I/O module', () => {
+describe('dist/index.js (built) loads no I/O module', () => {
+  // never a silent skip: a missing build is a failure that says so
+  it('is built (pnpm build, as scripts/test.sh does)', () => {
+    expect(fs.existsSync(builtIndex), `${builtIndex} is missing: build first`).toBe(true)
+  })
+
   it('a child node process importing it resolves neither @rsb/exec, execa, ssh2, node:fs nor node:child_process', async () => {
     const dir = await testdir()
     const log = path.join(dir, 'resolutions.ndjson')
