@@ -59,19 +59,22 @@ export async function main(argv: readonly string[], io: MainIo, program: 'rsb' |
   return (await import('./commands/backup/index.js')).runBackup(argv, io, 'rsb')
 }
 
+/** The positional arguments of a backup command line, or undefined where getopt refuses it (the backup reports it). */
+function positionalsOf(argv: readonly string[]): string[] | undefined {
+  try {
+    return getopt(argv, OPTIONS).positionals
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * A command word that is not the first argument (`rsb -v list /mnt/backups`) is refused: read as before commands
  * existed it would be a SOURCE to back up, and a command it cannot be (its options come first). An argument that
  * getopt cannot split is left to the backup command, which reports it.
  */
 function refuseMisplacedCommand(argv: readonly string[]): void {
-  let positionals: string[]
-  try {
-    positionals = getopt(argv, OPTIONS).positionals
-  } catch {
-    return
-  }
-  const word = positionals[0]
+  const word = positionalsOf(argv)?.[0]
   if (findCommand(word) === undefined) return
   throw new UsageError(`'${word}' is a command of rsb: it comes first (rsb ${word} [OPTIONS] …).`, {
     hint: `To back up a directory named ${word}, write ./${word}.`,
@@ -83,13 +86,8 @@ function refuseMisplacedCommand(argv: readonly string[]): void {
  * Where such a directory is here, which one was meant is asked rather than guessed.
  */
 function refuseAmbiguousBackup(rest: readonly string[]): void {
-  let positionals: string[]
-  try {
-    positionals = getopt(rest, OPTIONS).positionals
-  } catch {
-    return
-  }
-  if (positionals.length !== 1) return
+  const positionals = positionalsOf(rest)
+  if (positionals?.length !== 1) return
   let here = false
   try {
     here = fs.statSync(path.resolve('backup')).isDirectory()
