@@ -9,7 +9,7 @@ import { BIN, listing, runRsb } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 const ORIGINAL_BIN = path.resolve(import.meta.dirname, '../dist/bin-original.js')
-const ROTATE_BIN = path.resolve(import.meta.dirname, '../../rotation/dist/bin.js')
+const ROTATE_BIN = path.resolve(import.meta.dirname, '../dist/bin-rotate.js')
 const RESERVED_LATER = ['list', 'status', 'restore', 'diff', 'du', 'versions', 'verify', 'doctor', 'run', 'config']
 
 function run(bin: string, args: readonly string[], cwd: string) {

@@ -14,8 +14,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { collectBackups, planRotation } from '../dist/index.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const bin = path.join(here, '..', 'dist', 'bin.js')
-const mainEntry = pathToFileURL(path.join(here, '..', 'dist', 'cli', 'main.js')).href
+const bin = path.join(here, '..', '..', 'cli', 'dist', 'bin-rotate.js')
+const mainEntry = pathToFileURL(path.join(here, '..', '..', 'cli', 'dist', 'commands', 'rotate', 'main.js')).href
 const SCHEME = { hourly: 24, daily: 7, weekly: 4, monthly: 12, yearly: 'always' }
 const FULL = ['--hourly=24', '--daily=7', '--weekly=4', '--monthly=12', '--yearly=always']
 

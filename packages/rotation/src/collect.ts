@@ -22,8 +22,8 @@ export interface SkippedEntry {
 
 /** Options of {@link collectBackups}. */
 export interface CollectOptions {
-  /** Timestamp pattern: compiled, or Python syntax (VERBOSE). Default: {@link DEFAULT_TIMESTAMP_PATTERN}. */
-  pattern?: TimestampPattern | string | undefined
+  /** Timestamp pattern: compiled, or a regex (see {@link compileTimestampPattern}). Default: {@link DEFAULT_TIMESTAMP_PATTERN}. */
+  pattern?: TimestampPattern | RegExp | undefined
   /** Shell patterns (fnmatch); when not empty, only matching names are backups. */
   include?: readonly string[] | undefined
   /** Shell patterns (fnmatch); matching names are never backups. Checked before `include`. */
@@ -88,7 +88,7 @@ export function orderBackups<T extends Backup>(backups: Iterable<T>): { sorted: 
  * @param names - basenames
  * @param options - pattern and include/exclude lists
  * @returns the backups (sorted) and the skipped entries with their reasons
- * @throws {RotationError} ERR_RSB_ROTATION_BAD_PATTERN for a bad pattern given as text
+ * @throws {RotationError} ERR_RSB_ROTATION_BAD_PATTERN for a regex without the required groups
  * @example
  * ```ts
  * const { backups, skipped } = collectBackups(['2024-01-01', 'notes.txt'], { exclude: ['*.tmp'] })
@@ -97,7 +97,7 @@ export function orderBackups<T extends Backup>(backups: Iterable<T>): { sorted: 
  */
 export function collectBackups(names: Iterable<string>, options: CollectOptions = {}): Collection {
   const pattern =
-    typeof options.pattern === 'string' ? compileTimestampPattern(options.pattern) : (options.pattern ?? DEFAULT_TIMESTAMP_PATTERN)
+    options.pattern instanceof RegExp ? compileTimestampPattern(options.pattern) : (options.pattern ?? DEFAULT_TIMESTAMP_PATTERN)
   const exclude = options.exclude && options.exclude.length > 0 ? compileShellPatterns(options.exclude) : undefined
   const include = options.include && options.include.length > 0 ? compileShellPatterns(options.include) : undefined
   const backups: Backup[] = []

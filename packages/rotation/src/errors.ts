@@ -60,15 +60,6 @@ export class RotationError extends Error {
   }
 }
 
-/** Codes that mean "the settings are wrong" (a usage error, exit 2 on the command line). */
-export const SETTINGS_ERROR_CODES: readonly RotationErrorCode[] = [
-  'ERR_RSB_ROTATION_BAD_RETENTION',
-  'ERR_RSB_ROTATION_EMPTY_SCHEME',
-  'ERR_RSB_ROTATION_BAD_PATTERN',
-  'ERR_RSB_ROTATION_BAD_OPTION',
-  'ERR_RSB_ROTATION_USAGE',
-]
-
 /**
  * True for any rsb error (from any `@rsb/*` package), recognised by its code: the same duck typing as
  * `@rsb/exec`'s `isRsbError`, without loading `@rsb/exec`.

@@ -8,7 +8,6 @@ export {
   type TimestampMatch,
   type TimestampPattern,
 } from './timestamp-pattern.js'
-export { compilePythonRegex, translatePythonRegex, type TranslatedRegex } from './python-regex.js'
 export { compileShellPatterns, translateShellPattern, type ShellPatternList } from './fnmatch.js'
 export {
   FREQUENCIES,
@@ -29,6 +28,6 @@ export {
   type SkipReason,
   type SkippedEntry,
 } from './collect.js'
+export { planItems, timestampFromDate, type ItemDecision, type ItemPlan, type ItemPlanOptions } from './items.js'
 export { planRotation, type BackupDecision, type FrequencyWindow, type KeepReason, type PlanOptions, type RotationPlan } from './plan.js'
 export { formatSnapshotName, isSnapshotName, parseSnapshotName, parseSnapshotTimestamp, SNAPSHOT_NAME_PATTERN } from './snapshot-name.js'
-export { compareCodePoints } from './order.js'

@@ -1,10 +1,9 @@
 import { RotationError } from './errors.js'
-import { compilePythonRegex } from './python-regex.js'
 import { invalidTimestampReason, type Timestamp } from './timestamp.js'
 
 /** A compiled timestamp pattern: a regex with the named groups `year`, `month`, `day` (and optionally `hour`, `minute`, `second`). */
 export interface TimestampPattern {
-  /** The pattern as the user wrote it (Python syntax), or a description of a built-in pattern. */
+  /** The pattern as the user wrote it (for messages). */
   readonly source: string
   /** The JavaScript regex, applied with `exec` (a match may start anywhere, like Python's `search`). */
   readonly regex: RegExp
@@ -23,31 +22,40 @@ export const DEFAULT_TIMESTAMP_PATTERN: TimestampPattern = {
 const REQUIRED_GROUPS = ['year', 'month', 'day'] as const
 
 /**
- * Compiles a custom timestamp pattern written in Python regex syntax (VERBOSE mode, as rotate-backups'
- * `--timestamp-pattern`): unescaped whitespace and `#` comments are ignored, `(?P<name>…)` groups name the
- * components. `year`, `month` and `day` are required; `hour`, `minute` and `second` are optional (0 when absent).
+ * Makes a timestamp pattern of a JavaScript regex whose named groups are the components: `year`, `month` and
+ * `day` are required; `hour`, `minute` and `second` are optional (0 when absent or empty). A match may start
+ * anywhere in a name (the regex is applied with `exec`; the `g` and `y` flags are dropped). For rotate-backups'
+ * Python syntax, `rsb rotate --timestamp-pattern` translates first.
  *
- * @param pattern - the Python pattern
+ * @param regex - the pattern
+ * @param source - how the user wrote it, for messages (default: the regex's source)
  * @returns the compiled pattern
- * @throws {RotationError} ERR_RSB_ROTATION_BAD_PATTERN when the pattern is invalid, has no faithful
- *   JavaScript translation, or lacks a required group
+ * @throws {RotationError} ERR_RSB_ROTATION_BAD_PATTERN when a required group is missing
  * @example
  * ```ts
- * const pattern = compileTimestampPattern(String.raw`(?P<day>\d{2})-(?P<month>\d{2})-(?P<year>\d{4})`)
+ * const pattern = compileTimestampPattern(/(?<day>\d{2})-(?<month>\d{2})-(?<year>\d{4})/)
  * parseTimestamp('grafana-09-04-2020.tar.gz', pattern) // { kind: 'timestamp', timestamp: { year: 2020, month: 4, day: 9, … } }
  * ```
  */
-export function compileTimestampPattern(pattern: string): TimestampPattern {
-  const { regex, groupNames } = compilePythonRegex(pattern)
+export function compileTimestampPattern(regex: RegExp, source: string = regex.source): TimestampPattern {
+  if (!(regex instanceof RegExp)) {
+    throw new RotationError('ERR_RSB_ROTATION_BAD_PATTERN', `A timestamp pattern must be a RegExp (got ${typeof regex}).`, {
+      hint: 'Pass a regex with the named groups year, month and day, for example /(?<year>\\d{4})-(?<month>\\d{2})-(?<day>\\d{2})/.',
+    })
+  }
+  const flags = regex.flags.replaceAll(/[gy]/g, '')
+  const compiled = flags === regex.flags ? regex : new RegExp(regex.source, flags)
+  // An alternative that matches the empty string makes every named group appear (undefined) in `groups`.
+  const groupNames = Object.keys(new RegExp(`${compiled.source}|`, flags).exec('')?.groups ?? {})
   const missing = REQUIRED_GROUPS.filter((group) => !groupNames.includes(group))
   if (missing.length > 0) {
     throw new RotationError(
       'ERR_RSB_ROTATION_BAD_PATTERN',
-      `Timestamp pattern ${JSON.stringify(pattern)} is missing the required capture group${missing.length > 1 ? 's' : ''} ${missing.map((g) => `'${g}'`).join(', ')}.`,
-      { target: pattern, hint: 'Name the date components with (?P<year>…), (?P<month>…) and (?P<day>…).' },
+      `Timestamp pattern ${JSON.stringify(source)} is missing the required capture group${missing.length > 1 ? 's' : ''} ${missing.map((g) => `'${g}'`).join(', ')}.`,
+      { target: source, hint: 'Name the date components with (?<year>…), (?<month>…) and (?<day>…).' },
     )
   }
-  return { source: pattern, regex }
+  return { source, regex: compiled }
 }
 
 /** What {@link parseTimestamp} found in a name. */

@@ -5,6 +5,6 @@ import { expect, it } from 'vitest'
 
 it("runs the README's example and prints what its comments say", async () => {
   const { expected, printed } = await runReadmeExample(path.dirname(import.meta.dirname))
-  expect(expected.length).toBe(4)
+  expect(expected.length).toBe(6)
   expect(printed).toEqual(expected)
 })

@@ -72,22 +72,33 @@ describe('the default timestamp pattern (rotate-backups.md 2.2)', () => {
 
 describe('custom patterns', () => {
   it('treats absent, non-participating and empty time groups as 0', () => {
-    const pattern = compileTimestampPattern(String.raw`(?P<year>\d{4})(?P<month>\d\d)(?P<day>\d\d) (?: T (?P<hour>\d\d) )? (?P<minute>\d*)`)
+    const pattern = compileTimestampPattern(/(?<year>\d{4})(?<month>\d\d)(?<day>\d\d)(?:T(?<hour>\d\d))?(?<minute>\d*)/)
     expect(parseTimestamp('20240102', pattern)).toEqual({ kind: 'timestamp', timestamp: at(2024, 1, 2) })
     expect(parseTimestamp('20240102T0759', pattern)).toEqual({ kind: 'timestamp', timestamp: at(2024, 1, 2, 7, 59) })
   })
 
   it('reports a non-numeric capture as an invalid date, like int() would', () => {
-    const pattern = compileTimestampPattern(String.raw`(?P<year>\w{4})-(?P<month>\d\d)-(?P<day>\d\d)`)
+    const pattern = compileTimestampPattern(/(?<year>\w{4})-(?<month>\d\d)-(?<day>\d\d)/)
     expect(parseTimestamp('abcd-01-02', pattern)).toEqual({
       kind: 'invalid-date',
       reason: "invalid literal for int() with base 10: 'abcd'",
     })
   })
 
-  it('honours a leading (?i)', () => {
-    const pattern = compileTimestampPattern(String.raw`(?i)backup-(?P<year>\d{4})(?P<month>\d\d)(?P<day>\d\d)`)
-    expect(parseTimestamp('BACKUP-20240102', pattern).kind).toBe('timestamp')
+  it('honours the regex flags, and drops g and y (a match may start anywhere, every time)', () => {
+    const pattern = compileTimestampPattern(/backup-(?<year>\d{4})(?<month>\d\d)(?<day>\d\d)/giy)
+    expect(pattern.regex.flags).toBe('i')
+    expect(parseTimestamp('old BACKUP-20240102', pattern).kind).toBe('timestamp')
+    expect(parseTimestamp('old BACKUP-20240102', pattern).kind).toBe('timestamp')
+  })
+
+  it('refuses a regex without the year, month or day group, and a pattern that is not a RegExp', () => {
+    expect(() => compileTimestampPattern(/(?<year>\d{4})-(?<month>\d{2})/)).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_ROTATION_BAD_PATTERN', message: expect.stringContaining("'day'") }),
+    )
+    expect(() => compileTimestampPattern('(?<year>x)' as unknown as RegExp)).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_ROTATION_BAD_PATTERN' }),
+    )
   })
 })
 

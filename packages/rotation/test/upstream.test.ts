@@ -192,23 +192,23 @@ describe('invalid dates (upstream)', () => {
 })
 
 describe('custom timestamp patterns (upstream)', () => {
-  it('parses My-File--2009-12-31--23-59-59.txt with the VERBOSE pattern', () => {
+  it('parses My-File--2009-12-31--23-59-59.txt with a custom pattern (upstream: VERBOSE Python syntax, see rsb rotate)', () => {
     const pattern = compileTimestampPattern(
-      String.raw`(?P<year>\d{4}) - (?P<month>\d{2}) - (?P<day>\d{2}) -- (?P<hour>\d{2}) - (?P<minute>\d{2}) - (?P<second>\d{2})`,
+      /(?<year>\d{4})-(?<month>\d{2})-(?<day>\d{2})--(?<hour>\d{2})-(?<minute>\d{2})-(?<second>\d{2})/,
     )
     const { backups } = collectBackups(['My-File--2009-12-31--23-59-59.txt'], { pattern })
     expect(backups[0]?.timestamp).toEqual({ year: 2009, month: 12, day: 31, hour: 23, minute: 59, second: 59 })
   })
 
   it('rejects a pattern without a day group', () => {
-    expect(() => compileTimestampPattern(String.raw`(?P<year>\d{4})-(?P<month>\d{2})`)).toThrow(
+    expect(() => compileTimestampPattern(/(?<year>\d{4})-(?<month>\d{2})/)).toThrow(
       expect.objectContaining({ code: 'ERR_RSB_ROTATION_BAD_PATTERN', message: expect.stringContaining("'day'") }),
     )
   })
 
   it('optional captures: day-month-year without a time gives exactly one backup, 2020-04-09', () => {
     const { backups } = collectBackups(['prometheus-grafana-production-09-04-2020.tar.gz'], {
-      pattern: String.raw`(?P<day>\d{2})-(?P<month>\d{2})-(?P<year>\d{4})`,
+      pattern: /(?<day>\d{2})-(?<month>\d{2})-(?<year>\d{4})/,
     })
     expect(backups).toEqual([
       {

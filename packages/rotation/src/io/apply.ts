@@ -31,8 +31,8 @@ export type RotationEvent =
 
 /** Options of {@link prepareRotation} and {@link applyRotation}. */
 export interface RotationOptions extends Omit<PlanOptions, 'protect'> {
-  /** Timestamp pattern (compiled, or Python syntax). Default: rotate-backups' default pattern. */
-  timestampPattern?: TimestampPattern | string | undefined
+  /** Timestamp pattern (compiled, or a regex with named groups). Default: rotate-backups' default pattern. */
+  timestampPattern?: TimestampPattern | RegExp | undefined
   /** Consider only snapshot names (`YYYY-MM-DD HH:MM:SS`, the whole name); overrides `timestampPattern`. */
   snapshotNamesOnly?: boolean | undefined
   /** Shell patterns: only matching names are backups (default: all). */

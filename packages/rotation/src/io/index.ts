@@ -16,11 +16,5 @@ export {
 export { formatLocation, joinPath, parseLocation, type Location } from './location.js'
 export { describeRotationEvent, type DescribeOptions, type RotationLogLine } from './messages.js'
 export { formatDuration, joinWords } from './duration.js'
-export {
-  defaultConfigFiles,
-  findSection,
-  loadConfig,
-  type ConfigSection,
-  type RotationConfig,
-  type SectionSettings,
-} from '../cli/config.js'
+export { FsLocalContext } from './fs-context.js'
+export { compareCodePoints } from '../order.js'

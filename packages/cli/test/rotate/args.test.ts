@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseArgs, type CliOptions } from '../src/cli/args.ts'
-import { splitShellWords, parseBoolean } from '../src/cli/values.ts'
+import { parseArgs, type CliOptions } from '../../src/commands/rotate/args.ts'
+import { splitShellWords, parseBoolean } from '../../src/commands/rotate/values.ts'
 
 function options(argv: string[]): CliOptions {
   const parsed = parseArgs(argv)

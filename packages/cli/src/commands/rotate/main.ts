@@ -1,21 +1,45 @@
-import fs from 'node:fs'
 import os from 'node:os'
 import type { Context } from '@rsb/exec'
-import { isRsbError, RotationError, SETTINGS_ERROR_CODES } from '../errors.js'
-import { loadExec } from '../io/exec.js'
-import { quoteArgument } from '../io/quote.js'
-import { executeRotation, prepareRotation, type PreparedRotation, type RotationEvent, type RotationResult } from '../io/apply.js'
-import { describeRotationEvent, type DescribeOptions } from '../io/messages.js'
-import { FsLocalContext } from '../io/fs-context.js'
-import { formatLocation, parseLocation, type Location } from '../io/location.js'
-import { FREQUENCIES, formatScheme } from '../retention.js'
-import { formatTimestamp } from '../timestamp.js'
+import { FREQUENCIES, formatScheme, formatTimestamp, RotationError, type RotationErrorCode, type TimestampPattern } from '@rsb/rotation'
+import {
+  describeRotationEvent,
+  executeRotation,
+  formatDuration,
+  formatLocation,
+  FsLocalContext,
+  parseLocation,
+  prepareRotation,
+  type DescribeOptions,
+  type Location,
+  type PreparedRotation,
+  type RotationEvent,
+  type RotationResult,
+} from '@rsb/rotation/io'
+import { isRsbError } from '../../errors.js'
+import { version } from '../../version.js'
 import { parseArgs, type CliOptions } from './args.js'
 import { defaultConfigFiles, findSection, loadConfig, resolveLocalDirectory, type RotationConfig, type SectionSettings } from './config.js'
-import { formatDuration } from '../io/duration.js'
 import { helpText } from './help.js'
+import { compilePythonTimestampPattern } from './python-regex.js'
 import { createLogger, type Logger, type TextSink } from './log.js'
 import { pythonListRepr } from './values.js'
+
+// @rsb/exec is loaded on first use: a local run answers its checks and listing with node:fs (FsLocalContext), so
+// a local dry run never loads it (nor execa, node:crypto and node:net, which it imports).
+let exec: Promise<typeof import('@rsb/exec')> | undefined
+function loadExec(): Promise<typeof import('@rsb/exec')> {
+  exec ??= import('@rsb/exec')
+  return exec
+}
+
+/** Codes that mean "the settings are wrong" (a usage error, exit 2). */
+const SETTINGS_ERROR_CODES: readonly RotationErrorCode[] = [
+  'ERR_RSB_ROTATION_BAD_RETENTION',
+  'ERR_RSB_ROTATION_EMPTY_SCHEME',
+  'ERR_RSB_ROTATION_BAD_PATTERN',
+  'ERR_RSB_ROTATION_BAD_OPTION',
+  'ERR_RSB_ROTATION_USAGE',
+]
 
 /** What {@link main} reads and writes. Tests pass buffers; `bin.ts` passes the process's streams. */
 export interface MainIo {
@@ -40,12 +64,6 @@ interface Target {
   readonly location: Location
   /** The location as logged: the absolute directory, or `[user@]host:/dir`. */
   readonly label: string
-}
-
-/** The version of `@rsb/rotation`, from its package.json. */
-export function version(): string {
-  const manifest = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return manifest.version
 }
 
 function exitCodeOf(error: unknown): number {
@@ -273,7 +291,7 @@ class Run {
       preferRecent: s.preferRecent ?? options.preferRecent ?? false,
       legacyWeekBuckets: s.legacyWeekBuckets ?? options.legacyWeekBuckets ?? false,
       keepLatest: s.keepLatest ?? options.keepLatest ?? 0,
-      timestampPattern: s.timestampPattern ?? options.timestampPattern,
+      timestampPattern: timestampPattern(s.timestampPattern ?? options.timestampPattern),
       include: s.include ?? options.include,
       exclude: s.exclude ?? options.exclude,
       removalCommand: s.removalCommand ?? options.removalCommand,
@@ -341,6 +359,7 @@ function jsonLocation(directory: string, prepared: PreparedRotation): JsonLocati
 
 /** Expands a glob section's directory on the target system (only `*` is special): `[{ path, directory }]`, sorted. */
 async function expandGlob(context: Context, pattern: string, sudo: boolean | undefined): Promise<{ path: string; directory: boolean }[]> {
+  const { quoteArgument } = await loadExec()
   const word = pattern
     .split('*')
     .map((part) => (part === '' ? '' : quoteArgument(part)))
@@ -352,4 +371,9 @@ async function expandGlob(context: Context, pattern: string, sudo: boolean | und
     .filter((item) => item.length > 1)
     .map((item) => ({ path: item.slice(1), directory: item[0] === 'd' }))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+/** The `--timestamp-pattern` (Python syntax, checked when the options were read), compiled. */
+function timestampPattern(text: string | undefined): TimestampPattern | undefined {
+  return text === undefined ? undefined : compilePythonTimestampPattern(text)
 }

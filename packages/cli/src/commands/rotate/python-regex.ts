@@ -1,4 +1,6 @@
-import { RotationError } from './errors.js'
+// rotate-backups' --timestamp-pattern is a Python regex (VERBOSE mode): this translates it to a JavaScript one,
+// faithfully or not at all. Part of the compatibility layer of `rsb rotate`; @rsb/rotation itself takes a RegExp.
+import { compileTimestampPattern, RotationError, type TimestampPattern } from '@rsb/rotation'
 
 /** The result of {@link translatePythonRegex}. */
 export interface TranslatedRegex {
@@ -340,4 +342,20 @@ export function compilePythonRegex(pattern: string, options: { verbose?: boolean
         .toLowerCase(),
     )
   }
+}
+
+/**
+ * Compiles a timestamp pattern written in Python regex syntax (VERBOSE mode, as rotate-backups'
+ * `--timestamp-pattern`): unescaped whitespace and `#` comments are ignored, `(?P<name>…)` groups name the
+ * components (`year`, `month` and `day` required).
+ *
+ * @throws {RotationError} ERR_RSB_ROTATION_BAD_PATTERN when the pattern is invalid, has no faithful JavaScript
+ *   translation, or lacks a required group
+ * @example
+ * ```ts
+ * compilePythonTimestampPattern(String.raw`(?P<day>\d{2})-(?P<month>\d{2})-(?P<year>\d{4})`)
+ * ```
+ */
+export function compilePythonTimestampPattern(pattern: string): TimestampPattern {
+  return compileTimestampPattern(compilePythonRegex(pattern).regex, pattern)
 }

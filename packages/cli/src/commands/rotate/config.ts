@@ -2,11 +2,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { IoniceClass } from '@rsb/exec'
-import { RotationError } from '../errors.js'
-import { compareCodePoints } from '../order.js'
-import { FREQUENCIES, parseRetention, type RotationScheme } from '../retention.js'
-import { compileTimestampPattern } from '../timestamp-pattern.js'
-import { parseLocation, type Location } from '../io/location.js'
+import { FREQUENCIES, parseRetention, RotationError, type RotationScheme } from '@rsb/rotation'
+import { compareCodePoints, parseLocation, type Location } from '@rsb/rotation/io'
+import { compilePythonTimestampPattern } from './python-regex.js'
 import { mergeIni, parseIni, type IniData, type IniEntry } from './ini.js'
 import { parseBoolean, parseCount, parseIonice, splitShellWords } from './values.js'
 
@@ -146,7 +144,7 @@ function sectionSettings(name: string, entries: Map<string, IniEntry>): SectionS
       else if (key === 'ionice' && value !== '') settings.ionice = parseIonice(value)
       else if (key === 'keep-latest') settings.keepLatest = parseCount(value, key)
       else if (key === 'timestamp-pattern' && value !== '') {
-        compileTimestampPattern(value)
+        compilePythonTimestampPattern(value)
         settings.timestampPattern = value
       } else if (key === 'removal-command' && value !== '') {
         const words = splitShellWords(value)

@@ -1,4 +1,4 @@
-import { RotationError } from '../errors.js'
+import { RotationError } from '@rsb/rotation'
 
 /** One option of `rsb-rotate`: data, not code. */
 export interface OptionDefinition {

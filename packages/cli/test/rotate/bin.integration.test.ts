@@ -7,7 +7,7 @@ import { testdir } from '@rsb/testkit'
 import { describe, expect, it } from 'vitest'
 import { entries, FOUR_DAYS, makeEntries, USAGE_ERRORS } from './helpers.ts'
 
-const bin = path.join(import.meta.dirname, '..', 'dist', 'bin.js')
+const bin = path.join(import.meta.dirname, '..', '..', 'dist', 'bin-rotate.js')
 
 describe('rsb-rotate (built)', () => {
   // never a silent skip: a missing build is a failure that says so

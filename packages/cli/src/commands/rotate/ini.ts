@@ -1,4 +1,4 @@
-import { RotationError } from '../errors.js'
+import { RotationError } from '@rsb/rotation'
 
 /** One `key = value` of a configuration file, with where it came from. */
 export interface IniEntry {

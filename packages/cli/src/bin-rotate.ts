@@ -1,17 +1,12 @@
 #!/usr/bin/env node
-import { Settings } from 'luxon'
+// rsb-rotate: an alias of `rsb rotate` (rotate-backups 8.1's command line).
 import { handleInterrupts } from '@rsb/exec'
-import { main } from './cli/main.js'
-
-// The program's own choice (the library leaves luxon's settings alone): a fixed locale spares luxon's first
-// calendar arithmetic from asking Intl for the system locale (~20 ms at start-up); rotation never formats text
-// with luxon, so the locale changes nothing visible.
-Settings.defaultLocale = 'en-US'
+import { run } from './commands/rotate/index.js'
 
 // The first SIGINT/SIGTERM stops the run, a second is ignored, a third exits at once.
 const interrupts = handleInterrupts((status) => process.exit(status))
 // exitCode rather than exit(): pending writes to a piped stdout (--json) must not be cut off
-process.exitCode = await main(process.argv.slice(2), {
+process.exitCode = await run(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

@@ -1,5 +1,5 @@
 import type { IoniceClass } from '@rsb/exec'
-import { RotationError } from '../errors.js'
+import { RotationError } from '@rsb/rotation'
 
 const IONICE_CLASSES: readonly string[] = ['idle', 'best-effort', 'realtime', '1', '2', '3']
 

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { isRoot, testdir } from '@rsb/testkit'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { entries, FOUR_DAYS, makeEntries, runCli, USAGE_ERRORS } from './helpers.ts'
-import { FULL_KEPT, SAMPLE_BACKUPS, SAMPLE_SET } from './sample-set.ts'
+import { FULL_KEPT, SAMPLE_BACKUPS, SAMPLE_SET } from '../../../rotation/test/sample-set.ts'
 
 const FULL = ['--hourly=24', '--daily=7', '--weekly=4', '--monthly=12', '--yearly=always']
 const FULL_REMAINING = [...Object.keys(FULL_KEPT), 'some-random-directory'].sort()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { compilePythonRegex, translatePythonRegex } from '../src/index.ts'
+import { parseTimestamp } from '@rsb/rotation'
+import { compilePythonRegex, compilePythonTimestampPattern, translatePythonRegex } from '../../src/commands/rotate/python-regex.ts'
 
 const match = (pattern: string, text: string) => compilePythonRegex(pattern).regex.exec(text)?.[0]
 
@@ -76,4 +77,44 @@ describe('translating Python regexes (VERBOSE, as rotate-backups compiles them)'
       expect(() => compilePythonRegex(pattern)).toThrow(expect.objectContaining({ code: 'ERR_RSB_ROTATION_BAD_PATTERN' }))
     },
   )
+})
+
+describe('--timestamp-pattern in Python syntax (rotate-backups 8.1 test cases)', () => {
+  const at = (year: number, month: number, day: number, hour = 0, minute = 0, second = 0) => ({ year, month, day, hour, minute, second })
+
+  it('VERBOSE: parses My-File--2009-12-31--23-59-59.txt', () => {
+    const pattern = compilePythonTimestampPattern(
+      String.raw`(?P<year>\d{4}) - (?P<month>\d{2}) - (?P<day>\d{2}) -- (?P<hour>\d{2}) - (?P<minute>\d{2}) - (?P<second>\d{2})`,
+    )
+    expect(parseTimestamp('My-File--2009-12-31--23-59-59.txt', pattern)).toEqual({
+      kind: 'timestamp',
+      timestamp: at(2009, 12, 31, 23, 59, 59),
+    })
+    expect(pattern.source).toContain('(?P<year>')
+  })
+
+  it('optional captures, absent, non-participating and empty time groups are 0', () => {
+    const pattern = compilePythonTimestampPattern(
+      String.raw`(?P<year>\d{4})(?P<month>\d\d)(?P<day>\d\d) (?: T (?P<hour>\d\d) )? (?P<minute>\d*)`,
+    )
+    expect(parseTimestamp('20240102', pattern)).toEqual({ kind: 'timestamp', timestamp: at(2024, 1, 2) })
+    expect(parseTimestamp('20240102T0759', pattern)).toEqual({ kind: 'timestamp', timestamp: at(2024, 1, 2, 7, 59) })
+  })
+
+  it('honours a leading (?i); a non-numeric capture is an invalid date, like int() would say', () => {
+    expect(
+      parseTimestamp('BACKUP-20240102', compilePythonTimestampPattern(String.raw`(?i)backup-(?P<year>\d{4})(?P<month>\d\d)(?P<day>\d\d)`))
+        .kind,
+    ).toBe('timestamp')
+    expect(parseTimestamp('abcd-01-02', compilePythonTimestampPattern(String.raw`(?P<year>\w{4})-(?P<month>\d\d)-(?P<day>\d\d)`))).toEqual({
+      kind: 'invalid-date',
+      reason: "invalid literal for int() with base 10: 'abcd'",
+    })
+  })
+
+  it('refuses a pattern without a day group, naming the pattern as written', () => {
+    expect(() => compilePythonTimestampPattern(String.raw`(?P<year>\d{4})-(?P<month>\d{2})`)).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_ROTATION_BAD_PATTERN', message: expect.stringContaining('(?P<year>') }),
+    )
+  })
 })

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { testdir } from '@rsb/testkit'
-import { main, type MainIo } from '../src/cli/main.ts'
+import { main, type MainIo } from '../../src/commands/rotate/main.ts'
 
 export interface CliRun {
   code: number

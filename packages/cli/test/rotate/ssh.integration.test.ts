@@ -2,7 +2,7 @@
 import { SshContext } from '@rsb/exec'
 import { isRoot, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { applyRotation } from '../src/io/index.ts'
+import { applyRotation } from '@rsb/rotation/io'
 import { entries, makeEntries, runCli } from './helpers.ts'
 
 const NAMES = [

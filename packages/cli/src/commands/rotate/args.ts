@@ -1,7 +1,6 @@
 import type { IoniceClass } from '@rsb/exec'
-import { RotationError } from '../errors.js'
-import { parseRetention, type Frequency, type RotationScheme } from '../retention.js'
-import { compileTimestampPattern } from '../timestamp-pattern.js'
+import { parseRetention, RotationError, type Frequency, type RotationScheme } from '@rsb/rotation'
+import { compilePythonTimestampPattern } from './python-regex.js'
 import { getopt, type OptionDefinition } from './getopt.js'
 import { parseBoolean, parseCount, parseIonice, splitShellWords } from './values.js'
 
@@ -145,7 +144,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case 'version':
         return { kind: 'version' }
       case 'timestamp-pattern':
-        compileTimestampPattern(value)
+        compilePythonTimestampPattern(value)
         options.timestampPattern = value
         break
       case 'include':

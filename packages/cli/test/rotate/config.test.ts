@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { buildConfig, findSection, resolveLocalDirectory } from '../src/cli/config.ts'
-import { parseIni } from '../src/cli/ini.ts'
-import { parseLocation } from '../src/io/index.ts'
+import { buildConfig, findSection, resolveLocalDirectory } from '../../src/commands/rotate/config.ts'
+import { parseIni } from '../../src/commands/rotate/ini.ts'
+import { parseLocation } from '@rsb/rotation/io'
 
 const env = { HOME: '/home/u', BACKUPS: '/srv/backups' }
 const config = (text: string, warnings: string[] = []) => buildConfig(parseIni(text, 'test.ini'), { env, cwd: '/cwd', warnings })
