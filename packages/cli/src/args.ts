@@ -1,15 +1,18 @@
 import { checkRsyncOptions } from '@rsb/rsync/options'
 import { UsageError } from './errors.js'
-import { getopt, type OptionDefinition } from './getopt.js'
+import { asksFor, getopt, type OptionDefinition } from './kit/getopt.js'
 
-/** I/O scheduling classes accepted by `--ionice` (after lower-casing and stripping). */
-export type IoniceClass = 'idle' | 'best-effort' | 'realtime' | '1' | '2' | '3'
+import {
+  formatRotationSpec,
+  parseCount as parseCountValue,
+  parseIonice,
+  parseRotationSpec as parseRotationSpecValue,
+  type IoniceClass,
+  type RotationScheme,
+} from './kit/values.js'
 
-/** Rotation frequencies, in the order rotate-backups lists them. */
-export type Frequency = 'minutely' | 'hourly' | 'daily' | 'weekly' | 'monthly' | 'yearly'
-
-/** How many snapshots to keep per frequency (`always`: every one). A frequency left out keeps none. */
-export type RotationScheme = Partial<Record<Frequency, number | 'always'>>
+export type { Frequency, IoniceClass, RotationScheme } from './kit/values.js'
+export { formatRotationSpec }
 
 /** The default scheme of the original: 24 hourly, 7 daily, 4 weekly, monthly always. */
 export const DEFAULT_ROTATION_SCHEME: Readonly<RotationScheme> = Object.freeze({ hourly: 24, daily: 7, weekly: 4, monthly: 'always' })
@@ -21,9 +24,6 @@ export const DEFAULT_CONNECT_TIMEOUT = 60
 
 /** The largest count `--keep-latest`, `--rotation` and the timeouts accept. */
 export const MAX_COUNT = 1_000_000
-
-const FREQUENCIES: readonly Frequency[] = ['minutely', 'hourly', 'daily', 'weekly', 'monthly', 'yearly']
-const IONICE_CLASSES: readonly IoniceClass[] = ['idle', 'best-effort', 'realtime', '1', '2', '3']
 
 /**
  * Which rsync daemon hook a run is (`--daemon-hook=WHEN`): `pre` in a module's `pre-xfer exec` (records what the
@@ -504,17 +504,8 @@ function nonEmpty(value: string, as: string): string {
   return value
 }
 
-/** A whole number from 0 to {@link MAX_COUNT} in plain digits, else undefined. */
-function count(text: string): number | undefined {
-  if (!/^\d+$/.test(text)) return undefined
-  const n = Number(text)
-  return n <= MAX_COUNT ? n : undefined
-}
-
 function parseCount(value: string, as: string): number {
-  const n = count(value.trim())
-  if (n === undefined) throw new UsageError(`option ${as} expects a whole number from 0 to ${MAX_COUNT}, got '${value}'`)
-  return n
+  return parseCountValue(value, `value for ${as}`, MAX_COUNT)
 }
 
 /**
@@ -529,7 +520,8 @@ function checkUtf8(text: string, what: string): void {
 }
 
 /**
- * Checks an `--ionice` value: lower-cased and stripped, it must be one of the six classes.
+ * Checks an `--ionice` value: lower-cased and stripped, it must be one of the six classes (the kit's
+ * {@link parseIonice}, which asks `@rsb/exec`).
  *
  * @throws {UsageError} ERR_RSB_CLI_USAGE with the original's message
  * @example
@@ -538,9 +530,7 @@ function checkUtf8(text: string, what: string): void {
  * ```
  */
 export function parseIoniceOption(value: string): IoniceClass {
-  const normalized = value.toLowerCase().trim()
-  if ((IONICE_CLASSES as readonly string[]).includes(normalized)) return normalized as IoniceClass
-  throw new UsageError(`Invalid I/O scheduling class! (got '${value}' while valid options are idle, best-effort, realtime, 1, 2 and 3)`)
+  return parseIonice(value)
 }
 
 /**
@@ -573,12 +563,12 @@ export function parseTunnelSpec(spec: string): TunnelSpec {
 }
 
 /**
- * Parses `--rotation=SPEC`: comma-separated `FREQUENCY=COUNT` pairs, COUNT a whole number or `always`
- * (any case). A frequency given twice takes the last value.
+ * Parses `--rotation=SPEC`: comma-separated `FREQUENCY=COUNT` pairs, COUNT a retention value as everywhere (a whole
+ * number, arithmetic such as `7*2`, or `always`). A frequency given twice takes the last value.
  *
- * @throws {UsageError} ERR_RSB_CLI_USAGE for an unknown frequency, a count that is not a whole number from 0 to
- *   {@link MAX_COUNT}, an empty scheme, or a scheme that keeps nothing but the newest snapshot (every count 0,
- *   no `always`)
+ * @throws {UsageError} ERR_RSB_CLI_USAGE for an unknown frequency, an empty scheme, or a scheme that keeps nothing
+ *   but the newest snapshot (every count 0, no `always`)
+ * @throws {RotationError} ERR_RSB_ROTATION_BAD_RETENTION for a bad count
  * @example
  * ```ts
  * parseRotationSpec('hourly=24,daily=7,weekly=4,monthly=always')
@@ -586,60 +576,12 @@ export function parseTunnelSpec(spec: string): TunnelSpec {
  * ```
  */
 export function parseRotationSpec(spec: string): RotationScheme {
-  const scheme: RotationScheme = {}
-  for (const part of spec.split(',')) {
-    if (part.trim() === '') continue
-    const eq = part.indexOf('=')
-    const frequency = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase()
-    if (!(FREQUENCIES as readonly string[]).includes(frequency)) {
-      throw new UsageError(`Unknown rotation frequency '${frequency}' in --rotation=${spec}.`, {
-        hint: `Use ${FREQUENCIES.join(', ')}, each as FREQUENCY=COUNT or FREQUENCY=always.`,
-      })
-    }
-    const value = eq === -1 ? '' : part.slice(eq + 1).trim()
-    if (value.toLowerCase() === 'always') {
-      scheme[frequency as Frequency] = 'always'
-    } else {
-      const n = count(value)
-      if (n === undefined) {
-        throw new UsageError(`Invalid retention '${value}' for ${frequency} in --rotation=${spec}.`, {
-          hint: `A retention is a whole number from 0 to ${MAX_COUNT} or "always".`,
-        })
-      }
-      scheme[frequency as Frequency] = n
-    }
-  }
-  if (Object.keys(scheme).length === 0) {
-    throw new UsageError('Refusing to use empty rotation scheme! (all backups would be deleted)', {
-      hint: 'Give at least one FREQUENCY=COUNT, for example --rotation=daily=7.',
-    })
-  }
-  if (Object.values(scheme).every((retention) => retention === 0)) {
-    throw new UsageError(`--rotation=${spec} keeps nothing but the newest snapshot (every count is 0 and none is "always").`, {
-      hint: `Give a count above 0, for example --rotation=daily=7, or leave --rotation out for the default ${formatRotationSpec(DEFAULT_ROTATION_SCHEME)}.`,
-    })
-  }
-  return scheme
+  return parseRotationSpecValue(spec, '--rotation', DEFAULT_ROTATION_SCHEME)
 }
 
 /**
- * Formats a scheme as a `--rotation` spec (frequencies in their fixed order).
- *
- * @example
- * ```ts
- * formatRotationSpec({ monthly: 'always', hourly: 24 }) // 'hourly=24,monthly=always'
- * ```
- */
-export function formatRotationSpec(scheme: Readonly<RotationScheme>): string {
-  return FREQUENCIES.filter((f) => scheme[f] !== undefined)
-    .map((f) => `${f}=${scheme[f]}`)
-    .join(',')
-}
-
-/**
- * Whether a command line asks for `--json` (or a unique prefix of it, `--j`…, also with a value attached) before
- * `--`: then even a command line that cannot be parsed gets its JSON document. A value that happens to read
- * `--json` (`-x --json`) counts too; a document too many is harmless.
+ * Whether a command line of `rsb backup` asks for `--json` (see the kit's {@link asksFor}): then even a command line
+ * that cannot be parsed gets its JSON document.
  *
  * @example
  * ```ts
@@ -648,15 +590,5 @@ export function formatRotationSpec(scheme: Readonly<RotationScheme>): string {
  * ```
  */
 export function wantsJson(argv: readonly string[]): boolean {
-  for (const arg of argv) {
-    if (arg === '--') return false
-    if (!arg.startsWith('--')) continue
-    const eq = arg.indexOf('=')
-    try {
-      if (getopt([eq === -1 ? arg : arg.slice(0, eq)], OPTIONS).options[0]?.name === 'json') return true
-    } catch {
-      // not an option (or an ambiguous prefix): not --json
-    }
-  }
-  return false
+  return asksFor(argv, OPTIONS, 'json')
 }

@@ -1,31 +1,8 @@
 import { OPTIONS } from './args.js'
 import { COMMANDS } from './commands/registry.js'
-import type { OptionDefinition } from './getopt.js'
+import { formatOptions, HELP_WIDTH, wrap } from './kit/help.js'
 
-const WIDTH = 80
-const INDENT = 6
-
-function wrap(text: string, width: number, indent: string): string[] {
-  const lines: string[] = []
-  let line = ''
-  for (const word of text.split(/\s+/)) {
-    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
-      lines.push(indent + line)
-      line = word
-    } else {
-      line = line === '' ? word : `${line} ${word}`
-    }
-  }
-  if (line !== '') lines.push(indent + line)
-  return lines
-}
-
-function optionHeading(option: OptionDefinition): string {
-  const long = option.value === undefined ? `--${option.name}` : `--${option.name}=${option.value}`
-  if (option.short === undefined) return `  ${long}`
-  const short = option.value === undefined ? `-${option.short}` : `-${option.short} ${option.value}`
-  return `  ${short}, ${long}`
-}
+const WIDTH = HELP_WIDTH
 
 /** The usage line of the backup command line (`rsb`'s default command). */
 export const USAGE = 'Usage: rsb [OPTIONS] [SOURCE] DESTINATION'
@@ -109,7 +86,7 @@ export function helpText(program: HelpProgram = 'rsb'): string {
     ...(program === 'rsb' ? commandLines() : []),
     'Options:',
   ]
-  const options = OPTIONS.flatMap((option) => [optionHeading(option), ...wrap(option.description, WIDTH, ' '.repeat(INDENT))])
+  const options = formatOptions(OPTIONS)
   const tail = [
     '',
     'Long options may be abbreviated to any unique prefix (--dry, --disable).',

@@ -17,7 +17,7 @@ export {
   type RunOptions,
   type TunnelSpec,
 } from './args.js'
-export { getopt, type GetoptResult, type OptionDefinition, type OptionOccurrence } from './getopt.js'
+export { getopt, type GetoptResult, type OptionDefinition, type OptionOccurrence } from './kit/getopt.js'
 export { CliError, UsageError, type CliErrorCode, type CliErrorDetails } from './errors.js'
 export { helpText, USAGE } from './help.js'
 export { formatDuration, joinWords } from '@rsb/rotation/io'

@@ -1,11 +1,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { OPTIONS } from './args.js'
+import { OPTIONS, wantsJson } from './args.js'
 import { findCommand, unavailable } from './commands/registry.js'
 import { UsageError } from './errors.js'
-import { getopt } from './getopt.js'
-import type { TextSink } from './log.js'
-import { refuseCommandLine } from './render.js'
+import { getopt } from './kit/getopt.js'
+import type { TextSink } from './kit/log.js'
+import { refuseCommandLine } from './kit/render.js'
 
 export { version } from './version.js'
 
@@ -48,13 +48,13 @@ export async function main(argv: readonly string[], io: MainIo, program: 'rsb' |
       const loaded = await command.load()
       return await loaded.run(rest, io)
     } catch (error) {
-      return refuseCommandLine(error, argv, io, 'rsb')
+      return refuseCommandLine(error, io, 'rsb', wantsJson(argv))
     }
   }
   try {
     refuseMisplacedCommand(argv)
   } catch (error) {
-    return refuseCommandLine(error, argv, io, 'rsb')
+    return refuseCommandLine(error, io, 'rsb', wantsJson(argv))
   }
   return (await import('./commands/backup/index.js')).runBackup(argv, io, 'rsb')
 }

@@ -272,26 +272,36 @@ describe('parseArgs', () => {
     [['--', '-weird', 'dest/x'], "SOURCE '-weird' starts with '-', so rsync would read it as an option."],
     [['--', '-weird'], "DESTINATION '-weird' starts with '-', so rsync would read it as an option."],
     [['--tunnel=gw:abc', 'localhost::m'], "Invalid tunnel port 'abc' in 'gw:abc'."],
-    [['--keep-latest=-1', 'd/x'], "option --keep-latest expects a whole number from 0 to 1000000, got '-1'"],
-    [['--keep-latest=1e30', 'd/x'], "option --keep-latest expects a whole number from 0 to 1000000, got '1e30'"],
-    [['--keep-latest=1000001', 'd/x'], "option --keep-latest expects a whole number from 0 to 1000000, got '1000001'"],
-    [
-      ['--keep-latest=99999999999999999999', 'd/x'],
-      "option --keep-latest expects a whole number from 0 to 1000000, got '99999999999999999999'",
-    ],
-    [['--keep-latest=0x10', 'd/x'], "option --keep-latest expects a whole number from 0 to 1000000, got '0x10'"],
-    [
-      ['--rotation=daily=99999999999999999999', 'd/x'],
-      "Invalid retention '99999999999999999999' for daily in --rotation=daily=99999999999999999999.",
-    ],
-    [['--rotation=daily=1000001', 'd/x'], "Invalid retention '1000001' for daily in --rotation=daily=1000001."],
-    [['--rotation=daily=1e3', 'd/x'], "Invalid retention '1e3' for daily in --rotation=daily=1e3."],
+    [['--keep-latest=-1', 'd/x'], "Invalid value for --keep-latest: '-1'."],
+    [['--keep-latest=1e30', 'd/x'], "Invalid value for --keep-latest: '1e30'."],
+    [['--keep-latest=1000001', 'd/x'], "Invalid value for --keep-latest: '1000001'."],
+    [['--keep-latest=99999999999999999999', 'd/x'], "Invalid value for --keep-latest: '99999999999999999999'."],
+    [['--keep-latest=0x10', 'd/x'], "Invalid value for --keep-latest: '0x10'."],
     [['-x', '', 'd/x'], 'option -x requires a non-empty argument'],
     [['--exclude=', 'd/x'], 'option --exclude requires a non-empty argument'],
-    [['--rotation=daily=x', 'd/x'], "Invalid retention 'x' for daily in --rotation=daily=x."],
     [['-m', '', 'd/x'], 'option -m requires a non-empty argument'],
   ])('usage error for %j', (argv, message) => {
     expect(usageError(argv)).toMatchObject({ code: 'ERR_RSB_CLI_USAGE', message })
+  })
+
+  it.each([
+    ['daily=99999999999999999999', '"99999999999999999999": too large'],
+    ['daily=1e3', '"1e3": not a number'],
+    ['daily=x', '"x": not a number'],
+    ['daily', '"": empty'],
+    ['daily=1.5', '"1.5": not a number'],
+    ['daily=3-4', '"3-4": negative'],
+  ])('--rotation=%s: the retention error of @rsb/rotation (the one rsb rotate gives), with where it was', (spec, what) => {
+    expect(usageError([`--rotation=${spec}`, 'd/x'])).toMatchObject({
+      code: 'ERR_RSB_ROTATION_BAD_RETENTION',
+      message: `Invalid retention value ${what} (${spec.split('=')[0]} in --rotation=${spec}).`,
+      hint: expect.stringContaining("arithmetic such as '7 * 2'"),
+    })
+  })
+
+  it('--rotation counts are retention values as everywhere: arithmetic (daily=7*2 is 14, as rsb rotate --daily=7*2), no upper limit but a safe integer', () => {
+    expect(run(['--rotation=daily=7*2,weekly=(2+2)', 'd/x']).rotation).toEqual({ daily: 14, weekly: 4 })
+    expect(run(['--rotation=daily=1000001', 'd/x']).rotation).toEqual({ daily: 1_000_001 })
   })
 
   it('refuses $RSYNC_MODULE_PATH without explicit actions, and a tunnel to it', () => {
@@ -325,7 +335,7 @@ describe('option values', () => {
     expect(parseRotationSpec(`daily=${MAX_COUNT}`)).toEqual({ daily: 1_000_000 })
     expect(() => parseRotationSpec('')).toThrow(/Refusing to use empty rotation scheme/)
     expect(() => parseRotationSpec('fortnightly=2')).toThrow(/Unknown rotation frequency 'fortnightly'/)
-    expect(() => parseRotationSpec('daily')).toThrow(/Invalid retention '' for daily/)
+    expect(() => parseRotationSpec('daily')).toThrow(/Invalid retention value "": empty \(daily in --rotation=daily\)/)
     expect(() => parseRotationSpec('daily=1.5')).toThrow(/Invalid retention/)
     expect(formatRotationSpec({ monthly: 'always', hourly: 24 })).toBe('hourly=24,monthly=always')
   })

@@ -61,7 +61,7 @@ describe('main', () => {
     const result = await call(['--ionice=a\nb', 'd/x'])
     expect(result.code).toBe(2)
     expect(result.stderr).toBe(
-      "rsb: error: Invalid I/O scheduling class! (got 'a b' while valid options are idle, best-effort, realtime, 1, 2 and 3) (ERR_RSB_CLI_USAGE) Hint: Try 'rsb --help' for more information.\n",
+      "rsb: error: Invalid I/O scheduling class! (got 'a b' while valid options are idle, best-effort, realtime, 1, 2 and 3) (ERR_RSB_CLI_USAGE) Hint: Use one of: idle, best-effort, realtime, 1, 2, 3.\n",
     )
   })
 

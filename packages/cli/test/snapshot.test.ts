@@ -4,7 +4,7 @@
 import { RecordingContext } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
 import { createSnapshot } from '../src/backup/snapshot.ts'
-import { createLogger } from '../src/log.ts'
+import { createLogger } from '../src/kit/log.ts'
 
 const MIRROR = { version: 1, name: 'latest', id: '0123abcd', created: '2024-01-01T00:00:00.000Z' }
 const sink = { write: () => true }

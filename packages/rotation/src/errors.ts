@@ -13,7 +13,8 @@
  * - `ERR_RSB_ROTATION_LOCATION_UNWRITABLE`: the directory to rotate cannot be written (default removal command).
  * - `ERR_RSB_ROTATION_LIST_FAILED`: listing the directory failed.
  * - `ERR_RSB_ROTATION_REMOVAL_FAILED`: one or more removal commands failed (the others still ran).
- * - `ERR_RSB_ROTATION_USAGE`: a bad `rsb-rotate` command line (unknown or ambiguous option, missing value).
+ * - `ERR_RSB_ROTATION_USAGE`: no longer produced (`rsb rotate`'s command-line errors are `ERR_RSB_CLI_USAGE`, as in
+ *   every rsb program); kept so that the code is never reused.
  */
 export type RotationErrorCode =
   | 'ERR_RSB_ROTATION_BAD_RETENTION'

@@ -10,7 +10,7 @@ import {
   type CrypttabEvent,
 } from '@rsb/crypttab'
 import { ensureMounted, isMountPoint, unmount, type MountEvent } from '@rsb/mount'
-import type { Logger } from '../log.js'
+import type { Logger } from '../kit/log.js'
 
 /**
  * Looks up the `--crypto` entry and checks that its disk is connected (before any notification, as the

@@ -5,7 +5,7 @@ import path from 'node:path'
 import type { Context } from '@rsb/exec'
 import { BASE_RSYNC_OPTIONS } from '@rsb/rsync'
 import { CliError } from '../errors.js'
-import type { Logger } from '../log.js'
+import type { Logger } from '../kit/log.js'
 import { metadataPath, STORE_VERSION, writeRecords, type MirrorRecord, type StoreState, type SyncRecord } from './store.js'
 
 // Exact snapshots (issue 10). A snapshot is `cp --archive --link` of the mirror, so it shares every inode with it,

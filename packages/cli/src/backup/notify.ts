@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import type { Context } from '@rsb/exec'
-import type { Logger } from '../log.js'
+import type { Logger } from '../kit/log.js'
 
 const SUMMARY = 'System backups'
 const DESKTOP_VARIABLES = ['DBUS_SESSION_BUS_ADDRESS', 'DISPLAY', 'WAYLAND_DISPLAY', 'XAUTHORITY'] as const

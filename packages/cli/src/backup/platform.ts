@@ -1,6 +1,6 @@
 import type { Context } from '@rsb/exec'
 import { CliError } from '../errors.js'
-import type { Logger } from '../log.js'
+import type { Logger } from '../kit/log.js'
 
 /**
  * The platform check: `uname` in the source context (exit status ignored); output without `linux`

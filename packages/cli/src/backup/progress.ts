@@ -1,4 +1,4 @@
-import type { TextSink } from '../log.js'
+import type { TextSink } from '../kit/log.js'
 
 const WIDTH = 30
 

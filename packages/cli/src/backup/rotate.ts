@@ -1,7 +1,7 @@
 import type { Context } from '@rsb/exec'
 import { isSnapshotName, planRotation, type Backup, type KeepReason, type RotationScheme, type Timestamp } from '@rsb/rotation'
 import { formatDuration, joinPath, joinWords, removalError } from '@rsb/rotation/io'
-import type { Logger } from '../log.js'
+import type { Logger } from '../kit/log.js'
 import { adoptedRecord, isSudoRefusal } from './snapshot.js'
 import { metadataPath, removeRecords, snapshotFileName, type MirrorRecord, type StoreState } from './store.js'
 

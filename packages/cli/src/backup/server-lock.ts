@@ -1,6 +1,6 @@
 import type { Context } from '@rsb/exec'
 import { CliError } from '../errors.js'
-import type { Logger } from '../log.js'
+import type { Logger } from '../kit/log.js'
 import { describeHolder, parseHolder, type LockHolder } from './lock.js'
 
 // $1 the directory to lock (the resolved destination), $2 the file where holders are recorded (in the store's

@@ -2,7 +2,7 @@ import { quoteCommandLine, type Context } from '@rsb/exec'
 import { formatSnapshotName, parseSnapshotName } from '@rsb/rotation'
 import { formatDuration, joinPath } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
-import type { Logger } from '../log.js'
+import type { Logger } from '../kit/log.js'
 import {
   metadataPath,
   removeRecords,

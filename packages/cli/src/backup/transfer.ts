@@ -2,7 +2,7 @@ import { quoteCommandLine, SSH_KEEPALIVE, type Context, type SshContext } from '
 import { runRsync, type RsyncDestination, type RsyncStats } from '@rsb/rsync'
 import type { RunOptions } from '../args.js'
 import { formatDuration } from '@rsb/rotation/io'
-import type { Logger, TextSink } from '../log.js'
+import type { Logger, TextSink } from '../kit/log.js'
 import { ProgressBar } from './progress.js'
 
 export interface TransferStep {

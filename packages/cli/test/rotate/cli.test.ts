@@ -134,7 +134,7 @@ describe('argument validation (upstream), exit statuses', () => {
     for (const argv of [['--ionice=unsupported-class'], ['--hourly=not-a-number', '/tmp']]) {
       const run = await runCli(argv)
       expect(run.code).toBe(2)
-      expect(run.stderr).toMatch(/^rsb-rotate: error: .*\(ERR_RSB_ROTATION_BAD_(OPTION|RETENTION)\) Hint: .*\n$/)
+      expect(run.stderr).toMatch(/^rsb-rotate: error: .*\((ERR_RSB_CLI_USAGE|ERR_RSB_ROTATION_BAD_RETENTION)\) Hint: .*\n$/)
     }
   })
 

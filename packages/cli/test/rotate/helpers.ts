@@ -54,7 +54,7 @@ export const FOUR_DAYS = ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04'
  * code it names; `DIR` stands for a directory of {@link FOUR_DAYS}. Every other option would delete.
  */
 export const USAGE_ERRORS: readonly [label: string, argv: readonly string[], code: string][] = [
-  ['an unknown option (--nope)', ['--nope', '--daily=1', 'DIR'], 'ERR_RSB_ROTATION_USAGE'],
+  ['an unknown option (--nope)', ['--nope', '--daily=1', 'DIR'], 'ERR_RSB_CLI_USAGE'],
   ['a bad timestamp pattern (-t "(?P<year>")', ['-t', '(?P<year>', '--daily=1', 'DIR'], 'ERR_RSB_ROTATION_BAD_PATTERN'],
   ['a negative retention (--daily=-1)', ['--daily=-1', 'DIR'], 'ERR_RSB_ROTATION_BAD_RETENTION'],
   ['a fractional retention (--daily=1.5)', ['--daily=1.5', 'DIR'], 'ERR_RSB_ROTATION_BAD_RETENTION'],

@@ -1,12 +1,12 @@
 // `rsb backup [OPTIONS] [SOURCE] DESTINATION`: the workflow of rsync-system-backup (and rsb's default command).
 // Its option table and pure parse are ../../args.ts; the workflow is ../../backup/run.ts.
-import { parseArgs, type RunOptions } from '../../args.js'
+import { parseArgs, wantsJson, type RunOptions } from '../../args.js'
 import { isRsbError } from '../../errors.js'
 import { helpText } from '../../help.js'
-import { createLogger, type Logger } from '../../log.js'
+import { createLogger, type Logger } from '../../kit/log.js'
 import type { MainIo } from '../../main.js'
 import { version } from '../../version.js'
-import { errorLine, json, oneLine, refuseCommandLine } from '../../render.js'
+import { errorLine, json, oneLine, refuseCommandLine } from '../../kit/render.js'
 
 /** `rsb backup --help`. */
 export function help(): string {
@@ -34,7 +34,7 @@ export async function runBackup(
   } catch (error) {
     // parseArgs reads only the command line: whatever it refuses is a usage error (ERR_RSB_CLI_USAGE, and
     // @rsb/rsync's codes for --rsync-option), exit 2, nothing ran.
-    return refuseCommandLine(error, argv, io, name)
+    return refuseCommandLine(error, io, name, wantsJson(argv))
   }
   switch (parsed.kind) {
     case 'help':

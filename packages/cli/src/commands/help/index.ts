@@ -1,8 +1,9 @@
 // `rsb help [COMMAND]`: rsb's help, or one command's.
+import { wantsJson } from '../../args.js'
 import { UsageError } from '../../errors.js'
 import { helpText } from '../../help.js'
 import type { MainIo } from '../../main.js'
-import { refuseCommandLine } from '../../render.js'
+import { refuseCommandLine } from '../../kit/render.js'
 import { findCommand, unavailable } from '../registry.js'
 
 export function help(): string {
@@ -23,6 +24,6 @@ export async function run(argv: readonly string[], io: MainIo): Promise<number> 
     io.stdout.write((await command.load()).help())
     return 0
   } catch (error) {
-    return refuseCommandLine(error, argv, io, 'rsb')
+    return refuseCommandLine(error, io, 'rsb', wantsJson(argv))
   }
 }

@@ -1,8 +1,8 @@
-import type { IoniceClass } from '@rsb/exec'
-import { parseRetention, RotationError, type Frequency, type RotationScheme } from '@rsb/rotation'
+import { RotationError, type Frequency, type RotationScheme } from '@rsb/rotation'
 import { compilePythonTimestampPattern } from './python-regex.js'
-import { getopt, type OptionDefinition } from './getopt.js'
-import { parseBoolean, parseCount, parseIonice, splitShellWords } from './values.js'
+import { getopt, type OptionDefinition } from '../../kit/getopt.js'
+import { FREQUENCIES, parseCount, parseIonice, parseRetentionValue, type IoniceClass } from '../../kit/values.js'
+import { parseBoolean, splitShellWords } from './values.js'
 
 /** The options of `rsb-rotate` (rotate-backups 8.1's, plus rsb's own). */
 export const OPTIONS: readonly OptionDefinition[] = [
@@ -100,13 +100,14 @@ export interface CliOptions {
 /** The result of {@link parseArgs}. */
 export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: CliOptions }
 
-const FREQUENCY_OPTIONS: readonly string[] = ['minutely', 'hourly', 'daily', 'weekly', 'monthly', 'yearly']
+const FREQUENCY_OPTIONS: readonly string[] = FREQUENCIES
 
 /**
  * Parses `rsb-rotate`'s command line (pure). Values are checked here: a bad retention value, ionice class,
  * syslog choice, count or pattern is a usage error even when no directory follows.
  *
- * @throws {RotationError} ERR_RSB_ROTATION_USAGE, ERR_RSB_ROTATION_BAD_RETENTION, ERR_RSB_ROTATION_BAD_OPTION,
+ * @throws {UsageError} ERR_RSB_CLI_USAGE (the kit's option parser and value parsers)
+ * @throws {RotationError} ERR_RSB_ROTATION_BAD_RETENTION, ERR_RSB_ROTATION_BAD_OPTION,
  *   ERR_RSB_ROTATION_BAD_PATTERN
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -135,7 +136,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   for (const { name, value = '', as } of occurrences) {
     if (FREQUENCY_OPTIONS.includes(name)) {
-      options.scheme[name as Frequency] = parseRetention(value)
+      options.scheme[name as Frequency] = parseRetentionValue(value)
       continue
     }
     switch (name) {

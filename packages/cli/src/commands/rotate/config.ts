@@ -1,12 +1,12 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { IoniceClass } from '@rsb/exec'
-import { FREQUENCIES, parseRetention, RotationError, type RotationScheme } from '@rsb/rotation'
+import { RotationError, type RotationScheme } from '@rsb/rotation'
+import { FREQUENCIES, parseCount, parseIonice, parseRetentionValue, type IoniceClass } from '../../kit/values.js'
 import { compareCodePoints, parseLocation, type Location } from '@rsb/rotation/io'
 import { compilePythonTimestampPattern } from './python-regex.js'
 import { mergeIni, parseIni, type IniData, type IniEntry } from './ini.js'
-import { parseBoolean, parseCount, parseIonice, splitShellWords } from './values.js'
+import { parseBoolean, splitShellWords } from './values.js'
 
 /** The settings a configuration section gives (only the keys it has). */
 export interface SectionSettings {
@@ -133,7 +133,7 @@ function sectionSettings(name: string, entries: Map<string, IniEntry>): SectionS
   for (const [key, entry] of entries) {
     const value = entry.value
     try {
-      if ((FREQUENCIES as readonly string[]).includes(key)) scheme[key as (typeof FREQUENCIES)[number]] = parseRetention(value)
+      if ((FREQUENCIES as readonly string[]).includes(key)) scheme[key as (typeof FREQUENCIES)[number]] = parseRetentionValue(value)
       else if (key === 'include-list' && list(value).length > 0) settings.include = list(value)
       else if (key === 'exclude-list' && list(value).length > 0) settings.exclude = list(value)
       else if (key === 'prefer-recent') settings.preferRecent = parseBoolean(value, key)

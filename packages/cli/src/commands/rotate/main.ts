@@ -21,7 +21,8 @@ import { parseArgs, type CliOptions } from './args.js'
 import { defaultConfigFiles, findSection, loadConfig, resolveLocalDirectory, type RotationConfig, type SectionSettings } from './config.js'
 import { helpText } from './help.js'
 import { compilePythonTimestampPattern } from './python-regex.js'
-import { createLogger, type Logger, type TextSink } from './log.js'
+import { createLogger, type Logger, type TextSink } from '../../kit/log.js'
+import { errorLine, errorReport } from '../../kit/render.js'
 import { pythonListRepr } from './values.js'
 
 // @rsb/exec is loaded on first use: a local run answers its checks and listing with node:fs (FsLocalContext), so
@@ -33,12 +34,13 @@ function loadExec(): Promise<typeof import('@rsb/exec')> {
 }
 
 /** Codes that mean "the settings are wrong" (a usage error, exit 2). */
-const SETTINGS_ERROR_CODES: readonly RotationErrorCode[] = [
+const SETTINGS_ERROR_CODES: readonly (RotationErrorCode | 'ERR_RSB_CLI_USAGE')[] = [
   'ERR_RSB_ROTATION_BAD_RETENTION',
   'ERR_RSB_ROTATION_EMPTY_SCHEME',
   'ERR_RSB_ROTATION_BAD_PATTERN',
   'ERR_RSB_ROTATION_BAD_OPTION',
   'ERR_RSB_ROTATION_USAGE',
+  'ERR_RSB_CLI_USAGE',
 ]
 
 /** What {@link main} reads and writes. Tests pass buffers; `bin.ts` passes the process's streams. */
@@ -97,7 +99,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     return 0
   }
   const options = parsed.options
-  const logger = createLogger(io.stderr, options.verbosity)
+  const logger = createLogger(io.stderr, options.verbosity, { program: 'rsb-rotate', batch: true })
   const run = new Run(options, io, logger)
   try {
     return await run.start()
@@ -113,19 +115,8 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
 }
 
 function usageError(error: unknown, io: MainIo): number {
-  if (isRsbError(error)) {
-    io.stderr.write(`rsb-rotate: error: ${errorLine(error)}\n`)
-    return exitCodeOf(error)
-  }
-  io.stderr.write(`rsb-rotate: internal error: ${error instanceof Error ? error.message : String(error)}\n`)
-  return 1
-}
-
-/** An rsb error as one line: `message (CODE)`, then ` Hint: …` when it has a hint. */
-function errorLine(error: Error & { code: string; hint?: string | undefined }): string {
-  const line = `${error.message} (${error.code})${error.hint ? ` Hint: ${error.hint}` : ''}`
-  // Bad input is one line, whatever a value or file name holds.
-  return line.replace(/\r?\n/g, ' ')
+  io.stderr.write(errorReport(error, 'rsb-rotate'))
+  return isRsbError(error) ? exitCodeOf(error) : 1
 }
 
 interface JsonLocation {

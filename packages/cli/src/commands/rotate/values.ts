@@ -1,22 +1,6 @@
-import type { IoniceClass } from '@rsb/exec'
+// The values only rotate-backups' command line and configuration files have (booleans, shell words, Python's
+// list repr); the others (retention, ionice, counts) are the kit's, shared by every command.
 import { RotationError } from '@rsb/rotation'
-
-const IONICE_CLASSES: readonly string[] = ['idle', 'best-effort', 'realtime', '1', '2', '3']
-
-/**
- * Checks an I/O scheduling class (lower-cased and stripped first).
- *
- * @throws {RotationError} ERR_RSB_ROTATION_BAD_OPTION
- */
-export function parseIonice(value: string): IoniceClass {
-  const normalized = value.trim().toLowerCase()
-  if (IONICE_CLASSES.includes(normalized)) return normalized as IoniceClass
-  throw new RotationError(
-    'ERR_RSB_ROTATION_BAD_OPTION',
-    `Invalid I/O scheduling class! (got '${value}' while valid options are idle, best-effort, realtime, 1, 2 and 3)`,
-    { target: value, hint: 'Use one of: idle, best-effort, realtime, 1, 2, 3.' },
-  )
-}
 
 const TRUE = ['1', 'yes', 'true', 'on']
 const FALSE = ['', '0', 'no', 'false', 'off']
@@ -34,23 +18,6 @@ export function parseBoolean(value: string, what: string): boolean {
     target: value,
     hint: 'Use 1, yes, true, on or 0, no, false, off.',
   })
-}
-
-/**
- * Parses a count of 0 or more written as plain digits.
- *
- * @throws {RotationError} ERR_RSB_ROTATION_BAD_OPTION
- */
-export function parseCount(value: string, what: string): number {
-  const text = value.trim()
-  const count = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN
-  if (!Number.isSafeInteger(count)) {
-    throw new RotationError('ERR_RSB_ROTATION_BAD_OPTION', `Invalid ${what}: '${value}'.`, {
-      target: value,
-      hint: 'Use a whole number of 0 or more.',
-    })
-  }
-  return count
 }
 
 /**

@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js'
+import { UsageError } from '../errors.js'
 
 /** One option of a program: data, not code. */
 export interface OptionDefinition {
@@ -110,4 +110,29 @@ function findLong(typed: string, table: readonly OptionDefinition[]): OptionDefi
     })
   }
   throw new UsageError(`option --${typed} not recognized`)
+}
+
+/**
+ * Whether a command line asks for an option without a value (`json`), by its name or a unique prefix (`--j`…,
+ * also with a value attached), before `--`; for the document a refusal still owes. A value that happens to read
+ * `--json` (`-x --json`) counts too: a document too many is harmless.
+ *
+ * @example
+ * ```ts
+ * asksFor(['--js', '--bogus'], table, 'json') // true
+ * asksFor(['--', '--json'], table, 'json')    // false
+ * ```
+ */
+export function asksFor(argv: readonly string[], table: readonly OptionDefinition[], name: string): boolean {
+  for (const arg of argv) {
+    if (arg === '--') return false
+    if (!arg.startsWith('--')) continue
+    const eq = arg.indexOf('=')
+    try {
+      if (getopt([eq === -1 ? arg : arg.slice(0, eq)], table).options[0]?.name === name) return true
+    } catch {
+      // not an option (or an ambiguous prefix, or one that needs a value): not this one
+    }
+  }
+  return false
 }
