@@ -1,10 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { expect } from 'vitest'
+import { copyPackageForUsers } from '@rsb/testkit'
+import { expect, onTestFinished } from 'vitest'
+
+/** This package's directory. */
+const PACKAGE = path.resolve(import.meta.dirname, '..')
 
 /** The built program (scripts/test.sh builds before the tests run). */
-export const BIN = path.resolve(import.meta.dirname, '../dist/bin.js')
+export const BIN = path.join(PACKAGE, 'dist/bin.js')
+
+/**
+ * A copy of the built program (the package's dist with every package it imports) that any user can run, for a
+ * test that runs rsb as another user: the checkout may lie where only root gets in (a clone in a 0700 `mktemp -d`
+ * directory). Removed when the current test finishes; returns the copy's `dist/bin.js`.
+ */
+export async function binForUsers(): Promise<string> {
+  const copy = await copyPackageForUsers(PACKAGE)
+  onTestFinished(() => copy.remove())
+  return path.join(copy.path, path.relative(PACKAGE, BIN))
+}
 
 /** The outcome of a finished rsb process. */
 export interface RsbResult {
@@ -192,17 +207,18 @@ export async function processes(): Promise<{ pid: number; argv: string[] }[]> {
 }
 
 /**
- * Runs the built rsb as another USER (util-linux `runuser`; the test must be root), with only PATH and TZ of the
- * test's environment plus ENV, and collects its standard error.
+ * Runs the built rsb as another USER (util-linux `runuser`; the test must be root), from a copy that USER can read
+ * ({@link binForUsers}), with only PATH and TZ of the test's environment plus ENV, and collects its standard error.
+ * Call it inside a test.
  */
-export function runRsbAs(
+export async function runRsbAs(
   user: string,
   args: readonly string[],
   options: { cwd?: string; env?: Record<string, string | undefined> } = {},
 ): Promise<{ code: number | null; stderr: string }> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, TZ: 'UTC', ...options.env }
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
-  const child = spawn('runuser', ['-u', user, '--', process.execPath, BIN, ...args], {
+  const child = spawn('runuser', ['-u', user, '--', process.execPath, await binForUsers(), ...args], {
     cwd: options.cwd ?? '/',
     env,
     stdio: ['ignore', 'ignore', 'pipe'],

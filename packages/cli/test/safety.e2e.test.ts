@@ -8,7 +8,17 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { isRoot, runChecked, testdir } from '@rsb/testkit'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { createSource, listing, runRsb, snapshotsIn, startRsb, verifyDestination, writeProgram, type RsbResult } from './helpers.ts'
+import {
+  binForUsers,
+  createSource,
+  listing,
+  runRsb,
+  snapshotsIn,
+  startRsb,
+  verifyDestination,
+  writeProgram,
+  type RsbResult,
+} from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 const exec = promisify(execFile)
@@ -237,9 +247,11 @@ describe('5: SOURCE missing, a file, empty or unreadable', () => {
     await fs.chown(path.join(t, 'b'), await id('-u'), await id('-g'))
     const before = await listing(t)
     const env = { PATH: process.env.PATH, TZ: 'UTC', HOME: '/tmp' }
+    // nobody runs a copy of rsb: the checkout may lie where only root gets in
+    const bin = await binForUsers()
     const result = await exec(
       'runuser',
-      ['-u', 'nobody', '--', process.execPath, ...rsbArgs([...QUIET, path.join(t, 'secret'), path.join(t, 'b/latest')])],
+      ['-u', 'nobody', '--', process.execPath, bin, ...QUIET, path.join(t, 'secret'), path.join(t, 'b/latest')],
       { env },
     ).then(
       ({ stdout, stderr }) => ({ code: 0, signal: null, stdout, stderr }),
@@ -254,10 +266,6 @@ describe('5: SOURCE missing, a file, empty or unreadable', () => {
     expect(await listing(t)).toEqual(before)
   })
 })
-
-function rsbArgs(args: readonly string[]): string[] {
-  return [path.resolve(import.meta.dirname, '../dist/bin.js'), ...args]
-}
 
 describe('9: a symlinked DESTINATION', () => {
   it('is refused (snapshots would copy the link): the hint names the real directory', async () => {

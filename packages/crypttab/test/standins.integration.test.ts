@@ -4,7 +4,7 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { isRoot, testdir } from '@rsb/testkit'
+import { copyForUsers, isRoot, testdir } from '@rsb/testkit'
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
 import { leftovers, prepareLuksDisk, REAL_CRYPTSETUP, STAND_IN_BIN } from './helpers/luks-disk.ts'
 
@@ -26,6 +26,16 @@ function run(file: string, args: readonly string[], options: SpawnSyncOptions = 
 }
 
 const standIn = (name: string) => path.join(STAND_IN_BIN, name)
+
+/**
+ * The stand-in NAME as another user can run it: from a copy of the stand-ins outside the checkout (which may lie
+ * where only root gets in), removed when the current test finishes.
+ */
+async function standInForUsers(name: string): Promise<string> {
+  const copy = await copyForUsers(STAND_IN_BIN)
+  onTestFinished(() => copy.remove())
+  return path.join(copy.path, name)
+}
 
 describe.skipIf(!isRoot || !hasReal)('the stand-ins against the real Debian programs (needs root)', () => {
   afterAll(async () => {
@@ -81,9 +91,9 @@ describe.skipIf(!isRoot || !hasReal)('the stand-ins against the real Debian prog
   it.each([
     ['cryptdisks_start', REAL_START],
     ['cryptdisks_stop', REAL_STOP],
-  ])('%s refuses non-root users like the real one', (name, real) => {
+  ])('%s refuses non-root users like the real one', async (name, real) => {
     const asNobody = { uid: 65534, gid: 65534, cwd: '/' }
-    expect(run(standIn(name), ['rsb-luks-x'], asNobody)).toEqual(run(real, ['rsb-luks-x'], asNobody))
+    expect(run(await standInForUsers(name), ['rsb-luks-x'], asNobody)).toEqual(run(real, ['rsb-luks-x'], asNobody))
   })
 
   it('cryptsetup: the real key check, the same statuses as the real binary', async () => {
@@ -142,7 +152,7 @@ describe.skipIf(!isRoot || !hasReal)('the stand-ins against the real Debian prog
     onTestFinished(() => disk.cleanup())
     const fake = standIn('cryptsetup')
     const asNobody = { uid: 65534, gid: 65534, cwd: '/' }
-    expect(run(fake, ['luksOpen', `--key-file=${disk.keyFile}`, disk.image, 'rsb-luks-x'], asNobody)).toEqual({
+    expect(run(await standInForUsers('cryptsetup'), ['luksOpen', `--key-file=${disk.keyFile}`, disk.image, 'rsb-luks-x'], asNobody)).toEqual({
       status: 1,
       stdout: '',
       stderr: 'Cannot initialize device-mapper, running as non-root user.\n',

@@ -3,17 +3,23 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSudoUser, startSshd, type SshServer, type TestUser } from '@rsb/testkit'
+import { copyPackageForUsers, createSudoUser, startSshd, type SshServer, type TestUser, type UserCopy } from '@rsb/testkit'
 import { SshContext } from '../src/index.ts'
 
-const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/index.js')
+const here = path.dirname(fileURLToPath(import.meta.url))
+const dist = path.resolve(here, '../dist/index.js')
 
 describe('sudo for a non-root user (root: creates a throwaway user)', () => {
   let user: TestUser
   let noSudo: TestUser
   let server: SshServer
+  // the built package as the users can read it (the checkout may lie where only root gets in)
+  let copy: UserCopy
+  let copied: string
 
   beforeAll(async () => {
+    copy = await copyPackageForUsers(path.resolve(here, '..'))
+    copied = path.join(copy.path, 'dist/index.js')
     user = await createSudoUser()
     noSudo = await createSudoUser({ sudo: false })
     server = await startSshd()
@@ -23,11 +29,12 @@ describe('sudo for a non-root user (root: creates a throwaway user)', () => {
     await server?.stop()
     await user?.remove()
     await noSudo?.remove()
+    await copy?.remove()
   })
 
   // LocalContext as the user: a node process running under the user's uid imports the built package.
   const runAs = (u: TestUser, code: string) =>
-    spawnSync(process.execPath, ['--input-type=module', '-e', `import * as exec from ${JSON.stringify(dist)}\n${code}`], {
+    spawnSync(process.execPath, ['--input-type=module', '-e', `import * as exec from ${JSON.stringify(copied)}\n${code}`], {
       uid: u.uid,
       gid: u.gid,
       cwd: '/',

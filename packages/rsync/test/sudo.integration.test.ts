@@ -2,27 +2,34 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createSudoUser, isRoot, testdir, type TestUser } from '@rsb/testkit'
+import { copyPackageForUsers, createSudoUser, isRoot, testdir, type TestUser, type UserCopy } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildRsyncArgs } from '../src/index.ts'
 import { createSource, verifyDestination } from './tree.ts'
 
 // runRsync as a non-root user, for real: a node process under a throwaway user's uid imports the built package
-// (run `pnpm build` first; scripts/test.sh does).
-const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/index.js')
+// (run `pnpm build` first; scripts/test.sh does), from a copy the users can read (the checkout may lie where only
+// root gets in).
+const here = path.dirname(fileURLToPath(import.meta.url))
+const dist = path.resolve(here, '../dist/index.js')
 const describeAsRoot = isRoot ? describe : describe.skip
 
 describeAsRoot('runRsync with sudo as a non-root user (root: creates throwaway users)', () => {
   let user: TestUser
   let noSudo: TestUser
+  let copy: UserCopy
+  let copied: string
 
   beforeAll(async () => {
+    copy = await copyPackageForUsers(path.resolve(here, '..'))
+    copied = path.join(copy.path, 'dist/index.js')
     user = await createSudoUser()
     noSudo = await createSudoUser({ sudo: false })
   })
   afterAll(async () => {
     await user?.remove()
     await noSudo?.remove()
+    await copy?.remove()
   })
 
   const runAs = (u: TestUser, options: Record<string, unknown>) =>
@@ -31,7 +38,7 @@ describeAsRoot('runRsync with sudo as a non-root user (root: creates throwaway u
       [
         '--input-type=module',
         '-e',
-        `import { runRsync } from ${JSON.stringify(dist)}
+        `import { runRsync } from ${JSON.stringify(copied)}
          import { LocalContext } from '@rsb/exec'
          try {
            const result = await runRsync({ ...${JSON.stringify(options)}, context: new LocalContext({ sudo: true }) })
@@ -43,7 +50,7 @@ describeAsRoot('runRsync with sudo as a non-root user (root: creates throwaway u
       {
         uid: u.uid,
         gid: u.gid,
-        cwd: path.dirname(dist),
+        cwd: path.dirname(copied),
         encoding: 'utf8',
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: u.home },
       },

@@ -3,4 +3,5 @@ export { freePort, runChecked, startServer, stopProcess, waitForPort } from './p
 export { startSshd, type SshServer, type StartSshdOptions } from './sshd.js'
 export { startRsyncDaemon, type RsyncDaemon, type RsyncModule } from './rsyncd.js'
 export { createSudoUser, type TestUser } from './users.js'
+export { copyForUsers, copyPackageForUsers, type UserCopy } from './reachable.js'
 export { runReadmeExample, type ReadmeExampleRun } from './readme.js'
