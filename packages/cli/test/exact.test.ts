@@ -17,7 +17,7 @@ import {
   worthMoving,
   type PlanInput,
 } from '../src/backup/exact.ts'
-import type { SyncRecord } from '../src/backup/store.ts'
+import type { SyncRecord } from '../src/setup/store.ts'
 
 const HOSTILE = `it's "q" $(touch pwned)\nx`
 const shape = { excludes: [], excludedRoots: undefined, rsyncOptions: [], multiFs: false }

@@ -3,7 +3,7 @@ import { RecordingContext } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
 import { checkPaths, isInside, literalFilterPath, type PathCheckInput } from '../src/backup/preflight.ts'
 import { probePath, type PathFacts } from '../src/backup/probe.ts'
-import type { StoreState } from '../src/backup/store.ts'
+import type { StoreState } from '../src/setup/store.ts'
 
 const DIRECTORY: PathFacts = {
   resolved: '/b/latest',

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { createSudoUser, isRoot, startSshd, testdir, type SshServer, type TestUser } from '@rsb/testkit'
 import { parseSshCommand } from '@rsb/exec'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sshSettings } from '../src/backup/run.ts'
+import { sshSettings } from '../src/setup/ssh.ts'
 import { createSource, runRsb, snapshotsIn, verifyDestination } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']

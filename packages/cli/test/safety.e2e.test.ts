@@ -247,12 +247,12 @@ describe('5: SOURCE missing, a file, empty or unreadable', () => {
     await fs.chown(path.join(t, 'b'), await id('-u'), await id('-g'))
     const before = await listing(t)
     const env = { PATH: process.env.PATH, TZ: 'UTC', HOME: '/tmp' }
-    // nobody runs a copy of rsb: the checkout may lie where only root gets in
+    // nobody runs a copy of rsb, in /: the checkout (the test's working directory) may lie where only root gets in
     const bin = await binForUsers()
     const result = await exec(
       'runuser',
       ['-u', 'nobody', '--', process.execPath, bin, ...QUIET, path.join(t, 'secret'), path.join(t, 'b/latest')],
-      { env },
+      { env, cwd: '/' },
     ).then(
       ({ stdout, stderr }) => ({ code: 0, signal: null, stdout, stderr }),
       (error: { code: number; stdout: string; stderr: string }) => ({

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { LocalContext } from '@rsb/exec'
 import { createSudoUser, isRoot, runChecked, startSshd, testdir, type SshServer, type TestUser } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { READ_SCRIPT, readStore } from '../src/backup/store.ts'
+import { READ_SCRIPT, readStore } from '../src/setup/store.ts'
 import { createSource, listing, runRsb, runRsbAs, snapshotsIn, verifyDestination, type RsbResult } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']

@@ -3,7 +3,7 @@
 // never parsed from a store the reader found unsafe.
 import { RecordingContext } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
-import { READ_SCRIPT, readStore, unsafeStoreDirectory } from '../src/backup/store.ts'
+import { READ_SCRIPT, readStore, unsafeStoreDirectory } from '../src/setup/store.ts'
 
 const STORE_JSON = '{"format":"rsb-store","version":1,"created":"2024-01-01T00:00:00.000Z"}\n'
 const MIRROR_JSON = '{"version":1,"name":"latest","id":"0123abcd","created":"2024-01-01T00:00:00.000Z"}\n'

@@ -7,8 +7,8 @@ import { parseArgs, type RunOptions } from '../src/index.ts'
 import { runWorkflow } from '../src/backup/run.ts'
 import { createLogger } from '../src/kit/log.ts'
 import { PROBE_SCRIPT } from '../src/backup/probe.ts'
-import { READ_SCRIPT, WRITE_SCRIPT } from '../src/backup/store.ts'
-import { HOLD_SCRIPT } from '../src/backup/server-lock.ts'
+import { READ_SCRIPT, WRITE_SCRIPT } from '../src/setup/store.ts'
+import { HOLD_SCRIPT } from '../src/setup/server-lock.ts'
 
 type Handler = (argv: readonly string[]) => { exitCode?: number; stdout?: string } | undefined
 

@@ -6,7 +6,7 @@ import type { Context } from '@rsb/exec'
 import { BASE_RSYNC_OPTIONS } from '@rsb/rsync'
 import { CliError } from '../errors.js'
 import type { Logger } from '../kit/log.js'
-import { metadataPath, STORE_VERSION, writeRecords, type MirrorRecord, type StoreState, type SyncRecord } from './store.js'
+import { metadataPath, STORE_VERSION, writeRecords, type MirrorRecord, type StoreState, type SyncRecord } from '../setup/store.js'
 
 // Exact snapshots (issue 10). A snapshot is `cp --archive --link` of the mirror, so it shares every inode with it,
 // and rsync changes a file's mode, owner, group, ACL or xattrs *in place* when only those changed: every snapshot

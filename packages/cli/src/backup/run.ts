@@ -1,14 +1,11 @@
 import os from 'node:os'
-import path from 'node:path'
-import { CleanupScope, LocalContext, SshContext, parseSshCommand, type Context } from '@rsb/exec'
+import { CleanupScope, SshContext, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
 import { formatDuration, joinWords } from '@rsb/rotation/io'
-import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS, remoteShellOption } from '@rsb/rsync'
+import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS } from '@rsb/rsync'
 import { CliError, UsageError, isRsbError } from '../errors.js'
 import type { Logger, TextSink } from '../kit/log.js'
 import { assertInside } from '@rsb/mount'
-import { checkCryptoDisk, mountDisk, unlockDisk } from './disk.js'
-import { acquireRunLock, describeHolder, lockDirectory, type RunLock } from './lock.js'
 import { Notifier } from './notify.js'
 import { checkPlatform } from './platform.js'
 import { rotateSnapshots } from './rotate.js'
@@ -16,10 +13,12 @@ import { checkSource, inspectPaths, isInside, literalFilterPath, type Inspection
 import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
 import { prepareExact, stagePrefix, type ExactRun } from './exact.js'
-import { metadataPath, readStore, registerMirror, STORE_DIRECTORY, STORE_VERSION, type MirrorRecord } from './store.js'
+import { metadataPath, readStore, registerMirror, STORE_VERSION, type MirrorRecord } from '../setup/store.js'
 import { createSummary, type RunSummary } from './summary.js'
-import { checkTarget, resolveTarget, type Target } from './target.js'
-import { acquireServerLock, type ServerLock } from './server-lock.js'
+import { checkTarget } from './target.js'
+import { openDestination, type MirrorLock } from '../setup/open.js'
+import { sshSettings } from '../setup/ssh.js'
+import { resolveTarget, type Target } from '../setup/target.js'
 import { runTransfer } from './transfer.js'
 
 /** What the workflow needs from its caller. */
@@ -47,41 +46,6 @@ export interface WorkflowResult {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
-}
-
-/**
- * The SSH settings of rsb's own connections: `$RSB_SSH_CONFIG` alone when it is set (`$RSYNC_RSH` is then not read),
- * else every option of `$RSYNC_RSH` that selects where and how to connect (`-F -p -l -i -o -4 -6 -b`), for `ssh -G`,
- * so that rsb's commands go to the server, port and user that rsync's transfer goes to. `rsyncOptions` are the
- * pass-through options of an SSH destination's transfer: a remote shell of theirs (`--rsh=…`, `-e…`) would take
- * rsync's ssh elsewhere while rsb's connection follows `$RSYNC_RSH`, so it is refused.
- *
- * @throws {CliError} ERR_RSB_CLI_RSH_UNSUPPORTED when `$RSYNC_RSH` is not ssh or holds what rsb cannot follow, or
- *   `rsyncOptions` choose the remote shell
- */
-export function sshSettings(
-  env: Readonly<Record<string, string | undefined>>,
-  rsyncOptions: readonly string[] = [],
-): { sshConfigFile?: string; sshArgs?: readonly string[] } {
-  const chosen = remoteShellOption(rsyncOptions)
-  if (chosen !== undefined) {
-    throw new CliError(
-      'ERR_RSB_CLI_RSH_UNSUPPORTED',
-      `rsb's own SSH connection cannot follow a remote shell given in the rsync options (${chosen} in --rsync-option): rsync would connect with it, rsb with $RSYNC_RSH.`,
-      { hint: `Leave ${chosen} out of --rsync-option and set $RSYNC_RSH instead; rsb's own connection follows it.` },
-    )
-  }
-  if (env.RSB_SSH_CONFIG) return { sshConfigFile: env.RSB_SSH_CONFIG }
-  if ((env.RSYNC_RSH ?? '').trim() === '') return {}
-  const rsh = parseSshCommand(env.RSYNC_RSH as string)
-  if (rsh.unsupported !== undefined) {
-    throw new CliError('ERR_RSB_CLI_RSH_UNSUPPORTED', `rsb's own SSH connection cannot follow $RSYNC_RSH: ${rsh.unsupported}.`, {
-      hint:
-        'Give $RSYNC_RSH as ssh (or the absolute path of the ssh on PATH) with only ssh options rsb can follow (-F, -p, -l, -i, -o, -4, -6, -b; see rsb --help), ' +
-        "or set $RSB_SSH_CONFIG to an ssh_config file for rsb's own connection (then $RSYNC_RSH is not read for it).",
-    })
-  }
-  return { sshArgs: rsh.sshArgs }
 }
 
 function interrupted(signal: AbortSignal): CliError {
@@ -135,7 +99,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   }
 
   // 1. What the destination allows, before anything runs.
-  const target = resolveTarget(options)
+  const target = resolveTarget(options.destination)
   const actions = checkTarget(target, options)
   if (target.destination.kind === 'daemon' && options.explicitActions.length === 0) {
     logger.log(
@@ -151,79 +115,45 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   }
   if (options.mount !== undefined && target.destination.kind === 'local') assertInside(target.destination.directory, options.mount)
 
-  // 2. Platform check, in the source context.
-  const locks: RunLock[] = []
-  const plain = io.contexts?.local ?? new LocalContext({ sudo: options.sudo, ionice: options.ionice })
-  // rsync and the store's commands inherit the run locks, so a lock lasts while any of them runs (also when rsb
-  // alone is killed); mount helpers, unlocking and notifications do not (a FUSE daemon would hold it for good)
-  const source =
-    io.contexts?.local ?? new LocalContext({ sudo: options.sudo, ionice: options.ionice, inherit: () => locks.map((lock) => lock.fd) })
+  // 2. The destination opened (setup/open.ts): the run lock, the contexts, the SSH connection.
+  const opened = await openDestination(
+    {
+      target,
+      sudo: options.sudo,
+      ionice: options.ionice,
+      crypto: options.crypto,
+      mount: options.mount,
+      rsyncOptions: options.rsyncOptions,
+      env: io.env,
+      logger,
+      signal,
+      contexts: io.contexts,
+    },
+    scope,
+  )
+  const { plain, local: source, destination } = opened
+  // 3. Platform check, in the source context.
   const warning = await checkPlatform(plain, options.force, logger, signal)
   if (warning) summary.warnings.push(warning)
   checkAbort()
-
-  // 3. One run per destination (and, once it is resolved, per mirror: below); released last.
-  const lockDir = lockDirectory(io.env)
-  for (const skipped of lockDir.skipped) {
-    if (skipped.kind === 'unsafe') logger.log('warning', `Not keeping run locks in ${skipped.directory}: it ${skipped.reason}.`)
-  }
-  // every lock of the run (also the mirror's, taken later) goes last, after unmounting and locking the disk
-  scope.add('release the run lock', () => {
-    for (const lock of locks.toReversed()) lock.release()
-  })
-  const takeLock = (key: string, display: string) => {
-    const lock = acquireRunLock(key, display, lockDir.directory)
-    locks.push(lock)
-    if (lock.previous)
-      logger.log(
-        'warning',
-        `Took over the run lock of ${display} from a run that ended without releasing it (${describeHolder(lock.previous)}).`,
-      )
-  }
-  takeLock(target.lockKey, target.expression)
-
-  // 4. Where destination commands run: closed after every other cleanup but the lock.
-  let destination: Context | undefined
-  if (target.destination.kind === 'local') {
-    destination = source
-  } else if (target.destination.kind === 'ssh') {
-    const { hostname, username } = target.destination
-    const ssh =
-      io.contexts?.ssh?.(hostname, username) ??
-      new SshContext({
-        // user@host, not `user`: a -l of $RSYNC_RSH beats it, as it does for rsync's ssh (`ssh -l bob alice@host` is bob)
-        host: username === undefined ? hostname : `${username}@${hostname}`,
-        ...sshSettings(io.env, options.rsyncOptions),
-        sudo: options.sudo,
-        ionice: options.ionice,
-      })
-    scope.add(`close the SSH connection to ${ssh.host}`, () => ssh.close())
-    destination = ssh
-  }
-
-  // Where disks are unlocked and mounted: the destination's machine, without the inherited locks.
-  const disks = target.destination.kind === 'local' ? plain : destination
-
-  // 5. The crypttab entry and the missing-disk check (before any notification).
-  const crypto = options.crypto !== undefined && disks ? await checkCryptoDisk(disks, options.crypto, signal) : undefined
+  // The crypttab entry and the missing-disk check (before any notification).
+  await opened.checkDisk()
 
   const notifier = new Notifier(plain, logger, options.notifications, io.env)
   const timer = performance.now()
   const done: string[] = []
   if (actions.backup) await notifier.send(options.dryRun ? 'Starting dry-run' : 'Starting backup')
 
-  // 6. Unlock (outside the failure handler, as the original).
-  if (crypto && disks) scope.add(`lock ${crypto.target}`, await unlockDisk(disks, crypto.target, logger, signal))
+  // 4. Unlock (outside the failure handler, as the original), then mount.
+  await opened.unlock()
 
   try {
     checkAbort()
-    if (options.mount !== undefined && disks) {
-      scope.add(`unmount ${options.mount}`, await mountDisk(disks, options.mount, logger, signal))
-    }
-    // 7. SOURCE, DESTINATION and the store, resolved and checked before anything is written.
+    await opened.mount()
+    // 5. SOURCE, DESTINATION and the store, resolved and checked before anything is written.
     let paths: Inspection | undefined
     let mirror: MirrorRecord | undefined
-    let mirrorLock: { lock: ServerLock; key: string } | undefined
+    let mirrorLock: MirrorLock | undefined
     if (target.destination.kind === 'daemon' && actions.backup) {
       // rsb cannot look at the daemon's side, but SOURCE is here: a missing or empty one must not become the backup
       checkSource(
@@ -250,38 +180,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         // here), for runs from other machines, other users and other lock directories. Two mirrors of one store may
         // run side by side (each touches only its own snapshots).
         beforeStore: async (facts) => {
-          const store = path.posix.dirname(facts.resolved)
-          const name = path.posix.basename(facts.resolved)
-          const ssh = target.destination.kind === 'ssh' ? target.destination : undefined
-          const where = ssh ? `${ssh.username ? `${ssh.username}@` : ''}${ssh.hostname}:` : ''
-          const display = facts.resolved === target.destination.directory ? target.expression : `${target.expression} (${facts.resolved})`
-          // by its real path, and when the store exists by the store's device and inode and the mirror's name
-          takeLock(`mirror ${where}${facts.resolved}`, display)
-          if (/^\d+:\d+$/.test(facts.storeId)) takeLock(`mirror ${where}${facts.storeId}/${name}`, display)
-          const holderContext = ssh ? destination : disks
-          if (!holderContext) return
-          const server = await acquireServerLock({
-            context: holderContext,
-            directory: facts.resolved,
-            holderFile: `${store}/${STORE_DIRECTORY}/mirrors/${name}.lock`,
-            display,
-            logger,
-            signal,
-          })
-          if (!server) {
-            logger.log(
-              'warning',
-              `${holderContext.host} has no flock program: runs from other machines to ${facts.resolved} are not kept apart.`,
-            )
-            return
-          }
-          scope.add(`release the lock of ${facts.resolved} on ${holderContext.host}`, () => server.release())
-          mirrorLock = { lock: server, key: `${where}${facts.resolved}` }
-          if (server.previous)
-            logger.log(
-              'warning',
-              `Took over the lock of ${facts.resolved} on ${holderContext.host} from a run that ended without releasing it (${describeHolder(server.previous)}).`,
-            )
+          mirrorLock = await opened.lockMirror(facts)
         },
       })
       mirror = await prepareStore(paths, destination, options, logger, signal)

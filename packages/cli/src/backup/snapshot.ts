@@ -13,9 +13,9 @@ import {
   type MirrorRecord,
   type SnapshotRecord,
   type StoreState,
-} from './store.js'
+} from '../setup/store.js'
 
-export { TEMPORARY_PREFIX } from './store.js'
+export { TEMPORARY_PREFIX } from '../setup/store.js'
 
 export interface SnapshotStep {
   readonly context: Context

@@ -1,53 +1,8 @@
-import path from 'node:path'
-import {
-  DestinationError,
-  formatDestination,
-  parentDirectory,
-  parseDestination,
-  type DaemonDestination,
-  type Destination,
-} from '@rsb/destination'
-import type { RsyncDestination } from '@rsb/rsync'
+// What `rsb backup` may do with its destination (the actions a daemon destination allows, …).
+import { parentDirectory } from '@rsb/destination'
 import type { RunOptions } from '../args.js'
 import { UsageError } from '../errors.js'
-
-/** The destination of a run, with what the workflow derives from it. */
-export interface Target {
-  readonly destination: Destination
-  /** The expression as given. */
-  readonly expression: string
-  /** Where snapshots go; undefined when the directory has no parent (`latest`, `/`, a daemon module). */
-  readonly parent: string | undefined
-  /** What `runRsync` gets: a daemon port is only set when the expression names one (else the tunnel's or 873). */
-  readonly rsync: RsyncDestination
-  /** The key of the run lock: the absolute local path, or the formatted remote expression. */
-  readonly lockKey: string
-}
-
-/**
- * Parses the destination of a run (`@rsb/destination`).
- *
- * @throws {DestinationError} the parse errors of `parseDestination` (usage errors: exit 2)
- */
-export function resolveTarget(options: RunOptions, cwd = process.cwd()): Target {
-  const destination = parseDestination(options.destination)
-  // A port written in the expression wins over the tunnel's; find out whether there is one.
-  const explicitPort =
-    destination.kind === 'daemon' && (parseDestination(options.destination, { defaultPort: 1 }) as DaemonDestination).port !== 1
-  let parent: string | undefined
-  try {
-    parent = parentDirectory(destination)
-  } catch (error) {
-    if (!(error instanceof DestinationError)) throw error
-  }
-  return {
-    destination,
-    expression: options.destination,
-    parent,
-    rsync: destination.kind === 'daemon' && !explicitPort ? { ...destination, port: undefined } : destination,
-    lockKey: destination.kind === 'local' ? path.resolve(cwd, destination.directory) : formatDestination(destination),
-  }
-}
+import type { Target } from '../setup/target.js'
 
 /**
  * Checks a destination against the command line, before anything runs.
