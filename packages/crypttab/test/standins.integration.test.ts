@@ -152,7 +152,8 @@ describe.skipIf(!isRoot || !hasReal)('the stand-ins against the real Debian prog
     onTestFinished(() => disk.cleanup())
     const fake = standIn('cryptsetup')
     const asNobody = { uid: 65534, gid: 65534, cwd: '/' }
-    expect(run(await standInForUsers('cryptsetup'), ['luksOpen', `--key-file=${disk.keyFile}`, disk.image, 'rsb-luks-x'], asNobody)).toEqual({
+    const fakeForNobody = await standInForUsers('cryptsetup')
+    expect(run(fakeForNobody, ['luksOpen', `--key-file=${disk.keyFile}`, disk.image, 'rsb-luks-x'], asNobody)).toEqual({
       status: 1,
       stdout: '',
       stderr: 'Cannot initialize device-mapper, running as non-root user.\n',

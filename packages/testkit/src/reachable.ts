@@ -17,7 +17,7 @@ export interface UserCopy {
 
 /**
  * Copies the directory `source` (symbolic links as they are) into a fresh directory under `os.tmpdir()` that every
- * user can read: directories 0755, files readable by all (executable by all when executable by their owner).
+ * user can read: directories 0755, files readable by all (executable by all when executable by anyone).
  * For stand-in scripts and other self-contained folders. Remove it with `remove()`.
  */
 export async function copyForUsers(source: string): Promise<UserCopy> {
