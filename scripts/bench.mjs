@@ -1,5 +1,5 @@
 // Runs every package benchmark (packages/*/bench/*.bench.mjs) after a build, one after the other.
-// Each benchmark compares against the baseline named in its issue in the same run and prints the ratio.
+// Each benchmark compares against its baseline in the same run and prints the ratio.
 // Usage: pnpm bench [FILTER]   (FILTER: a substring of the benchmark's path, e.g. "rotation")
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'

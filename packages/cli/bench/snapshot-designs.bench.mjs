@@ -1,4 +1,4 @@
-// Benchmark of the snapshot designs of issue 10 (point-in-time-exact snapshots), run by `pnpm bench snapshot`
+// Benchmark of the designs for point-in-time-exact snapshots, run by `pnpm bench snapshot`
 // after the build. Measurement only: plain commands, not rsb; printed, never asserted.
 //
 // A 20,000-file tree (100 dirs x 200 small files, plus hard-linked pairs), one store per design holding one
@@ -92,7 +92,7 @@ const snapshotName = (d, n) =>
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rsb-snapshot-designs-'))
 const source = path.join(root, 'source')
-// the argv rsb runs (rsync-system-backup's, reference 4.3, with --hard-links), without its operands
+// the argv rsb runs (rsync-system-backup's, with --hard-links), without its operands
 const RSYNC_OPTIONS = buildRsyncArgs({ source, destination: path.join(root, 'x'), timeout: 600 }).slice(1, -2)
 const RSYNC_ENV = { HOME: '' }
 const rsync = (extra, to) => run('rsync', [...RSYNC_OPTIONS, ...extra, `${source}/`, `${to}/`], { env: RSYNC_ENV })

@@ -341,7 +341,7 @@ describe('option values', () => {
   })
 })
 
-describe('refusals at parse time (issue 9)', () => {
+describe('refusals at parse time', () => {
   it.each(['daily=0', 'minutely=0,hourly=0,daily=0,weekly=0,monthly=0,yearly=0', 'daily=3,daily=0'])(
     '--rotation=%s keeps nothing but the newest snapshot: usage error',
     (spec) => {

@@ -170,7 +170,7 @@ describe.skipIf(!isRoot)('--mount with a real loop-mounted ext4 (needs root)', (
     expect(await fs.readdir(mountPoint)).toEqual([])
   })
 
-  it('the cron recipe with the mount point as DESTINATION: mounted, refused before rsync, unmounted; the disk is untouched (issue 9 #1)', async () => {
+  it('the cron recipe with the mount point as DESTINATION: mounted, refused before rsync, unmounted; the disk is untouched', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     const { mountPoint, fstab } = await ext4Image(t)
@@ -205,7 +205,7 @@ describe.skipIf(!isRoot)('--mount with a real loop-mounted ext4 (needs root)', (
     expect(run.mounted).toBe(true)
   })
 
-  it('a dry run leaves the mount state as it was and writes nothing (15.2 #3)', async () => {
+  it('a dry run leaves the mount state as it was and writes nothing', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     const { mountPoint, fstab, image } = await ext4Image(t)
@@ -225,7 +225,7 @@ describe.skipIf(!isRoot)('--mount with a real loop-mounted ext4 (needs root)', (
     expect(before.length).toBe((await fs.readFile(image)).length)
   })
 
-  it('a failing mount is an error that names the mount point (15.1 #12, 15.2 #8)', async () => {
+  it('a failing mount is an error that names the mount point', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     const { mountPoint, fstab } = await ext4Image(t, 4, false)
@@ -238,7 +238,7 @@ describe.skipIf(!isRoot)('--mount with a real loop-mounted ext4 (needs root)', (
 })
 
 describe.skipIf(!isRoot)('--crypto without unlocking (needs root)', () => {
-  it('an entry whose disk is not connected: exit 0 with one Skipping line, no notification (15.1 #11)', async () => {
+  it('an entry whose disk is not connected: exit 0 with one Skipping line, no notification', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     const crypttab = path.join(t, 'crypttab')
@@ -261,7 +261,7 @@ describe.skipIf(!isRoot)('--crypto without unlocking (needs root)', () => {
     await expect(fs.stat(path.join(t, 'mnt'))).rejects.toThrow()
   })
 
-  it('the same on a terminal is an error: exit 1 (15.1 #11)', async () => {
+  it('the same on a terminal is an error: exit 1', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     const crypttab = path.join(t, 'crypttab')
@@ -276,7 +276,7 @@ describe.skipIf(!isRoot)('--crypto without unlocking (needs root)', () => {
     expect(run.stdout).toContain('(ERR_RSB_CRYPTTAB_MISSING_DISK)')
   })
 
-  it('--crypto NAME without a crypttab entry: ERR_RSB_CRYPTTAB_NO_ENTRY, exit 1, nothing changed (15.2 #2)', async () => {
+  it('--crypto NAME without a crypttab entry: ERR_RSB_CRYPTTAB_NO_ENTRY, exit 1, nothing changed', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     const crypttab = path.join(t, 'crypttab')
@@ -404,7 +404,7 @@ function backUpToDisk(t: string, disk: Awaited<ReturnType<typeof luksDisk>>, ext
 }
 
 describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start')))(
-  '--crypto with the LUKS stand-ins of @rsb/crypttab (needs root and the stand-ins; 15.1 #10, #12)',
+  '--crypto with the LUKS stand-ins of @rsb/crypttab (needs root and the stand-ins)',
   () => {
     it('locked and not mounted: rsb unlocks, mounts, backs up, unmounts and locks', async () => {
       const t = await testdir()
@@ -418,7 +418,7 @@ describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start'))
       expect((await readDisk(t, disk.loop)).snapshots).toHaveLength(1)
     })
 
-    it('"Starting backup" is sent before the unlock, "Finished backup" before the lock (reference 3.2)', async () => {
+    it('"Starting backup" is sent before the unlock, "Finished backup" before the lock (as the original does)', async () => {
       const t = await testdir()
       await createSource(path.join(t, 'source'))
       const disk = await luksDisk(t)
@@ -483,7 +483,7 @@ describe.skipIf(!isRoot || !existsSync(path.join(STAND_INS, 'cryptdisks_start'))
       expect(await disk.unlocked()).toBe(false)
     })
 
-    it('SIGTERM during the transfer: exit 143, unmounted and locked (15.2 #10)', async () => {
+    it('SIGTERM during the transfer: exit 143, unmounted and locked', async () => {
       const t = await testdir()
       await fs.mkdir(path.join(t, 'source'))
       await fs.writeFile(path.join(t, 'source/big.bin'), Buffer.alloc(6 * 1024 * 1024, 5))

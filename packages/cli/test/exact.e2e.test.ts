@@ -1,4 +1,4 @@
-// Issue 10, end to end with the built rsb, real rsync and a real sshd on 127.0.0.1: a snapshot never changes after it
+// Exact snapshots, end to end with the built rsb, real rsync and a real sshd on 127.0.0.1: a snapshot never changes after it
 // is made. Each scene makes a snapshot S, lists it in full (mode, owner, mtime, size, content hash, inode and hard-link
 // group of every entry; ACLs and xattrs), changes SOURCE in every way rsync could apply in place (chmod, chown,
 // setfacl, setfattr, touch -d, a same-size rewrite, hard links made and removed, a symlink's owner), runs rsb again, and

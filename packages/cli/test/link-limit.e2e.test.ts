@@ -1,5 +1,5 @@
 // End-to-end: a file of the mirror whose inode has as many hard links as ext4 allows (65000) never makes the
-// snapshot fail (issue 10). The store is a small ext4 on a loop device this file sets up and takes down itself;
+// snapshot fail. The store is a small ext4 on a loop device this file sets up and takes down itself;
 // the links that fill the inode live in a hidden directory of the store and are removed after each test. Needs root.
 import { execFileSync } from 'node:child_process'
 import { linkSync, statSync } from 'node:fs'

@@ -1,4 +1,4 @@
-// End-to-end tests of issue 16 points 1–3 against the built `rsb`: run locks that no other user can steer, one
+// End-to-end tests of the built `rsb`'s run locks: locks that no other user can steer, one
 // lock per store however it is reached (a symlinked parent, a bind mount, another machine over SSH), and a lock
 // that lasts while any process of a run is alive (kill -9 of rsb alone). Needs root: throwaway users, bind
 // mounts, sshd on 127.0.0.1.
@@ -48,7 +48,7 @@ async function running(text: string): Promise<boolean> {
   return (await processes()).some((p) => p.pid !== process.pid && p.argv.some((a) => a.includes(text)))
 }
 
-describe.skipIf(!isRoot)('lock directories no other user can steer (issue 16 #1; needs root: throwaway users)', () => {
+describe.skipIf(!isRoot)('lock directories no other user can steer (needs root: throwaway users)', () => {
   let attacker: TestUser
   beforeAll(async () => {
     attacker = await createSudoUser({ sudo: false, prefix: 'rsba' })
@@ -204,7 +204,7 @@ describe.skipIf(!isRoot)('lock directories no other user can steer (issue 16 #1;
   )
 })
 
-describe.skipIf(!isRoot)('one lock per mirror, however it is reached (issue 16 #2; needs root: bind mounts)', () => {
+describe.skipIf(!isRoot)('one lock per mirror, however it is reached (needs root: bind mounts)', () => {
   it('a run through a bind mount of a store that another run is writing is refused with ERR_RSB_CLI_LOCKED; the first is unaffected', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
@@ -311,7 +311,7 @@ describe.skipIf(!isRoot)('one lock per mirror, however it is reached (issue 16 #
   })
 })
 
-describe.skipIf(!isRoot)('a lock lasts while any process of the run lives (issue 16 #3; needs root for the /run/rsb default)', () => {
+describe.skipIf(!isRoot)('a lock lasts while any process of the run lives (needs root for the /run/rsb default)', () => {
   it('kill -9 of rsb alone mid-transfer: the next run refuses while the orphaned rsync runs, then takes the lock over with a log line', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
@@ -350,7 +350,7 @@ describe.skipIf(!isRoot)('a lock lasts while any process of the run lives (issue
   })
 })
 
-describe.skipIf(!isRoot)('a lock on the server for SSH stores (issue 16 #2; needs root: sshd on 127.0.0.1)', () => {
+describe.skipIf(!isRoot)('a lock on the server for SSH stores (needs root: sshd on 127.0.0.1)', () => {
   let server: SshServer
   beforeAll(async () => {
     server = await startSshd()

@@ -1,4 +1,4 @@
-// Issue 9, command-line refusals end to end: the built rsb on real directories. Each refusal exits 2 before
+// Command-line refusals end to end: the built rsb on real directories. Each refusal exits 2 before
 // anything runs, prints exactly one line on stderr with its code and a hint, and changes nothing on disk (full
 // listings of SOURCE, DESTINATION and DESTINATION's parent before and after).
 import { spawn } from 'node:child_process'

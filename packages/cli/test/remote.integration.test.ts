@@ -79,7 +79,7 @@ describe.skipIf(!isRoot)('SSH destinations (needs root: sshd on 127.0.0.1)', () 
     await expect(fs.stat(path.join(t, 'backups'))).rejects.toThrow()
   })
 
-  it('a changed host key is refused (15.2 #12)', async () => {
+  it('a changed host key is refused', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     await runChecked('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', path.join(t, 'other_key')])
@@ -126,7 +126,7 @@ describe.skipIf(!isRoot)('SSH destinations (needs root: sshd on 127.0.0.1)', () 
   })
 
   it(
-    'a server whose rsync stops (SIGSTOP) ends the run within --timeout + 10 s: exit 1, ERR_RSB_RSYNC_TIMEOUT (issue 16 #5)',
+    'a server whose rsync stops (SIGSTOP) ends the run within --timeout + 10 s: exit 1, ERR_RSB_RSYNC_TIMEOUT',
     { timeout: 60_000 },
     async () => {
       const t = await testdir()
@@ -204,7 +204,7 @@ describe.skipIf(!isRoot)('rsync daemon destinations (needs root: rsync --daemon 
   })
 
   it(
-    'a daemon that accepts and never answers ends the run within --timeout + 10 s: exit 1, ERR_RSB_RSYNC_TIMEOUT, lock released (issue 16 #5)',
+    'a daemon that accepts and never answers ends the run within --timeout + 10 s: exit 1, ERR_RSB_RSYNC_TIMEOUT, lock released',
     { timeout: 60_000 },
     async () => {
       const t = await testdir({ 'source/a': 'a' })
@@ -229,7 +229,7 @@ describe.skipIf(!isRoot)('rsync daemon destinations (needs root: rsync --daemon 
   )
 
   it(
-    'the post-xfer exec snapshots only a push that succeeded: one killed half-way makes none, a good one exactly one (issue 16 #6)',
+    'the post-xfer exec snapshots only a push that succeeded: one killed half-way makes none, a good one exactly one',
     { timeout: 60_000 },
     async () => {
       const t = await testdir()
@@ -262,7 +262,7 @@ describe.skipIf(!isRoot)('rsync daemon destinations (needs root: rsync --daemon 
     },
   )
 
-  it('pushing into mod/dir of a daemon whose post-xfer exec runs rsb --snapshot --rotate leaves snapshots on the server (15.2 #1)', async () => {
+  it('pushing into mod/dir of a daemon whose post-xfer exec runs rsb --snapshot --rotate leaves snapshots on the server', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     const daemon = await startRsyncDaemon({

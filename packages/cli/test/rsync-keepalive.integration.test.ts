@@ -1,4 +1,4 @@
-// rsb's SSH keepalive for the ssh that rsync starts (issue 16, "Timeouts"), with the built rsb against a real sshd on
+// rsb's SSH keepalive for the ssh that rsync starts (so that a dead server ends the run), with the built rsb against a real sshd on
 // 127.0.0.1: rsync's ssh gets `-o ServerAliveInterval=15 -o ServerAliveCountMax=4` (the values of rsb's own
 // connection) only where the user's own ssh settings set none, so the user's settings always win. The remote rsync
 // is slowed (--rsync-path to a script that sleeps first) so that rsync's ssh can be read from /proc. Needs root.

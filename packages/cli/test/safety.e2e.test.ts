@@ -1,5 +1,5 @@
-// End-to-end tests of issue 9: no mistake, clock or neighbour makes rsb destroy the backups it keeps. Each
-// numbered case of the issue spawns the built `rsb` on real directories: a refusal (exit status, code, one line
+// End-to-end tests: no mistake, clock or neighbour makes rsb destroy the backups it keeps. Each case spawns the
+// built `rsb` on real directories: a refusal (exit status, code, one line
 // with a hint) leaves a full listing (names, inodes, sizes, mtimes) of every involved directory unchanged; the
 // accepted cases end with the expected snapshot.
 import { execFile } from 'node:child_process'
@@ -60,7 +60,7 @@ async function storeWithOneRun(): Promise<{ t: string; source: string; store: st
   return { t, source, store: path.join(t, 'b'), latest }
 }
 
-describe('1, 2: DESTINATION is the store, its mount point, or latest/..', () => {
+describe('DESTINATION is the store, its mount point, or latest/..', () => {
   it('the store itself (forgot /latest) is refused: did you mean DEST/latest?', async () => {
     const { t, source, store } = await storeWithOneRun()
     const result = await expectUnchangedRefusal(t, [...QUIET, source, store], 'ERR_RSB_CLI_DESTINATION_IS_STORE')
@@ -120,7 +120,7 @@ describe('1, 2: DESTINATION is the store, its mount point, or latest/..', () => 
   })
 })
 
-describe('3: SOURCE and DESTINATION overlap', () => {
+describe('SOURCE and DESTINATION overlap', () => {
   it('SOURCE inside DESTINATION is refused', async () => {
     const { t, latest } = await storeWithOneRun()
     await fs.mkdir(path.join(latest, 'sub'))
@@ -162,7 +162,7 @@ describe('3: SOURCE and DESTINATION overlap', () => {
   })
 })
 
-describe('4: swapped arguments and unrelated destinations', () => {
+describe('swapped arguments and unrelated destinations', () => {
   it('swapped SOURCE and DESTINATION (the mirror as SOURCE) are refused', async () => {
     const { t, source, latest } = await storeWithOneRun()
     const result = await expectUnchangedRefusal(t, [...QUIET, latest, source], 'ERR_RSB_CLI_SOURCE_IS_BACKUP')
@@ -210,7 +210,7 @@ describe('4: swapped arguments and unrelated destinations', () => {
   })
 })
 
-describe('5: SOURCE missing, a file, empty or unreadable', () => {
+describe('SOURCE missing, a file, empty or unreadable', () => {
   it('a missing SOURCE is an error before rsync runs; a fresh destination gets no snapshot', async () => {
     const t = await testdir()
     await expectUnchangedRefusal(t, [...QUIET, path.join(t, 'nothing'), path.join(t, 'b/latest')], 'ERR_RSB_CLI_SOURCE_MISSING')
@@ -267,7 +267,7 @@ describe('5: SOURCE missing, a file, empty or unreadable', () => {
   })
 })
 
-describe('9: a symlinked DESTINATION', () => {
+describe('a symlinked DESTINATION', () => {
   it('is refused (snapshots would copy the link): the hint names the real directory', async () => {
     const { t, source, store } = await storeWithOneRun()
     await fs.rename(path.join(store, 'latest'), path.join(t, 'real-latest'))
@@ -287,7 +287,7 @@ describe('9: a symlinked DESTINATION', () => {
   })
 })
 
-describe('11: only directories are snapshots', () => {
+describe('only directories are snapshots', () => {
   it('a regular file and a symlink named like snapshots are never rotated', async () => {
     const t = await testdir({ 'source/a': 'a', 'b/2000-01-01 00:00:00': 'a file', 'elsewhere/x': 'x' })
     await fs.symlink(path.join(t, 'elsewhere'), path.join(t, 'b/2000-01-02 00:00:00'))
@@ -353,7 +353,7 @@ describe('one mirror, two spellings', () => {
   })
 })
 
-describe('6: two destinations in one parent', () => {
+describe('two destinations in one parent', () => {
   interface Summary {
     snapshot: string | null
     rotation: { deleted: string[] } | null
@@ -431,7 +431,7 @@ function hoursAgo(now: Date, hours: number, offset = 0): string {
 const UTC_MINUS_12 = 'XXX12'
 const UTC_PLUS_14 = 'XXX-14'
 
-describe('7: the clock and TZ never turn rotation against history', () => {
+describe('the clock and TZ never turn rotation against history', () => {
   /** A store of hourly snapshots over 3 days, named on a clock `offset` hours from UTC, plus one dated next year. */
   async function hourlyStore(offset = 0) {
     const now = new Date()
@@ -495,7 +495,7 @@ describe('7: the clock and TZ never turn rotation against history', () => {
   })
 })
 
-describe('11: a kill during rotation never leaves a partial snapshot under its name', () => {
+describe('a kill during rotation never leaves a partial snapshot under its name', () => {
   const FILES = 8000
   let base: string | undefined
 
@@ -566,7 +566,7 @@ describe('11: a kill during rotation never leaves a partial snapshot under its n
   )
 })
 
-describe.skipIf(!isRoot)('14: a snapshot that fails on a full disk (needs root: a small tmpfs)', () => {
+describe.skipIf(!isRoot)('a snapshot that fails on a full disk (needs root: a small tmpfs)', () => {
   it('says how to free space, and rsb --rotate with a smaller scheme works then', async () => {
     const t = await testdir()
     const disk = path.join(t, 'disk')

@@ -1,6 +1,6 @@
 // Tier 2: createSnapshot's failure paths with a recording context: what the error says, and that a failed or
 // stopped copy leaves neither the temporary copy nor the claim of the name behind; files at the filesystem's
-// link limit completed by rsync (issue 10).
+// link limit completed by rsync.
 import { RecordingContext } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
 import { createSnapshot } from '../src/backup/snapshot.ts'
@@ -144,7 +144,7 @@ describe('createSnapshot failures', () => {
   })
 })
 
-describe('createSnapshot at the link limit of the filesystem (issue 10)', () => {
+describe('createSnapshot at the link limit of the filesystem', () => {
   it('cp fails only on links at the limit: rsync copies the rest into the temporary copy, one warning counts the files', async () => {
     // a chunk boundary in the middle of a line, a directory line and a name with spaces, quotes and $(x)
     const stdout = ['./\nsub/\nit\'s a "name" $(x)\nsub/pa', 'ir 1\nsub/pair 2\n']

@@ -45,49 +45,45 @@ async function commandLines(): Promise<string[]> {
 }
 
 describe.skipIf(!isRoot)('a daemon password through sudo (needs root: a throwaway user and rsync --daemon)', () => {
-  it(
-    'RSYNC_PASSWORD is in no process’s command line during the transfer, nor in the NODE_DEBUG trace (issue 16 #4)',
-    { timeout: 60_000 },
-    async () => {
-      const user = await createSudoUser()
-      onTestFinished(() => user.remove())
-      const t = await testdir()
-      await fs.chmod(t, 0o755)
-      const secret = `s3cret-${process.pid}-${Date.now()}`
-      await fs.mkdir(path.join(t, 'source'))
-      await fs.writeFile(path.join(t, 'source/big.bin'), Buffer.alloc(12 * 1024 * 1024, 7))
-      const secrets = path.join(t, 'rsyncd.secrets')
-      await fs.writeFile(secrets, `backup:${secret}\n`, { mode: 0o600 })
-      const daemon = await startRsyncDaemon({
-        modules: {
-          m: { path: path.join(t, 'server/latest'), extra: { 'auth users': 'backup', 'secrets file': secrets, 'strict modes': 'yes' } },
-        },
-      })
-      onTestFinished(() => daemon.stop())
-      const run = runAs(
-        user.name,
-        ['--disable-notifications', '--rsync-option=--bwlimit=4000', path.join(t, 'source'), `rsync://backup@127.0.0.1:${daemon.port}/m`],
-        t,
-        { RSYNC_PASSWORD: secret, NODE_DEBUG: 'rsb:exec,rsb:rsync' },
-      )
-      let finished = false
-      void run.then(() => (finished = true))
-      let samples = 0
-      let sawRsync = false
-      while (!finished) {
-        const lines = await commandLines()
-        samples++
-        if (lines.some((line) => line.includes('rsync') && line.includes('--password-file=-'))) sawRsync = true
-        expect(lines.filter((line) => line.includes(secret))).toEqual([])
-        await new Promise((r) => setTimeout(r, 50))
-      }
-      const result = await run
-      expect(result.code, result.stderr).toBe(0)
-      expect(sawRsync).toBe(true)
-      expect(samples).toBeGreaterThan(5)
-      expect(result.stderr).toMatch(/sudo -n -H rsync .*--password-file=-/)
-      expect(result.stderr).not.toContain(secret)
-      expect((await fs.stat(path.join(t, 'server/latest/big.bin'))).size).toBe(12 * 1024 * 1024)
-    },
-  )
+  it('RSYNC_PASSWORD is in no process’s command line during the transfer, nor in the NODE_DEBUG trace', { timeout: 60_000 }, async () => {
+    const user = await createSudoUser()
+    onTestFinished(() => user.remove())
+    const t = await testdir()
+    await fs.chmod(t, 0o755)
+    const secret = `s3cret-${process.pid}-${Date.now()}`
+    await fs.mkdir(path.join(t, 'source'))
+    await fs.writeFile(path.join(t, 'source/big.bin'), Buffer.alloc(12 * 1024 * 1024, 7))
+    const secrets = path.join(t, 'rsyncd.secrets')
+    await fs.writeFile(secrets, `backup:${secret}\n`, { mode: 0o600 })
+    const daemon = await startRsyncDaemon({
+      modules: {
+        m: { path: path.join(t, 'server/latest'), extra: { 'auth users': 'backup', 'secrets file': secrets, 'strict modes': 'yes' } },
+      },
+    })
+    onTestFinished(() => daemon.stop())
+    const run = runAs(
+      user.name,
+      ['--disable-notifications', '--rsync-option=--bwlimit=4000', path.join(t, 'source'), `rsync://backup@127.0.0.1:${daemon.port}/m`],
+      t,
+      { RSYNC_PASSWORD: secret, NODE_DEBUG: 'rsb:exec,rsb:rsync' },
+    )
+    let finished = false
+    void run.then(() => (finished = true))
+    let samples = 0
+    let sawRsync = false
+    while (!finished) {
+      const lines = await commandLines()
+      samples++
+      if (lines.some((line) => line.includes('rsync') && line.includes('--password-file=-'))) sawRsync = true
+      expect(lines.filter((line) => line.includes(secret))).toEqual([])
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const result = await run
+    expect(result.code, result.stderr).toBe(0)
+    expect(sawRsync).toBe(true)
+    expect(samples).toBeGreaterThan(5)
+    expect(result.stderr).toMatch(/sudo -n -H rsync .*--password-file=-/)
+    expect(result.stderr).not.toContain(secret)
+    expect((await fs.stat(path.join(t, 'server/latest/big.bin'))).size).toBe(12 * 1024 * 1024)
+  })
 })

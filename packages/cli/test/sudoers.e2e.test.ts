@@ -1,4 +1,4 @@
-// The built rsb as a non-root user whose only sudo rule is the README's least-privilege one (issue 16 point 8):
+// The built rsb as a non-root user whose only sudo rule is the README's least-privilege one:
 // NOPASSWD for the listed programs, no SETENV, no ALL. Needs root: it creates a throwaway user and installs the
 // rule in /etc/sudoers.d/ (checked with visudo -cf, removed in afterAll whatever happened).
 import { spawnSync } from 'node:child_process'

@@ -32,7 +32,7 @@ describe.skipIf(!isRoot)('unlocking real LUKS images with the stand-ins (needs r
     expect((await fs.stat(d.keyFile)).mode & 0o777).toBe(0o400)
   })
 
-  describe.each<UnlockMethod>(['cryptdisks', 'cryptsetup'])('acceptance 4.5.4 with method %s', (method) => {
+  describe.each<UnlockMethod>(['cryptdisks', 'cryptsetup'])('unlocking and locking with method %s', (method) => {
     it('start → present; start again → no-op; stop → absent; stop again → no-op', async () => {
       const d = await disk({ options: 'discard,luks,noauto,readonly,tries=1' })
       const options = { context, path: d.crypttab, method }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeCrypttabField, parseCrypttab } from '../src/index.ts'
 
-describe('decodeCrypttabField (dash printf %b, reference 1.2)', () => {
+describe('decodeCrypttabField (dash printf %b)', () => {
   it.each([
     ['\\040', ' '],
     ['\\0040', ' '],
@@ -26,7 +26,7 @@ describe('decodeCrypttabField (dash printf %b, reference 1.2)', () => {
 })
 
 describe('parseCrypttab', () => {
-  it('parses the examples of reference 1.3', () => {
+  it('parses key files, none, LABEL= and UUID= sources, comments, blanks and a broken line', () => {
     const text = [
       'backups UUID=1012dd1a-a455-40c4-914f-f3b1b2cf5b86 /etc/keys/backups.key luks,discard,noauto',
       'usb /dev/sdb1 none luks',
@@ -46,7 +46,7 @@ describe('parseCrypttab', () => {
     expect(warnings).toEqual([{ line: 6, message: "Line 'oops!' is missing fields (target source [key-file [options]]); skipped." }])
   })
 
-  it('acceptance 4.5.2: a single line without a final newline', () => {
+  it('parses a single line without a final newline', () => {
     const { entries, warnings } = parseCrypttab(
       'backups UUID=1012dd1a-a455-40c4-914f-f3b1b2cf5b86 /root/keys/backups.key luks,discard,noauto',
     )
@@ -62,7 +62,7 @@ describe('parseCrypttab', () => {
     })
   })
 
-  it('acceptance 4.5.3: the oops! line is skipped with a warning', () => {
+  it('skips the oops! line with a warning', () => {
     const { entries, warnings } = parseCrypttab(
       'linux-utils-invalid UUID=36c44011-999d-4e4d-98cd-43e169b839e7 /root/keys/backups.key luks,discard,noauto\noops!\n',
     )

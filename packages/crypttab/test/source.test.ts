@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { CrypttabError, encodeUdevLabel, resolveSourceDevice, sourceDeviceCandidates } from '../src/index.ts'
 
-describe('resolveSourceDevice (reference 2.2 and 4.5.1)', () => {
+describe('resolveSourceDevice', () => {
   it.each([
     ['/dev/mapper/backups', '/dev/mapper/backups'],
     ['/srv/x=y.img', '/srv/x=y.img'],

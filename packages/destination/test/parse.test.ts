@@ -17,7 +17,7 @@ interface Row {
   parent: string | undefined
   /** formatDestination; `same` means the input itself */
   expression: string
-  /** ensureTrailingSlash(expression), when the reference names it */
+  /** ensureTrailingSlash(expression), where the row names it */
   rsyncArgument?: string
 }
 
@@ -37,7 +37,8 @@ const daemon = (username: string | undefined, hostname: string, port: number, mo
   directory,
 })
 
-// Reference section 10.5, row by row (rsb's column; the two Open rows are below).
+// The destinations the original accepts, row by row, as rsb parses them (the two it leaves open are below
+// and, for rsync://host, among the malformed expressions).
 const referenceTable: Row[] = [
   { input: '/mnt/backups/laptop', parsed: local('/mnt/backups/laptop'), parent: '/mnt/backups', expression: '/mnt/backups/laptop' },
   {
@@ -123,12 +124,12 @@ const referenceTable: Row[] = [
   { input: 'a@b@c:/x', parsed: ssh('a', 'b@c', '/x'), parent: '/', expression: 'a@b@c:/x' },
 ]
 
-// The Open rows of 10.5, decided as suggested: a '/' before the first ':' makes a path local (as rsync does).
+// A case the original leaves open, decided: a '/' before the first ':' makes a path local (as rsync does).
 const openRows: Row[] = [
   { input: '/mnt/backup:weird', parsed: local('/mnt/backup:weird'), parent: '/mnt', expression: '/mnt/backup:weird' },
 ]
 
-// rsb's decisions from the issue: bracketed IPv6 literals in every remote form, case-insensitive rsync://.
+// rsb's own decisions: bracketed IPv6 literals in every remote form, case-insensitive rsync://.
 const rsbRows: Row[] = [
   { input: '[::1]:dir', parsed: ssh(undefined, '::1', 'dir'), parent: undefined, expression: '[::1]:dir' },
   {
@@ -210,8 +211,8 @@ const rsbRows: Row[] = [
 ]
 
 describe.each([
-  ['reference table (10.5)', referenceTable],
-  ['reference table, Open rows as suggested', openRows],
+  ["the original's destinations", referenceTable],
+  ['the cases the original leaves open, decided', openRows],
   ["rsb's decisions", rsbRows],
 ])('%s', (_, rows) => {
   describe.each(rows)('$input', (row) => {
@@ -250,7 +251,7 @@ function parseError(input: unknown, options?: { defaultPort?: number }): Destina
 describe('malformed expressions', () => {
   const cases: [input: string, code: DestinationErrorCode, message: string][] = [
     ['', 'ERR_RSB_DESTINATION_INVALID', 'Failed to parse expression! ()'],
-    // rsync://host falls through to SSH host "rsync" in the original (Open in 10.5): rsb refuses it
+    // rsync://host falls through to SSH host "rsync" in the original (left open there): rsb refuses it
     ['rsync://host', 'ERR_RSB_DESTINATION_NO_MODULE', 'Failed to parse expression! (rsync://host): an rsync:// URL needs a module name.'],
     ['rsync://host/', 'ERR_RSB_DESTINATION_NO_MODULE', 'Failed to parse expression! (rsync://host/): an rsync:// URL needs a module name.'],
     [
@@ -359,7 +360,7 @@ describe('malformed expressions', () => {
       'ERR_RSB_DESTINATION_CONTROL_CHARACTER',
       'Failed to parse expression! (/mnt/backups\\nlatest): it contains a control character (\\n).',
     ],
-    // the original's SSH pattern stopped silently at the end of the first line (10.1, Open): refused
+    // the original's SSH pattern stopped silently at the end of the first line: refused
     [
       'host:dir\nrest',
       'ERR_RSB_DESTINATION_CONTROL_CHARACTER',
@@ -433,7 +434,7 @@ describe('the default port', () => {
     expect(parseDestination('host::mod')).toMatchObject({ port: 873 })
   })
 
-  it("is the tunnel's local port when given, and a port in the URL still wins (reference section 9)", () => {
+  it("is the tunnel's local port when given, and a port in the URL still wins", () => {
     expect(formatDestination(parseDestination('localhost::module/dir', { defaultPort: 40123 }))).toBe('rsync://localhost:40123/module/dir')
     expect(parseDestination('rsync://localhost/module', { defaultPort: 40123 })).toMatchObject({ port: 40123 })
     expect(parseDestination('rsync://localhost:8873/module', { defaultPort: 40123 })).toMatchObject({ port: 8873 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { assertCommandContext, DestinationError, ensureTrailingSlash, parentDirectory, parseDestination } from '../src/index.ts'
 
-describe('ensureTrailingSlash (reference section 4.3)', () => {
+describe('ensureTrailingSlash', () => {
   it.each([
     ['', ''],
     ['/', '/'],
@@ -21,7 +21,7 @@ describe('ensureTrailingSlash (reference section 4.3)', () => {
   })
 })
 
-describe('parentDirectory (reference section 10.4)', () => {
+describe('parentDirectory', () => {
   it.each([
     ['/mnt/backups/latest///', '/mnt/backups'],
     ['backups/system', 'backups'],
@@ -60,7 +60,7 @@ describe('parentDirectory (reference section 10.4)', () => {
   })
 })
 
-describe('assertCommandContext (reference section 2: destination_context)', () => {
+describe("assertCommandContext (the original's destination_context)", () => {
   it('accepts local and SSH destinations', () => {
     for (const input of ['/mnt/backups/latest', 'backup-user@backup-server:backups/system']) {
       const destination = parseDestination(input)

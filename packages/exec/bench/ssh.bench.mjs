@@ -1,4 +1,4 @@
-// Benchmark (issue 2): 100 small remote commands (`test -d /`) through one SshContext against 100 runs of
+// Benchmark: 100 small remote commands (`test -d /`) through one SshContext against 100 runs of
 // the `ssh` binary to the same loopback sshd, in one run. Goal: SshContext at least 5x faster.
 import { spawnSync } from 'node:child_process'
 import { performance } from 'node:perf_hooks'

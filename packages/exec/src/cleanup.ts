@@ -7,7 +7,7 @@ interface Cleanup {
 }
 
 /**
- * A cleanup scope (reference: crypttab-mount-exec.md 8.4): cleanups registered with {@link CleanupScope.add}
+ * A cleanup scope: cleanups registered with {@link CleanupScope.add}
  * run in reverse registration order when the scope closes — on success, on failure and on abort. Every
  * cleanup runs even when an earlier one fails; the first failure is reported.
  *

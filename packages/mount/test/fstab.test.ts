@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeFstabField, encodeFstabField, parseFstab } from '../src/index.ts'
 
-describe('parseFstab (util-linux 2.38, reference 5.1)', () => {
+describe('parseFstab (util-linux 2.38)', () => {
   it('parses the observed findmnt table', () => {
     const text = [
       '/dev/sda1 /mnt/a\\040b ext4',
@@ -22,7 +22,7 @@ describe('parseFstab (util-linux 2.38, reference 5.1)', () => {
     expect(warnings).toEqual([{ line: 6, message: 'Parse error: fewer than three fields (spec, mount point, type); skipped.' }])
   })
 
-  it('acceptance 5.3: the linux-utils fstab test', () => {
+  it('the linux-utils fstab test', () => {
     const { entries, warnings } = parseFstab(
       [
         '/dev/mapper/backups /mnt/backups ext4 noauto,errors=remount-ro 1 0',

@@ -26,7 +26,7 @@ function kept(names: readonly string[], options: PlanOptions): string[] {
     .map((d) => d.name)
 }
 
-describe('weekly buckets across New Year (rotate-backups.md 18, issue #31)', () => {
+describe('weekly buckets across New Year (rotate-backups issue #31)', () => {
   const saturdays = ['2020-12-26', '2021-01-02', '2021-01-09', '2021-01-16', '2021-01-23', '2021-01-30']
 
   it.each([
@@ -96,7 +96,7 @@ describe('strict windows', () => {
     expect(planRotation(collectBackups(names).backups, { scheme: { daily: 1e15 } }).windows[0]?.minimum).toBeUndefined()
   })
 
-  it('never guarantees the newest backup (issue #5), but keepLatest does', () => {
+  it('never guarantees the newest backup (rotate-backups issue #5), but keepLatest does', () => {
     const names = ['backup-2016-01-10_21-15-00', 'backup-2016-01-10_21-30-00', 'backup-2016-01-10_21-45-00']
     expect(kept(names, { scheme: { hourly: 1 } })).toEqual([names[0]])
     const plan = planRotation(collectBackups(names).backups, { scheme: { hourly: 1 }, keepLatest: 1 })
@@ -109,7 +109,7 @@ describe('strict windows', () => {
   })
 })
 
-describe('count 0 (issue #34)', () => {
+describe('count 0 (rotate-backups issue #34)', () => {
   const names = ['2024-01-01_10-00', '2024-01-02_10-00', '2024-01-03_10-00', '2024-01-03_11-00']
 
   it('strict: keeps only buckets whose representative is at the newest timestamp', () => {

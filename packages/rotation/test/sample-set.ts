@@ -1,4 +1,4 @@
-// The upstream sample backup set (rotate-backups.md, 17.1): one directory per day from 2013-10-10 to
+// The sample backup set of rotate-backups' own tests: one directory per day from 2013-10-10 to
 // 2014-07-02, named YYYY-MM-DD@20:MM, plus 'some-random-directory'.
 const ROWS = `
 2013-10 10:07 11:06 12:06 13:07 14:06 15:06 16:06 17:07 18:06 19:06 20:05 21:07 22:06 23:06 24:06 25:06 26:06 27:06 28:07 29:06 30:07 31:07

@@ -19,7 +19,7 @@ const at = (year: number, month: number, day: number, hour = 0, minute = 0, seco
   second,
 })
 
-describe('the default timestamp pattern (rotate-backups.md 2.2)', () => {
+describe("the default timestamp pattern (rotate-backups')", () => {
   it.each([
     ['2024-01-02', at(2024, 1, 2)],
     ['20240102', at(2024, 1, 2)],

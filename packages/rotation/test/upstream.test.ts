@@ -1,4 +1,4 @@
-// rotate-backups 8.1's own test cases (rotate-backups.md, section 17), on the pure planner.
+// rotate-backups 8.1's own test cases, on the pure planner.
 import { describe, expect, it } from 'vitest'
 import {
   collectBackups,

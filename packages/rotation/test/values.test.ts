@@ -11,7 +11,7 @@ import {
   SNAPSHOT_NAME_PATTERN,
 } from '../src/index.ts'
 
-describe('retention values (rotate-backups.md 6)', () => {
+describe('retention values (as rotate-backups reads them)', () => {
   it.each([
     [' ALWAYS ', 'always'],
     ['7', 7],

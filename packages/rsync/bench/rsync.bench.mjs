@@ -1,4 +1,4 @@
-// Benchmark (issue 5): runRsync against the same argv run with bare `rsync`, on a 20,000-file tree with no changes.
+// Benchmark: runRsync against the same argv run with bare `rsync`, on a 20,000-file tree with no changes.
 // Alternating order, several rounds, medians and their ratio. Goals: <= 1.05 without events, <= 1.10 with progress
 // events on (--info=progress2 --stats, every event parsed and delivered). A control line runs bare rsync against
 // itself: its distance from 1.000 is the noise of the machine (other load, disk cache), to read the ratios against.

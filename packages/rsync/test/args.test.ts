@@ -11,7 +11,7 @@ import {
   UNSAFE_RSYNC_OPTIONS,
 } from '../src/index.ts'
 
-// The concrete command lines of the reference (rsync-system-backup.md, 4.6), shell-quoted, without the sudo prefix.
+// The concrete command lines of rsync-system-backup, shell-quoted, without the sudo prefix.
 const FILTERS =
   "'--filter=-/ /dev/' '--filter=-/ /home/*/.cache/' '--filter=-/ /media/' '--filter=-/ /mnt/' '--filter=-/ /proc/' '--filter=-/ /run/' '--filter=-/ /sys/' '--filter=-/ /tmp/' '--filter=-/ /var/cache/' '--filter=-/ /var/tmp/'"
 const BASE = '--delete --delete-excluded --acls --archive --hard-links --numeric-ids --xattrs'
@@ -256,7 +256,7 @@ describe('buildRsyncArgs: pass-through options that break hard-link snapshots ar
     )
   })
 
-  it('lists at least the options of issue 9 (and those that would skip what exact snapshots moved aside)', () => {
+  it('lists at least the options that would change or break older snapshots (and those that would skip what exact snapshots moved aside)', () => {
     expect(UNSAFE_RSYNC_OPTIONS.map((o) => o.name).sort()).toEqual(
       [
         'append',

@@ -1,4 +1,4 @@
-// rsb's keepalive for the ssh that rsync starts (issue 16, "Timeouts"): the pure rule (withSshKeepalive) and where
+// rsb's keepalive for the ssh that rsync starts (so that a dead server ends the run): the pure rule (withSshKeepalive) and where
 // runRsync applies it, with a recording context that answers `ssh -G` (tier 2: no real process).
 import { parseSshCommand, RecordingContext, SSH_KEEPALIVE, type RecordedCommand } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'

@@ -9,7 +9,7 @@ import { createSource, listTree, verifyDestination } from './tree.ts'
 
 // Real rsync between temporary directories (tier 3). The temporary directories live below /tmp, which is one of
 // the default excluded roots (`--filter=-/ /tmp/`): the rule matches absolute paths of the transfer, so a source
-// below /tmp is still copied (reference 4.3) — every test here depends on that.
+// below /tmp is still copied — every test here depends on that.
 
 const needsRoot = isRoot ? it : it.skip
 const context = new LocalContext({ sudo: true, interactive: false })

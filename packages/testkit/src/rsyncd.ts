@@ -31,7 +31,7 @@ export interface RsyncDaemon {
 }
 
 /**
- * Starts `rsync --daemon --no-detach` on 127.0.0.1 on a free port (reference: crypttab-mount-exec.md 10.3),
+ * Starts `rsync --daemon --no-detach` on 127.0.0.1 on a free port,
  * with `use chroot = no` and `munge symlinks = no`, so symlinks arrive intact. Needs root (uid/gid root).
  */
 export async function startRsyncDaemon(options: { modules: Record<string, RsyncModule>; env?: NodeJS.ProcessEnv }): Promise<RsyncDaemon> {

@@ -42,8 +42,8 @@ export interface StartSshdOptions {
 }
 
 /**
- * Starts a real sshd on 127.0.0.1 on a free port with a throwaway host key and an authorized client key
- * (reference: crypttab-mount-exec.md 10.2). Needs root and openssh-server. Stop it with `stop()`.
+ * Starts a real sshd on 127.0.0.1 on a free port with a throwaway host key and an authorized client key.
+ * Needs root and openssh-server. Stop it with `stop()`.
  */
 export async function startSshd(options: StartSshdOptions = {}): Promise<SshServer> {
   const temp = await makeTempDir('rsb-sshd-')

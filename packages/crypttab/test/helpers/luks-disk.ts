@@ -1,4 +1,4 @@
-// Test helpers for real LUKS disks on machines without device-mapper (reference: crypttab-mount-exec.md 10.4).
+// Test helpers for real LUKS disks on machines without device-mapper.
 // Reusable from other packages' tests by relative path (`../../crypttab/test/helpers/luks-disk.ts`); see
 // ../fixtures/README.md. Needs root, losetup, mkfs.ext4 and the real cryptsetup (for luksFormat).
 import { randomBytes } from 'node:crypto'

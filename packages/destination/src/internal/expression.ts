@@ -1,7 +1,7 @@
 import type { Destination } from '../destination.js'
 
 /**
- * The expression of a destination (reference section 10.3, with rsb's separator between module and directory),
+ * The expression of a destination (as the original writes it, with rsb's separator between module and directory),
  * built from the fields without checking them (`''` for something that is not a destination). IPv6 hosts (anything holding a `:`) get brackets.
  */
 export function buildExpression(destination: Destination): string {

@@ -25,7 +25,7 @@ function shortenHome(path: string, home: string | undefined): string {
 }
 
 /**
- * The log line rotate-backups 8.1 writes for an event (rotate-backups.md, section 10), e.g.
+ * The log line rotate-backups 8.1 writes for an event, e.g.
  * `Preserving /b/x (matches 'daily' and 'weekly' retention periods) ..` or `Deleting /b/y ..`; undefined for
  * events 8.1 does not log (a failed check without `force`, which becomes an error).
  *
