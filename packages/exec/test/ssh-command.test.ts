@@ -1,13 +1,22 @@
-import { execFileSync } from 'node:child_process'
+import { accessSync, constants, statSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { testdir } from '@rsb/testkit'
 import { describe, expect, it } from 'vitest'
 import { parseSshCommand, parseSshG } from '../src/index.ts'
 
-/** The program `sh` finds for NAME on this process's PATH. */
+/** The program a shell finds for NAME on this process's PATH: the first executable file of that name. */
 function which(name: string): string {
-  return execFileSync('sh', ['-c', 'command -v "$1"', 'sh', name], { encoding: 'utf8' }).trim()
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = path.join(dir || '.', name)
+    try {
+      accessSync(candidate, constants.X_OK)
+      if (statSync(candidate).isFile()) return candidate
+    } catch {
+      // not here
+    }
+  }
+  throw new Error(`${name} is not on PATH`)
 }
 
 describe('parseSshCommand: $RSYNC_RSH for rsb’s own connection', () => {

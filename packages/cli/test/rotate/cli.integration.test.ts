@@ -1,5 +1,5 @@
-// rsb-rotate on real directories (main() in-process): the upstream command-line tests of rotate-backups.md
-// section 17, the configuration files, --json, and the removal commands.
+// rsb-rotate on real directories (main() in-process): rotate-backups' own command-line tests, the configuration
+// files, --json, and the removal commands.
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
