@@ -17,7 +17,7 @@ printf 'Backed up by rsb at %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" > "$sample/docu
 ln -sfn documents/README.md "$sample/readme-link"
 
 echo "quickstart: backing up $sample to $destination" >&2
-node packages/cli/dist/bin.js --no-sudo --disable-notifications "$sample" "$destination"
+node packages/cli/dist/bin/rsb.js --no-sudo --disable-notifications "$sample" "$destination"
 
 snapshot=$(find "$base/backups" -mindepth 1 -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]' | sort | tail -n 1)
 cat <<TXT

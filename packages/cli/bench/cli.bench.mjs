@@ -1,4 +1,4 @@
-// Benchmark of the rsb program (issue 6), run by `pnpm bench cli` after the build.
+// Benchmark of the rsb program, run by `pnpm bench cli` after the build.
 //
 // 1. A full run (backup, snapshot, rotate) of a 20,000-file tree with nothing changed, against the floor: the
 //    same rsync argv plus `cp --archive --link` run directly. Alternating, medians, ratio (goal <= 1.10).
@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { buildRsyncArgs } from '../../rsync/dist/index.js'
 
-const BIN = path.resolve(import.meta.dirname, '../dist/bin.js')
+const BIN = path.resolve(import.meta.dirname, '../dist/bin/rsb.js')
 const FILES = 20_000
 const RUNS = Number(process.env.RSB_BENCH_RUNS ?? 7)
 const STARTS = Number(process.env.RSB_BENCH_STARTS ?? 30)
@@ -43,7 +43,7 @@ try {
   const rsbDest = path.join(root, 'rsb')
   const floorDest = path.join(root, 'floor')
   const rsbArgs = ['--no-sudo', '--disable-notifications', '--quiet', source, `${rsbDest}/latest`]
-  // the argv rsb runs (rsync-system-backup's, reference 4.3), as root or with --no-sudo: HOME empty
+  // the argv rsb runs (rsync-system-backup's), as root or with --no-sudo: HOME empty
   const [, ...rsyncArgs] = buildRsyncArgs({ source, destination: `${floorDest}/latest`, timeout: 600 })
   // first runs populate both destinations (not timed)
   run(process.execPath, [BIN, ...rsbArgs])

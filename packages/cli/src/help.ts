@@ -1,5 +1,5 @@
 import { OPTIONS } from './args.js'
-import { COMMANDS } from './commands/registry.js'
+import { COMMANDS } from './commands/index.js'
 import { formatOptions, HELP_WIDTH, wrap } from './kit/help.js'
 
 const WIDTH = HELP_WIDTH

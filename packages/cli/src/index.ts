@@ -1,5 +1,5 @@
 export { main, version, type MainIo } from './main.js'
-export { COMMANDS, findCommand, type Command, type CommandModule } from './commands/registry.js'
+export { COMMANDS, findCommand, type Command, type CommandModule } from './commands/index.js'
 export {
   parseArgs,
   parseIoniceOption,

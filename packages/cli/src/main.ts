@@ -1,13 +1,15 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { OPTIONS, wantsJson } from './args.js'
-import { findCommand, unavailable } from './commands/registry.js'
+import { findCommand, unavailable, type CommandModule } from './commands/index.js'
 import { UsageError } from './errors.js'
-import { getopt } from './kit/getopt.js'
+import { asksFor, getopt } from './kit/getopt.js'
 import type { TextSink } from './kit/log.js'
 import { refuseCommandLine } from './kit/render.js'
 
-export { version } from './version.js'
+import { version } from './version.js'
+
+export { version }
 
 /** What {@link main} reads and writes. Tests pass buffers; `bin.ts` passes the process's streams. */
 export interface MainIo {
@@ -24,7 +26,7 @@ export interface MainIo {
 /**
  * Runs `rsb` (or, with `program` `rsync-system-backup`, the original's grammar, which has no commands) with the given
  * arguments and returns the exit status; never exits the process. `rsb COMMAND ARGS` runs a command of the registry
- * (commands/registry.ts); anything else is `rsb backup`'s command line, as before commands existed.
+ * (commands/index.ts); anything else is `rsb backup`'s command line, as before commands existed.
  *
  * @param argv - the arguments after the program name
  * @param io - streams, environment and an abort signal
@@ -39,16 +41,24 @@ export async function main(argv: readonly string[], io: MainIo, program: 'rsb' |
   const command = findCommand(argv[0])
   if (command !== undefined) {
     const rest = argv.slice(1)
+    let module: CommandModule<unknown> | undefined
     try {
       if (command.load === undefined) throw unavailable(command.name)
-      if (command.name === 'backup') {
-        refuseAmbiguousBackup(rest)
-        return (await import('./commands/backup/index.js')).runBackup(rest, io, 'rsb backup')
+      if (command.name === 'backup') refuseAmbiguousBackup(rest)
+      module = (await command.load()) as CommandModule<unknown>
+      const parsed = module.parse(rest, io.env)
+      if (parsed.kind === 'help') {
+        io.stdout.write(module.help())
+        return 0
       }
-      const loaded = await command.load()
-      return await loaded.run(rest, io)
+      if (parsed.kind === 'version') {
+        io.stdout.write(`${module.program ?? 'rsb'} ${version()}\n`)
+        return 0
+      }
+      return await module.run(parsed.args, io)
     } catch (error) {
-      return refuseCommandLine(error, io, 'rsb', wantsJson(argv))
+      if (module?.refuse) return module.refuse(error, rest, io)
+      return refuseCommandLine(error, io, 'rsb', asksFor(rest, module?.options ?? OPTIONS, 'json'))
     }
   }
   try {

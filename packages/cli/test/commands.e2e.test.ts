@@ -1,4 +1,4 @@
-// Issue 11, end to end with the built programs: `rsb COMMAND`. A command word is never a directory to back up, the
+// rsb's commands, end to end with the built programs: `rsb COMMAND`. A command word is never a directory to back up, the
 // default command is today's backup, `rsb rotate` is rsb-rotate, and rsync-system-backup keeps the original grammar.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest'
 import { BIN, listing, runRsb } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
-const ORIGINAL_BIN = path.resolve(import.meta.dirname, '../dist/bin-original.js')
-const ROTATE_BIN = path.resolve(import.meta.dirname, '../dist/bin-rotate.js')
+const ORIGINAL_BIN = path.resolve(import.meta.dirname, '../dist/bin/rsync-system-backup.js')
+const ROTATE_BIN = path.resolve(import.meta.dirname, '../dist/bin/rsb-rotate.js')
 const RESERVED_LATER = ['list', 'status', 'restore', 'diff', 'du', 'versions', 'verify', 'doctor', 'run', 'config']
 
 function run(bin: string, args: readonly string[], cwd: string) {

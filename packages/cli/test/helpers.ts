@@ -8,12 +8,12 @@ import { expect, onTestFinished } from 'vitest'
 const PACKAGE = path.resolve(import.meta.dirname, '..')
 
 /** The built program (scripts/test.sh builds before the tests run). */
-export const BIN = path.join(PACKAGE, 'dist/bin.js')
+export const BIN = path.join(PACKAGE, 'dist/bin/rsb.js')
 
 /**
  * A copy of the built program (the package's dist with every package it imports) that any user can run, for a
  * test that runs rsb as another user: the checkout may lie where only root gets in (a clone in a 0700 `mktemp -d`
- * directory). Removed when the current test finishes; returns the copy's `dist/bin.js`.
+ * directory). Removed when the current test finishes; returns the copy's `dist/bin/rsb.js`.
  */
 export async function binForUsers(): Promise<string> {
   const copy = await copyPackageForUsers(PACKAGE)
@@ -57,7 +57,7 @@ export interface RsbProcess {
   done: Promise<RsbResult>
 }
 
-/** Starts `node dist/bin.js ARGS` (no shell). Stop it by its PID. */
+/** Starts `node dist/bin/rsb.js ARGS` (no shell). Stop it by its PID. */
 export function startRsb(args: readonly string[], options: RsbOptions = {}): RsbProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: environment(options),

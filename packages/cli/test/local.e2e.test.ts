@@ -1,5 +1,5 @@
-// End-to-end tests of the built `rsb` against local destinations: the original test suite (reference 15.1)
-// and rsb's decisions (15.2). Each test spawns `node packages/cli/dist/bin.js`.
+// End-to-end tests of the built `rsb` against local destinations: the original's test suite and rsb's own
+// decisions. Each test spawns `node packages/cli/dist/bin/rsb.js`.
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { freePort, testdir } from '@rsb/testkit'
@@ -24,7 +24,7 @@ const which = async (name: string) => execFileSync('which', [name], { encoding: 
 /** A hidden entry of a run's unfinished work (temporary snapshots); `.rsb`, the store's metadata, is not one. */
 const isLeftover = (name: string) => name.startsWith('.') && name !== '.rsb'
 
-describe('usage (15.1 #1, #2)', () => {
+describe('usage', () => {
   it.each([[[]], [['-h']], [['--help']]])('rsb %j prints the usage and exits 0', async (args) => {
     const result = await runRsb(args)
     expect(result.code).toBe(0)
@@ -46,7 +46,7 @@ describe('usage (15.1 #1, #2)', () => {
 })
 
 describe('local backups', () => {
-  it('simple backup: missing parents created, the destination verifies, exactly one snapshot (15.1 #7)', async () => {
+  it('simple backup: missing parents created, the destination verifies, exactly one snapshot', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     const result = await runRsb([
@@ -69,7 +69,7 @@ describe('local backups', () => {
     expect(result.stderr).toMatch(/Took .+ to create backup, create snapshot and rotate old snapshots\./)
   })
 
-  it('dry run writes nothing: full listings of source, destination and its parent are unchanged (15.1 #8, 15.2 #3)', async () => {
+  it('dry run writes nothing: full listings of source, destination and its parent are unchanged', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     await fs.mkdir(path.join(t, 'destination/latest'), { recursive: true })
@@ -95,7 +95,7 @@ describe('local backups', () => {
     await expect(fs.stat(path.join(t, 'nothing'))).rejects.toThrow()
   })
 
-  it('backup only: no snapshot (15.1 #9)', async () => {
+  it('backup only: no snapshot', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     const result = await runRsb(['--backup', ...QUIET, path.join(t, 'source'), path.join(t, 'destination/latest')])
@@ -104,7 +104,7 @@ describe('local backups', () => {
     expect(await snapshotsIn(path.join(t, 'destination'))).toEqual([])
   })
 
-  it('exclude list (15.1 #17)', async () => {
+  it('exclude list', async () => {
     const t = await testdir({ 'source/included.txt': 'in\n', 'source/excluded.txt': 'out\n' })
     const result = await runRsb([
       '--backup',
@@ -133,7 +133,7 @@ describe('local backups', () => {
     expect(await fs.readdir(t)).toEqual([])
   })
 
-  it('rsync exit 23 (partial transfer) is a success with a warning (15.2 #14)', async () => {
+  it('rsync exit 23 (partial transfer) is a success with a warning', async () => {
     // real rsync copies, then the stand-in reports a partial transfer (a missing SOURCE is refused before rsync runs)
     const t = await testdir({ 'source/a': 'a' })
     const bin = path.join(t, 'bin')
@@ -152,7 +152,7 @@ describe('local backups', () => {
   })
 })
 
-describe('platform check (15.1 #14, #15)', () => {
+describe('platform check', () => {
   it('a uname that prints nothing fails with ERR_RSB_CLI_UNSUPPORTED_PLATFORM; --force goes on with a warning', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
@@ -173,7 +173,7 @@ describe('platform check (15.1 #14, #15)', () => {
   })
 })
 
-describe('notifications (15.1 #6, reference 8)', () => {
+describe('notifications', () => {
   async function standIn(t: string, status: number): Promise<{ bin: string; calls: () => Promise<string[]> }> {
     const bin = path.join(t, 'bin')
     const log = path.join(t, 'notify.log')
@@ -227,7 +227,7 @@ describe('notifications (15.1 #6, reference 8)', () => {
 })
 
 describe('rsync daemon destinations', () => {
-  it('a daemon that refuses connections: rsync error, exit 1, no stack trace (15.1 #16)', async () => {
+  it('a daemon that refuses connections: rsync error, exit 1, no stack trace', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
     const port = await freePort()
@@ -238,7 +238,7 @@ describe('rsync daemon destinations', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /)
   })
 
-  it('default actions are backup only, with the server-side message; -s/-r are usage errors (15.2 #4)', async () => {
+  it('default actions are backup only, with the server-side message; -s/-r are usage errors', async () => {
     const t = await testdir()
     const port = await freePort()
     const base = [...QUIET, path.join(t, 'source'), `rsync://127.0.0.1:${port}/module/dir`]
@@ -255,7 +255,7 @@ describe('rsync daemon destinations', () => {
   })
 })
 
-describe('snapshots and rotation (15.2 #5, #6, #9)', () => {
+describe('snapshots and rotation', () => {
   it('two runs within one hour keep both snapshots; two within one second never nest latest', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
@@ -269,7 +269,7 @@ describe('snapshots and rotation (15.2 #5, #6, #9)', () => {
     }
   })
 
-  it('rotation: the worked example of the reference, dated siblings and a snapshot-named destination survive', async () => {
+  it('rotation: a worked example with the default scheme; dated siblings and a snapshot-named destination survive', async () => {
     const t = await testdir({
       'backups/2024-01-01 00:00:00/a': 'a',
       'backups/2024-01-01 00:30:00/a': 'a',
@@ -342,7 +342,7 @@ describe('snapshots and rotation (15.2 #5, #6, #9)', () => {
   })
 })
 
-describe('--json and progress (15.2 #13)', () => {
+describe('--json and progress', () => {
   it('prints one JSON document on stdout; logs stay on stderr; no progress without a terminal', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
@@ -375,7 +375,7 @@ describe('--json and progress (15.2 #13)', () => {
   })
 })
 
-describe('progress bar (15.2 #13)', () => {
+describe('progress bar', () => {
   it('is drawn on a terminal, and not with --no-progress', async () => {
     const t = await testdir()
     await fs.mkdir(path.join(t, 'source'))
@@ -392,7 +392,7 @@ describe('progress bar (15.2 #13)', () => {
   })
 })
 
-describe('one run per destination (15.2 #11)', () => {
+describe('one run per destination', () => {
   it('a second concurrent run exits 1 with a clear error and changes nothing; the first is unaffected', async () => {
     const t = await testdir()
     await createSource(path.join(t, 'source'))
@@ -416,7 +416,7 @@ describe('one run per destination (15.2 #11)', () => {
   })
 })
 
-describe('interruption (15.2 #10, #9)', () => {
+describe('interruption', () => {
   it.each([
     ['SIGTERM', 143],
     ['SIGINT', 130],
@@ -473,7 +473,7 @@ describe('interruption (15.2 #10, #9)', () => {
   })
 })
 
-describe('hostile names (reference 8.2)', () => {
+describe('hostile names', () => {
   it('SOURCE and DESTINATION with spaces, quotes and $() work and run nothing', async () => {
     const t = await testdir()
     const source = path.join(t, `src ${HOSTILE_NAME}`)

@@ -87,12 +87,12 @@ describe('the README documents what rsb --help prints', () => {
 })
 
 describe('how rsb is started', () => {
-  it('rsb is dist/bin.js, rsync-system-backup (the original grammar) dist/bin-original.js, rsb-rotate dist/bin-rotate.js; all start with #!/usr/bin/env node', async () => {
+  it('rsb is dist/bin/rsb.js, rsync-system-backup (the original grammar) dist/bin/rsync-system-backup.js, rsb-rotate dist/bin/rsb-rotate.js; all start with #!/usr/bin/env node', async () => {
     const manifest = await readJson(path.join(PACKAGE, 'package.json'))
     expect(manifest.bin).toEqual({
-      rsb: './dist/bin.js',
-      'rsync-system-backup': './dist/bin-original.js',
-      'rsb-rotate': './dist/bin-rotate.js',
+      rsb: './dist/bin/rsb.js',
+      'rsync-system-backup': './dist/bin/rsync-system-backup.js',
+      'rsb-rotate': './dist/bin/rsb-rotate.js',
     })
     expect(path.resolve(PACKAGE, (manifest.bin as Record<string, string>).rsb as string)).toBe(BIN)
     for (const target of Object.values(manifest.bin as Record<string, string>))

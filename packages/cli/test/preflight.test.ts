@@ -1,9 +1,9 @@
-// Tier 1: the pre-flight checks of issue 9 (checkPaths) on facts as the probe reports them, and the path helpers.
+// Tier 1: the pre-flight checks (checkPaths) on facts as the probe reports them, and the path helpers.
 import { RecordingContext } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
 import { checkPaths, isInside, literalFilterPath, type PathCheckInput } from '../src/backup/preflight.ts'
 import { probePath, type PathFacts } from '../src/backup/probe.ts'
-import type { StoreState } from '../src/setup/store.ts'
+import type { StoreState } from '../src/session/store.ts'
 
 const DIRECTORY: PathFacts = {
   resolved: '/b/latest',

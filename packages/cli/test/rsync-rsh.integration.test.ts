@@ -1,13 +1,13 @@
 // $RSYNC_RSH and rsb's own SSH connection, with the built rsb against two real sshds on 127.0.0.1: the options
 // of $RSYNC_RSH send rsync's transfer to server A, while the ssh_config alone would send the alias to server B.
-// rsb's own commands (mkdir, snapshot, rotation) must reach A as the same user. Issue 16 point 7. Needs root.
+// rsb's own commands (mkdir, snapshot, rotation) must reach A as the same user. Needs root.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { createSudoUser, isRoot, startSshd, testdir, type SshServer, type TestUser } from '@rsb/testkit'
 import { parseSshCommand } from '@rsb/exec'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sshSettings } from '../src/setup/ssh.ts'
+import { sshSettings } from '../src/session/ssh.ts'
 import { createSource, runRsb, snapshotsIn, verifyDestination } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']

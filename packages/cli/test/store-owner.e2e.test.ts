@@ -1,4 +1,4 @@
-// End-to-end tests of issue 16's store check: a store that another local (or, over SSH, remote) user could steer —
+// End-to-end tests of the store check: a store that another local (or, over SSH, remote) user could steer —
 // its `.rsb/` or a directory in it owned by that user, a symlink to their directory, writable by others, or a store
 // directory open to others without the sticky bit — is refused by the built `rsb` before anything is written (the
 // full listing of the test's tree, inodes and mtimes included, is unchanged, and rsync never ran). The users rsb
@@ -9,7 +9,7 @@ import path from 'node:path'
 import { LocalContext } from '@rsb/exec'
 import { createSudoUser, isRoot, runChecked, startSshd, testdir, type SshServer, type TestUser } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { READ_SCRIPT, readStore } from '../src/setup/store.ts'
+import { READ_SCRIPT, readStore } from '../src/session/store.ts'
 import { createSource, listing, runRsb, runRsbAs, snapshotsIn, verifyDestination, type RsbResult } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']

@@ -1,9 +1,9 @@
-// Tier 2: readStore's owner and mode checks (issue 16) on the store reader's output as a recording context
+// Tier 2: readStore's owner and mode checks on the store reader's output as a recording context
 // answers it: who may own the store and .rsb/, what is refused, one line naming the path, and that the records are
 // never parsed from a store the reader found unsafe.
 import { RecordingContext } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
-import { READ_SCRIPT, readStore, unsafeStoreDirectory } from '../src/setup/store.ts'
+import { READ_SCRIPT, readStore, unsafeStoreDirectory } from '../src/session/store.ts'
 
 const STORE_JSON = '{"format":"rsb-store","version":1,"created":"2024-01-01T00:00:00.000Z"}\n'
 const MIRROR_JSON = '{"version":1,"name":"latest","id":"0123abcd","created":"2024-01-01T00:00:00.000Z"}\n'

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { LocalContext } from '@rsb/exec'
 import { testdir } from '@rsb/testkit'
 import { describe, expect, it } from 'vitest'
-import { readStore, registerMirror, writeRecords } from '../src/setup/store.ts'
+import { readStore, registerMirror, writeRecords } from '../src/session/store.ts'
 
 const context = new LocalContext()
 

@@ -1,11 +1,11 @@
-// pnpm bench rotation — the rotation planner and the whole rsb-rotate process (issue 3).
+// pnpm bench rotation — the rotation planner and the whole rsb-rotate process.
 //
 // 1. Plans 10,000 and 100,000 backups (hourly names over years, the FULL scheme) in memory: collectBackups +
 //    planRotation. Prints each time (median of 5 after warm-up runs; the cold first run too) and their ratio
 //    (O(n log n): about 11.5 for 10×; O(n²) would be 100). Goal: 100,000 in under a second.
 // 2. Times the whole `rsb-rotate --dry-run --json` process on a directory of 10,000 entries against `node -e 0`
 //    in the same run (medians of 7, interleaved). Goal: within 3× of bare node start-up.
-//    rotate-backups 8.1 took about 1.3 s for the same job on a 2-vCPU VM (rotate-backups.md, section 20).
+//    rotate-backups 8.1 took about 1.3 s for the same job on a 2-vCPU VM.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { collectBackups, planRotation } from '../dist/index.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const bin = path.join(here, '..', '..', 'cli', 'dist', 'bin-rotate.js')
+const bin = path.join(here, '..', '..', 'cli', 'dist', 'bin', 'rsb-rotate.js')
 const mainEntry = pathToFileURL(path.join(here, '..', '..', 'cli', 'dist', 'commands', 'rotate', 'main.js')).href
 const SCHEME = { hourly: 24, daily: 7, weekly: 4, monthly: 12, yearly: 'always' }
 const FULL = ['--hourly=24', '--daily=7', '--weekly=4', '--monthly=12', '--yearly=always']

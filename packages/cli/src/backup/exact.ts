@@ -6,9 +6,9 @@ import type { Context } from '@rsb/exec'
 import { BASE_RSYNC_OPTIONS } from '@rsb/rsync'
 import { CliError } from '../errors.js'
 import type { Logger } from '../kit/log.js'
-import { metadataPath, STORE_VERSION, writeRecords, type MirrorRecord, type StoreState, type SyncRecord } from '../setup/store.js'
+import { metadataPath, STORE_VERSION, writeRecords, type MirrorRecord, type StoreState, type SyncRecord } from '../session/store.js'
 
-// Exact snapshots (issue 10). A snapshot is `cp --archive --link` of the mirror, so it shares every inode with it,
+// Exact snapshots. A snapshot is `cp --archive --link` of the mirror, so it shares every inode with it,
 // and rsync changes a file's mode, owner, group, ACL or xattrs *in place* when only those changed: every snapshot
 // holding that inode would change with it. So before rsync runs, each file of the mirror that rsync may change in
 // place is moved out of the mirror into a stage in `.rsb/staged/` (a rename: no data is copied, the snapshots keep

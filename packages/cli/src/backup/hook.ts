@@ -4,8 +4,8 @@ import path from 'node:path'
 import type { RunOptions } from '../args.js'
 import { CliError } from '../errors.js'
 import type { Logger, TextSink } from '../kit/log.js'
-import { processStartTime } from '../setup/lock.js'
-import { STORE_DIRECTORY } from '../setup/store.js'
+import { processStartTime } from '../session/lock.js'
+import { STORE_DIRECTORY } from '../session/store.js'
 import type { RunSummary } from './summary.js'
 
 /**

@@ -4,7 +4,7 @@ import { isSnapshotName } from '@rsb/rotation'
 import { joinPath } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
 import { probePath, type PathFacts } from './probe.js'
-import { readStore, type MirrorRecord, type StoreState } from '../setup/store.js'
+import { readStore, type MirrorRecord, type StoreState } from '../session/store.js'
 
 /** Whether `child` is strictly below `parent` (both absolute and normalised). */
 export function isInside(child: string, parent: string): boolean {

@@ -1,6 +1,6 @@
 import type { Context } from '@rsb/exec'
 import { CliError } from '../errors.js'
-import { STORE_DIRECTORY } from '../setup/store.js'
+import { STORE_DIRECTORY } from '../session/store.js'
 
 /** What one probe of a path found (see {@link probePath}). */
 export interface PathFacts {

@@ -3,7 +3,7 @@ import { isSnapshotName, planRotation, type Backup, type KeepReason, type Rotati
 import { formatDuration, joinPath, joinWords, removalError } from '@rsb/rotation/io'
 import type { Logger } from '../kit/log.js'
 import { adoptedRecord, isSudoRefusal } from './snapshot.js'
-import { metadataPath, removeRecords, snapshotFileName, type MirrorRecord, type StoreState } from '../setup/store.js'
+import { metadataPath, removeRecords, snapshotFileName, type MirrorRecord, type StoreState } from '../session/store.js'
 
 export interface RotateStep {
   readonly context: Context

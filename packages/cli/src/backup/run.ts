@@ -13,12 +13,12 @@ import { checkSource, inspectPaths, isInside, literalFilterPath, type Inspection
 import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
 import { prepareExact, stagePrefix, type ExactRun } from './exact.js'
-import { metadataPath, readStore, registerMirror, STORE_VERSION, type MirrorRecord } from '../setup/store.js'
+import { metadataPath, readStore, registerMirror, STORE_VERSION, type MirrorRecord } from '../session/store.js'
 import { createSummary, type RunSummary } from './summary.js'
 import { checkTarget } from './target.js'
-import { openDestination, type MirrorLock } from '../setup/open.js'
-import { sshSettings } from '../setup/ssh.js'
-import { resolveTarget, type Target } from '../setup/target.js'
+import { openDestination, type MirrorLock } from '../session/open.js'
+import { sshSettings } from '../session/ssh.js'
+import { resolveTarget, type Target } from '../session/target.js'
 import { runTransfer } from './transfer.js'
 
 /** What the workflow needs from its caller. */
@@ -115,7 +115,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   }
   if (options.mount !== undefined && target.destination.kind === 'local') assertInside(target.destination.directory, options.mount)
 
-  // 2. The destination opened (setup/open.ts): the run lock, the contexts, the SSH connection.
+  // 2. The destination opened (session/open.ts): the run lock, the contexts, the SSH connection.
   const opened = await openDestination(
     {
       target,

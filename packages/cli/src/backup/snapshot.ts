@@ -13,9 +13,9 @@ import {
   type MirrorRecord,
   type SnapshotRecord,
   type StoreState,
-} from '../setup/store.js'
+} from '../session/store.js'
 
-export { TEMPORARY_PREFIX } from '../setup/store.js'
+export { TEMPORARY_PREFIX } from '../session/store.js'
 
 export interface SnapshotStep {
   readonly context: Context

@@ -2,7 +2,7 @@
 import { parentDirectory } from '@rsb/destination'
 import type { RunOptions } from '../args.js'
 import { UsageError } from '../errors.js'
-import type { Target } from '../setup/target.js'
+import type { Target } from '../session/target.js'
 
 /**
  * Checks a destination against the command line, before anything runs.

@@ -1,5 +1,5 @@
 // Smoke test of the built program (needs `tsc -b` first, as scripts/test.sh does): exit statuses and
-// stdout/stderr separation of a real `node dist/bin.js` process.
+// stdout/stderr separation of a real `node dist/bin/rsb.js` process.
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -7,7 +7,7 @@ import { testdir } from '@rsb/testkit'
 import { describe, expect, it } from 'vitest'
 import { entries, FOUR_DAYS, makeEntries, USAGE_ERRORS } from './helpers.ts'
 
-const bin = path.join(import.meta.dirname, '..', '..', 'dist', 'bin-rotate.js')
+const bin = path.join(import.meta.dirname, '..', '..', 'dist', 'bin', 'rsb-rotate.js')
 
 describe('rsb-rotate (built)', () => {
   // never a silent skip: a missing build is a failure that says so

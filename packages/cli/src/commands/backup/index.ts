@@ -1,6 +1,6 @@
 // `rsb backup [OPTIONS] [SOURCE] DESTINATION`: the workflow of rsync-system-backup (and rsb's default command).
 // Its option table and pure parse are ../../args.ts; the workflow is ../../backup/run.ts.
-import { parseArgs, wantsJson, type RunOptions } from '../../args.js'
+import { OPTIONS, parseArgs, wantsJson, type RunOptions } from '../../args.js'
 import { isRsbError } from '../../errors.js'
 import { helpText } from '../../help.js'
 import { createLogger, type Logger } from '../../kit/log.js'
@@ -8,14 +8,26 @@ import type { MainIo } from '../../main.js'
 import { version } from '../../version.js'
 import { errorLine, json, oneLine, refuseCommandLine } from '../../kit/render.js'
 
+import type { Parsed } from '../index.js'
+
+/** The options of `rsb backup`. */
+export const options = OPTIONS
+
 /** `rsb backup --help`. */
 export function help(): string {
   return helpText('rsb backup')
 }
 
-/** `rsb backup ARGS` (and `rsb ARGS`). */
-export function run(argv: readonly string[], io: MainIo): Promise<number> {
-  return runBackup(argv, io, 'rsb')
+/** `rsb backup ARGS`: no arguments at all (and no `$RSYNC_MODULE_PATH`) is the help, as the original. */
+export function parse(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Parsed<RunOptions> {
+  const parsed = parseArgs(argv, env)
+  if (parsed.kind === 'usage') return { kind: 'help' }
+  return parsed.kind === 'run' ? { kind: 'run', args: parsed.options } : parsed
+}
+
+/** Runs the backup workflow. */
+export function run(args: RunOptions, io: MainIo): Promise<number> {
+  return runWorkflow(args, io, 'rsb')
 }
 
 /**

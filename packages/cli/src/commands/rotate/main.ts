@@ -88,7 +88,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   try {
     parsed = parseArgs(argv)
   } catch (error) {
-    return usageError(error, io)
+    return refuse(error, io)
   }
   if (parsed.kind === 'help') {
     io.stdout.write(helpText())
@@ -98,7 +98,11 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     io.stdout.write(`rsb-rotate ${version()}\n`)
     return 0
   }
-  const options = parsed.options
+  return rotate(parsed.options, io)
+}
+
+/** Rotates with parsed options: every location given (or configured). Returns the exit status. */
+export async function rotate(options: CliOptions, io: MainIo): Promise<number> {
   const logger = createLogger(io.stderr, options.verbosity, { program: 'rsb-rotate', batch: true })
   const run = new Run(options, io, logger)
   try {
@@ -114,7 +118,8 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   }
 }
 
-function usageError(error: unknown, io: MainIo): number {
+/** An error of the command line: one line on stderr, exit 2 (1 for an error that is not rsb's). */
+export function refuse(error: unknown, io: MainIo): number {
   io.stderr.write(errorReport(error, 'rsb-rotate'))
   return isRsbError(error) ? exitCodeOf(error) : 1
 }

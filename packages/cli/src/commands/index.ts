@@ -1,18 +1,40 @@
 /**
- * rsb's commands (issue 11): `rsb COMMAND [OPTIONS] [ARGS]`. Every word is reserved now, also for the commands that
+ * rsb's commands: `rsb COMMAND [OPTIONS] [ARGS]`. Every word is reserved now, also for the commands that
  * are still to come, so that none of them ever means "back up `./WORD`": a bare command word as the first argument
  * is that command, a directory of that name is written `./WORD`. Each command lives in its own folder here and is
  * loaded only when it runs.
  */
 import { UsageError } from '../errors.js'
+import type { OptionDefinition } from '../kit/getopt.js'
 import type { MainIo } from '../main.js'
 
-/** What a command's module exports. */
-export interface CommandModule {
-  /** Runs the command with the arguments after its word; returns the exit status (never exits the process). */
-  run(argv: readonly string[], io: MainIo): Promise<number>
+/** What a command's parse gives: its help, its version line, or the typed arguments to run with. */
+export type Parsed<Args> = { readonly kind: 'help' } | { readonly kind: 'version' } | { readonly kind: 'run'; readonly args: Args }
+
+/**
+ * What a command's module exports (`src/commands/NAME/index.ts`): its option table, a pure parse into typed
+ * arguments, and a run that returns the exit status.
+ */
+export interface CommandModule<Args = never> {
+  /** The name it shows in errors and `--version` (default `rsb`). */
+  readonly program?: string | undefined
+  /** Its options (data: the kit's getopt, the help and completion read them). */
+  readonly options: readonly OptionDefinition[]
+  /**
+   * The arguments after the command word into typed arguments (pure: reads nothing but `argv` and `env`).
+   *
+   * @throws a usage error (any rsb error): exit 2, nothing ran
+   */
+  parse(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Parsed<Args>
+  /** Runs the command; returns the exit status (never prints to the process or exits it). */
+  run(args: Args, io: MainIo): Promise<number>
   /** The text of `rsb help COMMAND` and `rsb COMMAND --help`. */
   help(): string
+  /**
+   * How it shows an error of its command line; returns the exit status. Default: the kit's `refuseCommandLine`
+   * (`rsb: error: …`, exit 2, and the error in `--json`'s document).
+   */
+  refuse?(error: unknown, argv: readonly string[], io: MainIo): number
 }
 
 /** One entry of the registry: data, and a loader for the command's module. */
@@ -21,7 +43,8 @@ export interface Command {
   /** One line for `rsb --help`. */
   readonly summary: string
   /** Undefined for a command that is reserved but not available yet. */
-  readonly load?: (() => Promise<CommandModule>) | undefined
+  // oxlint-disable-next-line typescript/no-explicit-any -- each command has its own Args
+  readonly load?: (() => Promise<CommandModule<any>>) | undefined
 }
 
 /** Every command word, in the order of `rsb --help`. */

@@ -34,6 +34,11 @@ export interface OpenRequest {
   readonly logger: Logger
   readonly signal: AbortSignal | undefined
   readonly contexts?: ContextOverrides | undefined
+  /**
+   * Whether the command writes (default true): it then takes the run lock. A command that only reads (list, status,
+   * …) opens with `false`: it takes no lock, so it never waits for nor blocks a backup, and may not lock mirrors.
+   */
+  readonly writes?: boolean | undefined
 }
 
 /** The lock of a mirror where it lives, and the key its holder record names. */
@@ -117,7 +122,8 @@ export async function openDestination(request: OpenRequest, scope: CleanupScope)
         `Took over the run lock of ${display} from a run that ended without releasing it (${describeHolder(lock.previous)}).`,
       )
   }
-  takeLock(target.lockKey, target.expression)
+  const writes = request.writes ?? true
+  if (writes) takeLock(target.lockKey, target.expression)
 
   // Where destination commands run: closed after every other cleanup but the lock.
   let destination: Context | undefined
@@ -158,6 +164,7 @@ export async function openDestination(request: OpenRequest, scope: CleanupScope)
       if (request.mount !== undefined && disks) scope.add(`unmount ${request.mount}`, await mountDisk(disks, request.mount, logger, signal))
     },
     async lockMirror(facts) {
+      if (!writes) throw new Error('a destination opened for reading takes no locks')
       const store = path.posix.dirname(facts.resolved)
       const name = path.posix.basename(facts.resolved)
       const ssh = target.destination.kind === 'ssh' ? target.destination : undefined

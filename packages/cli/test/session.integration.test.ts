@@ -1,4 +1,4 @@
-// Opening a destination (src/setup/open.ts), the set-up every command shares: the run lock, the contexts, one SSH
+// Opening a destination (src/session/open.ts), the set-up every command shares: the run lock, the contexts, one SSH
 // connection, the --crypto check, unlock and mount, each undone in reverse order by the caller's CleanupScope, and
 // every step stopped by the run's signal. Tier 2: recorded commands, no process is started.
 import fs from 'node:fs'
@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest'
 import { CleanupScope, RecordingContext, type RecordingHandler } from '@rsb/exec'
 import { testdir } from '@rsb/testkit'
 import { createLogger } from '../src/kit/log.ts'
-import { openDestination, type OpenRequest } from '../src/setup/open.ts'
-import { HOLD_SCRIPT } from '../src/setup/server-lock.ts'
-import { resolveTarget } from '../src/setup/target.ts'
+import { openDestination, type OpenRequest } from '../src/session/open.ts'
+import { HOLD_SCRIPT } from '../src/session/server-lock.ts'
+import { resolveTarget } from '../src/session/target.ts'
 
 async function request(expression: string, extra: Partial<OpenRequest> = {}): Promise<OpenRequest> {
   const locks = await testdir()
@@ -72,6 +72,21 @@ describe('openDestination', () => {
     const next = new CleanupScope()
     await openDestination(await request('/mnt/backups/latest', { env: req.env }), next)
     await next.close()
+  })
+
+  it('a command that only reads takes no lock: it opens a destination a backup holds, and never blocks one', async () => {
+    const req = await request('/mnt/backups/latest')
+    const writer = new CleanupScope()
+    await openDestination(req, writer)
+    const reader = new CleanupScope()
+    const opened = await openDestination({ ...req, writes: false }, reader)
+    await expect(opened.lockMirror({ resolved: '/mnt/backups/latest', storeId: '' })).rejects.toThrow(/takes no locks/)
+    await writer.close()
+    // with the reader still open, a backup takes the destination
+    const next = new CleanupScope()
+    await openDestination(req, next)
+    await next.close()
+    await reader.close()
   })
 
   it('an SSH destination gets one connection, closed by the scope; a daemon destination none', async () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { handleInterrupts } from '@rsb/exec'
-import { main } from './main.js'
+import { main } from '../main.js'
 
 // The first SIGINT/SIGTERM stops the run (cleanups still run), a second is ignored, a third exits at once.
 const interrupts = handleInterrupts((status) => process.exit(status))

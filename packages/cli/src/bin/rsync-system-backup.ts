@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `rsync-system-backup`: rsb under the original's name and grammar, forever without commands.
 import { handleInterrupts } from '@rsb/exec'
-import { main } from './main.js'
+import { main } from '../main.js'
 
 const interrupts = handleInterrupts((status) => process.exit(status))
 process.exitCode = await main(

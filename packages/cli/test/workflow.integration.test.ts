@@ -1,14 +1,14 @@
 // Tier 2: the workflow with a recording context (no real commands), to check the command shapes a CI machine
 // running as root cannot produce: a non-root user's sudo prefixes, a filesystem that `mountpoint` reports as not
-// mounted and then mounted, and the order of the whole run (reference rsync-system-backup.md 7.4).
+// mounted and then mounted, and the order of the whole run.
 import { RecordingContext } from '@rsb/exec'
 import { describe, expect, it } from 'vitest'
 import { parseArgs, type RunOptions } from '../src/index.ts'
 import { runWorkflow } from '../src/backup/run.ts'
 import { createLogger } from '../src/kit/log.ts'
 import { PROBE_SCRIPT } from '../src/backup/probe.ts'
-import { READ_SCRIPT, WRITE_SCRIPT } from '../src/setup/store.ts'
-import { HOLD_SCRIPT } from '../src/setup/server-lock.ts'
+import { READ_SCRIPT, WRITE_SCRIPT } from '../src/session/store.ts'
+import { HOLD_SCRIPT } from '../src/session/server-lock.ts'
 
 type Handler = (argv: readonly string[]) => { exitCode?: number; stdout?: string } | undefined
 
@@ -234,7 +234,7 @@ async function runSnapshotOnly(context: RecordingContext) {
   return { ...result, log: stderr.text }
 }
 
-describe('the snapshot never goes into an existing snapshot (reference 5, 15.2 #9)', () => {
+describe('the snapshot never goes into an existing snapshot', () => {
   it('when the snapshot name of this second exists already: waits for a free name, copies to a temporary name and renames to the free one', async () => {
     let first = true
     const { context, existing, asked } = snapshotContext(() => {
@@ -279,7 +279,7 @@ describe('the snapshot never goes into an existing snapshot (reference 5, 15.2 #
   })
 })
 
-describe('notification order around the unlock (reference 3.2)', () => {
+describe('notification order around the unlock (as the original does)', () => {
   it('"Starting backup" comes after the missing-disk check and before the unlock; "Finished" before unmount and lock', async () => {
     let unlocked = false
     let mounted = false
