@@ -5,6 +5,7 @@ import { asksFor, getopt, type OptionDefinition } from './kit/getopt.js'
 import {
   formatRotationSpec,
   parseCount as parseCountValue,
+  parseDuration,
   parseIonice,
   parseRotationSpec as parseRotationSpecValue,
   type IoniceClass,
@@ -195,15 +196,16 @@ export const OPTIONS: readonly OptionDefinition[] = [
   },
   {
     name: 'timeout',
-    value: 'SECONDS',
+    value: 'TIME',
     description:
-      'End the transfer when the server sends no data for SECONDS (rsync --timeout): a server that stops answering ' +
-      'fails the run with a clear error instead of hanging with the run lock held. Default 600; 0 turns it off.',
+      'End the transfer when the server sends no data for TIME, in seconds or with a unit (90s, 10m, 1h; rsync --timeout): a server that stops answering ' +
+      'fails the run with a clear error instead of hanging with the run lock held. Default 600 (10m); 0 turns it off.',
   },
   {
     name: 'connect-timeout',
-    value: 'SECONDS',
-    description: 'How long to wait for an rsync daemon to accept the connection (rsync --contimeout). Default 60; 0 turns it off.',
+    value: 'TIME',
+    description:
+      'How long to wait for an rsync daemon to accept the connection, in seconds or with a unit (rsync --contimeout). Default 60 (1m); 0 turns it off.',
   },
   {
     name: 'rsync-option',
@@ -346,10 +348,10 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         keepLatest = parseCount(value, as)
         break
       case 'timeout':
-        timeout = parseCount(value, as)
+        timeout = parseDuration(value, as, MAX_COUNT)
         break
       case 'connect-timeout':
-        connectTimeout = parseCount(value, as)
+        connectTimeout = parseDuration(value, as, MAX_COUNT)
         break
       case 'rsync-option':
         rsyncOptions.push(nonEmpty(value, as))

@@ -10,7 +10,15 @@ import { helpText } from '../src/help.ts'
 import { formatOptions, wrap } from '../src/kit/help.ts'
 import { createLogger } from '../src/kit/log.ts'
 import { errorReport } from '../src/kit/render.ts'
-import { FREQUENCIES as KIT_FREQUENCIES, parseCount, parseIonice, parseRetentionValue, parseRotationSpec } from '../src/kit/values.ts'
+import {
+  FREQUENCIES as KIT_FREQUENCIES,
+  parseCount,
+  parseDuration,
+  parseIonice,
+  parseRetentionValue,
+  parseRotationSpec,
+  parseSize,
+} from '../src/kit/values.ts'
 import { main } from '../src/main.ts'
 
 function buffers() {
@@ -80,6 +88,57 @@ describe('value parsers: one for every program, on the libraries’ own validato
     )
     expect(() => parseCount('0x10', 'x')).toThrow(/Invalid x: '0x10'/)
     expect(KIT_FREQUENCIES).toBe(FREQUENCIES)
+  })
+})
+
+describe('durations and sizes (ms and bytes, behind one strict syntax)', () => {
+  it.each([
+    ['600', 600],
+    ['0', 0],
+    ['90s', 90],
+    ['10m', 600],
+    ['10 minutes', 600],
+    ['1.5h', 5400],
+    ['2d', 172_800],
+    ['1w', 604_800],
+  ])('duration %j is %d s', (text, seconds) => expect(parseDuration(text, '--timeout')).toBe(seconds))
+
+  it.each(['', 'abc', '-5m', '1h 30m', '100ms', '1.5s', '1e3s', '10x', '2d', '5 m m'])(
+    'duration %j is refused (or over the limit)',
+    (text) => {
+      expect(() => parseDuration(text, '--timeout', 100_000)).toThrow(
+        expect.objectContaining({
+          code: 'ERR_RSB_CLI_USAGE',
+          message: `Invalid duration for --timeout: '${text}'.`,
+          hint: expect.stringContaining('at most 100000 s'),
+        }),
+      )
+    },
+  )
+
+  it.each([
+    ['1048576', 1_048_576],
+    ['512K', 524_288],
+    ['512KB', 524_288],
+    ['10G', 10_737_418_240],
+    ['10g', 10_737_418_240],
+    ['1.5TiB', 1_649_267_441_664],
+    ['1 GB', 1_073_741_824],
+  ])('size %j is %d bytes', (text, size) => expect(parseSize(text, 'x')).toBe(size))
+
+  it.each(['', '10X', '-1K', '0.5B', '0.5', 'G', '10 G B'])('size %j is refused', (text) => {
+    expect(() => parseSize(text, '--min-free')).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_CLI_USAGE', message: `Invalid size for --min-free: '${text}'.` }),
+    )
+  })
+
+  it('rsb --timeout and --connect-timeout take durations (rsync still gets seconds)', () => {
+    const parsed = parseBackupArgs(['--timeout=10m', '--connect-timeout=90s', 'd/x'])
+    if (parsed.kind !== 'run') throw new Error('expected a run')
+    expect([parsed.options.timeout, parsed.options.connectTimeout]).toEqual([600, 90])
+    expect(() => parseBackupArgs(['--timeout=12d', 'd/x'])).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_CLI_USAGE', hint: expect.stringContaining('at most 1000000 s') }),
+    )
   })
 })
 

@@ -1,5 +1,8 @@
-// The value parsers of every rsb command and program (retention, rotation schemes, ionice classes, counts): each
-// calls the owning library's own validator, so `rsb --rotation=daily=7*2` and `rsb rotate --daily='7*2'` agree.
+// The value parsers of every rsb command and program (retention, rotation schemes, ionice classes, counts,
+// durations, sizes): each calls the owning library's own validator (or a maintained library: ms for durations,
+// bytes for sizes), so `rsb --rotation=daily=7*2` and `rsb rotate --daily='7*2'` agree.
+import bytes from 'bytes'
+import ms from 'ms'
 import { parseIoniceClass, type IoniceClass } from '@rsb/exec'
 import { FREQUENCIES, parseRetention, RotationError, type Frequency, type Retention, type RotationScheme } from '@rsb/rotation'
 import { UsageError } from '../errors.js'
@@ -120,4 +123,62 @@ export function formatRotationSpec(scheme: Readonly<RotationScheme>): string {
   return FREQUENCIES.filter((f) => scheme[f] !== undefined)
     .map((f) => `${f}=${scheme[f]}`)
     .join(',')
+}
+
+// One number (no sign) and one unit: the libraries accept more (ms reads "100" as milliseconds, bytes reads "10G" as
+// 10), and a value that is not clearly one thing is refused rather than guessed.
+const DURATION = /^(\d+(?:\.\d+)?) *([a-z]+)$/i
+const SIZE = /^(\d+(?:\.\d+)?) *([kmgtp]?)(i?b)?$/i
+
+/**
+ * A duration in whole seconds: plain digits are seconds (`600`), else one number and a unit as `ms` reads it
+ * (`90s`, `10m`, `1.5h`, `2d`, `1w`, `10 minutes`).
+ *
+ * @param what - where it was given, for the message (`--timeout`)
+ * @throws {UsageError} ERR_RSB_CLI_USAGE for anything else, a negative value, or a fraction of a second
+ * @example
+ * ```ts
+ * parseDuration('10m', '--timeout') // 600
+ * ```
+ */
+export function parseDuration(value: string, what: string, max: number = Number.MAX_SAFE_INTEGER): number {
+  const text = value.trim()
+  const bad = () =>
+    new UsageError(`Invalid duration for ${what}: '${value}'.`, {
+      hint: `Give seconds (600) or a number and a unit: 90s, 10m, 1.5h, 2d, 1w${max === Number.MAX_SAFE_INTEGER ? '' : ` (at most ${max} s)`}.`,
+    })
+  let seconds: number
+  if (/^\d+$/.test(text)) seconds = Number(text)
+  else {
+    const match = DURATION.exec(text)
+    const milliseconds = match ? ms(`${match[1]}${match[2]}` as ms.StringValue) : undefined
+    if (milliseconds === undefined || !Number.isFinite(milliseconds) || milliseconds % 1000 !== 0) throw bad()
+    seconds = milliseconds / 1000
+  }
+  if (!(Number.isSafeInteger(seconds) && seconds >= 0 && seconds <= max)) throw bad()
+  return seconds
+}
+
+/**
+ * A size in bytes: plain digits are bytes, else one number and a unit as `bytes` reads it, in powers of 1024
+ * (`512K`, `512KB`, `10G`, `1.5TiB`).
+ *
+ * @param what - where it was given, for the message
+ * @throws {UsageError} ERR_RSB_CLI_USAGE for anything else or a fraction of a byte
+ * @example
+ * ```ts
+ * parseSize('10G', '--min-free') // 10737418240
+ * ```
+ */
+export function parseSize(value: string, what: string): number {
+  const match = SIZE.exec(value.trim())
+  // a fraction of a byte is not a size (bytes would round 0.5 down to 0)
+  const whole = match !== null && (match[2] !== '' || !match[1]!.includes('.'))
+  const size = match && whole ? bytes.parse(`${match[1]}${match[2] ? `${match[2]}b` : 'b'}`) : null
+  if (size === null || !Number.isSafeInteger(size) || size < 0) {
+    throw new UsageError(`Invalid size for ${what}: '${value}'.`, {
+      hint: 'Give bytes (1048576) or a number and a unit: 512K, 100M, 10G, 1.5T (powers of 1024).',
+    })
+  }
+  return size
 }
