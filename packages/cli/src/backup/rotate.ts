@@ -1,5 +1,5 @@
 import type { Context } from '@rsb/exec'
-import { isSnapshotName, planRotation, type Backup, type KeepReason, type RotationScheme, type Timestamp } from '@rsb/rotation'
+import { isSnapshotName, planRotation, timestampFromDate, type Backup, type KeepReason, type RotationScheme } from '@rsb/rotation'
 import { formatDuration, joinPath, joinWords, removalError } from '@rsb/rotation/io'
 import type { Logger } from '../kit/log.js'
 import { adoptedRecord, isSudoRefusal } from './snapshot.js'
@@ -39,17 +39,6 @@ function describe(reasons: readonly KeepReason[]): string {
   return reasons.includes('keep-latest') ? 'one of the --keep-latest newest' : 'the snapshot of this run'
 }
 
-/** A moment as the naive local timestamp the planner buckets by. */
-function localTimestamp(date: Date): Timestamp {
-  return {
-    year: date.getFullYear(),
-    month: date.getMonth() + 1,
-    day: date.getDate(),
-    hour: date.getHours(),
-    minute: date.getMinutes(),
-    second: date.getSeconds(),
-  }
-}
 
 /**
  * Rotates this mirror's snapshots in the store, and only those: directories named `YYYY-MM-DD HH:MM:SS` whose
@@ -87,7 +76,7 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
       future.push(name)
       continue
     }
-    backups.push({ name, timestamp: localTimestamp(moment) })
+    backups.push({ name, timestamp: timestampFromDate(moment) })
   }
   for (const name of future) {
     const message = `Snapshot ${joinPath(store, name)} is dated in the future; it is kept and not counted by the rotation (check the clock and TZ).`
