@@ -32,6 +32,8 @@ function disk(options: { hang?: boolean } = {}) {
     if (program === 'mountpoint') return { exitCode: mounted ? 0 : 32 }
     if (program === 'mount') {
       if (options.hang) {
+        // mounted, and then mount(8) hangs (a slow helper): the undo must still unmount
+        mounted = true
         await new Promise((resolve) => spawn.signal?.addEventListener('abort', resolve, { once: true }))
         return { exitCode: 143 }
       }
@@ -81,6 +83,14 @@ describe('openDestination', () => {
     const reader = new CleanupScope()
     const opened = await openDestination({ ...req, writes: false }, reader)
     await expect(opened.lockMirror({ resolved: '/mnt/backups/latest', storeId: '' })).rejects.toThrow(/takes no locks/)
+    expect(() => opened.takeLock('other', 'other')).toThrow(/takes no locks/)
+    // and it does not mount or unlock: undoing that could pull the disk from under a backup that started meanwhile
+    for (const extra of [{ mount: '/mnt/backups' }, { crypto: 'backup' }]) {
+      await expect(openDestination({ ...req, ...extra, writes: false }, new CleanupScope())).rejects.toMatchObject({
+        code: 'ERR_RSB_CLI_USAGE',
+        message: expect.stringMatching(/does not (mount|unlock) the disk/),
+      })
+    }
     await writer.close()
     // with the reader still open, a backup takes the destination
     const next = new CleanupScope()
@@ -147,8 +157,10 @@ describe('openDestination', () => {
     const scope = new CleanupScope()
     const opened = await openDestination(req, scope)
     await opened.lockMirror({ resolved: '/srv/store/latest', storeId: '' })
-    const other = await openDestination(await request('/elsewhere/latest', { env: req.env, contexts: req.contexts }), new CleanupScope())
+    const otherScope = new CleanupScope()
+    const other = await openDestination(await request('/elsewhere/latest', { env: req.env, contexts: req.contexts }), otherScope)
     await expect(other.lockMirror({ resolved: '/srv/store/latest', storeId: '' })).rejects.toMatchObject({ code: 'ERR_RSB_CLI_LOCKED' })
+    await otherScope.close()
     await scope.close()
   })
 })

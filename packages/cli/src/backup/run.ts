@@ -1,5 +1,5 @@
 import os from 'node:os'
-import { CleanupScope, SshContext, type Context } from '@rsb/exec'
+import { CleanupScope, LocalContext, SshContext, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
 import { formatDuration, joinWords } from '@rsb/rotation/io'
 import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS } from '@rsb/rsync'
@@ -115,7 +115,13 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   }
   if (options.mount !== undefined && target.destination.kind === 'local') assertInside(target.destination.directory, options.mount)
 
-  // 2. The destination opened (session/open.ts): the run lock, the contexts, the SSH connection.
+  // 2. Platform check, on this machine, before anything else happens (no lock taken, no connection opened).
+  const plain = io.contexts?.local ?? new LocalContext({ sudo: options.sudo, ionice: options.ionice })
+  const warning = await checkPlatform(plain, options.force, logger, signal)
+  if (warning) summary.warnings.push(warning)
+  checkAbort()
+
+  // 3. The destination opened (session/open.ts): the run lock, the contexts, the SSH connection.
   const opened = await openDestination(
     {
       target,
@@ -127,15 +133,11 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
       env: io.env,
       logger,
       signal,
-      contexts: io.contexts,
+      contexts: { ...io.contexts, plain },
     },
     scope,
   )
-  const { plain, local: source, destination } = opened
-  // 3. Platform check, in the source context.
-  const warning = await checkPlatform(plain, options.force, logger, signal)
-  if (warning) summary.warnings.push(warning)
-  checkAbort()
+  const { local: source, destination } = opened
   // The crypttab entry and the missing-disk check (before any notification).
   await opened.checkDisk()
 

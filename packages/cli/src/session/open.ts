@@ -4,6 +4,7 @@
 // success, on failure and when the run is stopped. Every step takes the run's AbortSignal.
 import path from 'node:path'
 import { LocalContext, SshContext, type CleanupScope, type Context, type IoniceClass } from '@rsb/exec'
+import { UsageError } from '../errors.js'
 import type { Logger } from '../kit/log.js'
 import { checkCryptoDisk, mountDisk, unlockDisk } from './disk.js'
 import { acquireRunLock, describeHolder, lockDirectory, type RunLock } from './lock.js'
@@ -14,6 +15,8 @@ import type { Target } from './target.js'
 
 /** Where commands run, for tests that record command lines (tier 2). */
 export interface ContextOverrides {
+  /** This machine without the run locks, when the caller made it already (for its own checks). */
+  readonly plain?: Context | undefined
   readonly local?: Context | undefined
   readonly ssh?: ((host: string, user: string | undefined) => Context) | undefined
 }
@@ -36,7 +39,8 @@ export interface OpenRequest {
   readonly contexts?: ContextOverrides | undefined
   /**
    * Whether the command writes (default true): it then takes the run lock. A command that only reads (list, status,
-   * …) opens with `false`: it takes no lock, so it never waits for nor blocks a backup, and may not lock mirrors.
+   * …) opens with `false`: it takes no lock, so it never waits for nor blocks a backup; it may not lock mirrors, and
+   * it refuses `mount` and `crypto` (ERR_RSB_CLI_USAGE), whose undo could pull the disk from under a backup.
    */
   readonly writes?: boolean | undefined
 }
@@ -98,7 +102,7 @@ export type CryptoDisk = Awaited<ReturnType<typeof checkCryptoDisk>>
 export async function openDestination(request: OpenRequest, scope: CleanupScope): Promise<OpenedDestination> {
   const { target, logger, signal } = request
   const locks: RunLock[] = []
-  const plain = request.contexts?.local ?? new LocalContext({ sudo: request.sudo, ionice: request.ionice })
+  const plain = request.contexts?.plain ?? request.contexts?.local ?? new LocalContext({ sudo: request.sudo, ionice: request.ionice })
   // rsync and the store's commands inherit the run locks, so a lock lasts while any of them runs (also when rsb
   // alone is killed); mount helpers, unlocking and notifications do not (a FUSE daemon would hold it for good)
   const local =
@@ -123,6 +127,13 @@ export async function openDestination(request: OpenRequest, scope: CleanupScope)
       )
   }
   const writes = request.writes ?? true
+  // A reader takes no lock, so it must not change what a backup relies on: undoing a mount or an unlock of its own
+  // could pull the disk from under a backup that started meanwhile.
+  if (!writes && (request.mount !== undefined || request.crypto !== undefined)) {
+    throw new UsageError(`A command that only reads does not ${request.mount !== undefined ? 'mount' : 'unlock'} the disk.`, {
+      hint: `Mount (or unlock) it first, for example by running the backup, or with mount ${request.mount ?? 'MOUNTPOINT'}; then run the command again.`,
+    })
+  }
   if (writes) takeLock(target.lockKey, target.expression)
 
   // Where destination commands run: closed after every other cleanup but the lock.
@@ -155,7 +166,10 @@ export async function openDestination(request: OpenRequest, scope: CleanupScope)
     destination,
     disks,
     checkDisk,
-    takeLock,
+    takeLock(key, display) {
+      if (!writes) throw new Error('a destination opened for reading takes no locks')
+      takeLock(key, display)
+    },
     async unlock() {
       const disk = await checkDisk()
       if (disk && disks) scope.add(`lock ${disk.target}`, await unlockDisk(disks, disk.target, logger, signal))
