@@ -103,7 +103,9 @@ describe('durations and sizes (ms and bytes, behind one strict syntax)', () => {
     ['1w', 604_800],
   ])('duration %j is %d s', (text, seconds) => expect(parseDuration(text, '--timeout')).toBe(seconds))
 
-  it.each(['', 'abc', '-5m', '1h 30m', '100ms', '1.5s', '1e3s', '10x', '2d', '5 m m'])(
+  it('1.1h is 3960 s (floating point rounding is not a fraction of a second)', () => expect(parseDuration('1.1h', 'x')).toBe(3960))
+
+  it.each(['', 'abc', '-5m', '1h 30m', '100ms', '1.5s', '1e3s', '10x', '2d', '5 m m', '10M', '10MIN'])(
     'duration %j is refused (or over the limit)',
     (text) => {
       expect(() => parseDuration(text, '--timeout', 100_000)).toThrow(
@@ -126,7 +128,7 @@ describe('durations and sizes (ms and bytes, behind one strict syntax)', () => {
     ['1 GB', 1_073_741_824],
   ])('size %j is %d bytes', (text, size) => expect(parseSize(text, 'x')).toBe(size))
 
-  it.each(['', '10X', '-1K', '0.5B', '0.5', 'G', '10 G B'])('size %j is refused', (text) => {
+  it.each(['', '10X', '-1K', '0.5B', '0.5', 'G', '10 G B', '10ib', '1.3K', '0.0001K'])('size %j is refused', (text) => {
     expect(() => parseSize(text, '--min-free')).toThrow(
       expect.objectContaining({ code: 'ERR_RSB_CLI_USAGE', message: `Invalid size for --min-free: '${text}'.` }),
     )

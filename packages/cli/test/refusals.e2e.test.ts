@@ -116,14 +116,20 @@ describe('rsync pass-through options that would break hard-link snapshots', () =
 
 describe('values out of range and impossible schemes', () => {
   it.each([
-    [['--rotation=daily=99999999999999999999'], "Invalid retention '99999999999999999999' for daily"],
-    [['--keep-latest=1e30'], "option --keep-latest expects a whole number from 0 to 1000000, got '1e30'"],
-    [['--keep-latest=1000001'], 'from 0 to 1000000'],
-    [['--rotation=daily=0'], '--rotation=daily=0 keeps nothing but the newest snapshot'],
-    [['--rotation=hourly=0,weekly=0'], 'keeps nothing but the newest snapshot'],
-    [['-x', ''], 'option -x requires a non-empty argument'],
-  ])('%j is a usage error before anything runs', async (options, message) => {
-    await refused((s) => [...options, s.source, s.destination], 'ERR_RSB_CLI_USAGE', message)
+    [
+      ['--rotation=daily=99999999999999999999'],
+      'ERR_RSB_ROTATION_BAD_RETENTION',
+      'Invalid retention value "99999999999999999999": too large (daily in',
+    ],
+    [['--rotation=daily=x'], 'ERR_RSB_ROTATION_BAD_RETENTION', 'Invalid retention value "x": not a number (daily in --rotation=daily=x)'],
+    [['--keep-latest=1e30'], 'ERR_RSB_CLI_USAGE', "Invalid value for --keep-latest: '1e30'."],
+    [['--keep-latest=1000001'], 'ERR_RSB_CLI_USAGE', 'from 0 to 1000000'],
+    [['--timeout=1h 30m'], 'ERR_RSB_CLI_USAGE', "Invalid duration for --timeout: '1h 30m'."],
+    [['--rotation=daily=0'], 'ERR_RSB_CLI_USAGE', '--rotation=daily=0 keeps nothing but the newest snapshot'],
+    [['--rotation=hourly=0,weekly=0'], 'ERR_RSB_CLI_USAGE', 'keeps nothing but the newest snapshot'],
+    [['-x', ''], 'ERR_RSB_CLI_USAGE', 'option -x requires a non-empty argument'],
+  ])('%j is a usage error before anything runs', async (options, code, message) => {
+    await refused((s) => [...options, s.source, s.destination], code, message)
   })
 
   it('-s -r --rotation=daily=0 in a post-xfer exec is refused too, and the store keeps its snapshots', async () => {

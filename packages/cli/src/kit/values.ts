@@ -127,8 +127,10 @@ export function formatRotationSpec(scheme: Readonly<RotationScheme>): string {
 
 // One number (no sign) and one unit: the libraries accept more (ms reads "100" as milliseconds, bytes reads "10G" as
 // 10), and a value that is not clearly one thing is refused rather than guessed.
-const DURATION = /^(\d+(?:\.\d+)?) *([a-z]+)$/i
-const SIZE = /^(\d+(?:\.\d+)?) *([kmgtp]?)(i?b)?$/i
+// A duration's unit is lower case but for the first letter (`M` could be minutes or months: refused).
+const DURATION = /^(\d+(?:\.\d+)?) *([a-zA-Z][a-z]*)$/
+const SIZE = /^(\d+(?:\.\d+)?) *(?:([kmgtp])(?:i?b)?|b)?$/i
+const SIZE_UNITS = 'kmgtp'
 
 /**
  * A duration in whole seconds: plain digits are seconds (`600`), else one number and a unit as `ms` reads it
@@ -151,8 +153,12 @@ export function parseDuration(value: string, what: string, max: number = Number.
   if (/^\d+$/.test(text)) seconds = Number(text)
   else {
     const match = DURATION.exec(text)
-    const milliseconds = match ? ms(`${match[1]}${match[2]}` as ms.StringValue) : undefined
-    if (milliseconds === undefined || !Number.isFinite(milliseconds) || milliseconds % 1000 !== 0) throw bad()
+    const unit = match?.[2]
+    // ms reads its units in any case; `M` alone is refused rather than read as minutes
+    const parsed = match && unit !== 'M' ? ms(`${match[1]}${unit}` as ms.StringValue) : undefined
+    // 1.1h is 3960000.0000000005 ms in floating point: a whole number of seconds within rounding
+    const milliseconds = parsed === undefined || !Number.isFinite(parsed) ? undefined : Math.round(parsed)
+    if (milliseconds === undefined || milliseconds % 1000 !== 0) throw bad()
     seconds = milliseconds / 1000
   }
   if (!(Number.isSafeInteger(seconds) && seconds >= 0 && seconds <= max)) throw bad()
@@ -161,7 +167,7 @@ export function parseDuration(value: string, what: string, max: number = Number.
 
 /**
  * A size in bytes: plain digits are bytes, else one number and a unit as `bytes` reads it, in powers of 1024
- * (`512K`, `512KB`, `10G`, `1.5TiB`).
+ * (`512K`, `512KB`, `10G`, `1.5TiB`); a fraction of a byte is refused (`1.3K`).
  *
  * @param what - where it was given, for the message
  * @throws {UsageError} ERR_RSB_CLI_USAGE for anything else or a fraction of a byte
@@ -172,8 +178,9 @@ export function parseDuration(value: string, what: string, max: number = Number.
  */
 export function parseSize(value: string, what: string): number {
   const match = SIZE.exec(value.trim())
-  // a fraction of a byte is not a size (bytes would round 0.5 down to 0)
-  const whole = match !== null && (match[2] !== '' || !match[1]!.includes('.'))
+  // a fraction of a byte is not a size (bytes would round 1.3K down to 1331 and 0.5 to 0)
+  const power = match?.[2] ? SIZE_UNITS.indexOf(match[2].toLowerCase()) + 1 : 0
+  const whole = match !== null && Number.isInteger(Number(match[1]) * 1024 ** power)
   const size = match && whole ? bytes.parse(`${match[1]}${match[2] ? `${match[2]}b` : 'b'}`) : null
   if (size === null || !Number.isSafeInteger(size) || size < 0) {
     throw new UsageError(`Invalid size for ${what}: '${value}'.`, {
