@@ -23,7 +23,7 @@ export const DEFAULT_TIMEOUT = 600
 /** How long to wait for a daemon's connection (`--connect-timeout`) when none is given, in seconds. */
 export const DEFAULT_CONNECT_TIMEOUT = 60
 
-/** The largest count `--keep-latest`, `--rotation` and the timeouts accept. */
+/** The largest count `--keep-latest` and the timeouts (in seconds) accept. */
 export const MAX_COUNT = 1_000_000
 
 /**

@@ -11,7 +11,7 @@ import { version } from './version.js'
 
 export { version }
 
-/** What {@link main} reads and writes. Tests pass buffers; `bin.ts` passes the process's streams. */
+/** What {@link main} reads and writes. Tests pass buffers; `bin/rsb.ts` passes the process's streams. */
 export interface MainIo {
   /** Help, version and the `--json` summary. */
   readonly stdout: TextSink

@@ -1,7 +1,7 @@
 // The planner entry point (`@rsb/rotation`) stays free of I/O: it never loads @rsb/exec, execa, ssh2, node:fs or
-// node:child_process. Checked twice: at run time on the BUILT dist/index.js (a child node process whose resolve
-// hook records every specifier it sees; needs `tsc -b` first, as scripts/test.sh does), and statically on the
-// import graph of src/index.ts.
+// node:child_process. Checked here at run time on the BUILT dist/index.js (a child node process whose resolve hook
+// records every specifier it sees; needs `tsc -b` first, as scripts/test.sh does); pure.test.ts checks the import
+// graph of src/index.ts statically.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'

@@ -39,7 +39,6 @@ function describe(reasons: readonly KeepReason[]): string {
   return reasons.includes('keep-latest') ? 'one of the --keep-latest newest' : 'the snapshot of this run'
 }
 
-
 /**
  * Rotates this mirror's snapshots in the store, and only those: directories named `YYYY-MM-DD HH:MM:SS` whose
  * record names this mirror (files, symlinks, other mirrors' snapshots and unrecorded snapshots are never

@@ -1,5 +1,5 @@
 // Smoke test of the built program (needs `tsc -b` first, as scripts/test.sh does): exit statuses and
-// stdout/stderr separation of a real `node dist/bin/rsb.js` process.
+// stdout/stderr separation of a real `node dist/bin/rsb-rotate.js` process.
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'

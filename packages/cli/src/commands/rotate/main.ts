@@ -43,7 +43,7 @@ const SETTINGS_ERROR_CODES: readonly (RotationErrorCode | 'ERR_RSB_CLI_USAGE')[]
   'ERR_RSB_CLI_USAGE',
 ]
 
-/** What {@link main} reads and writes. Tests pass buffers; `bin.ts` passes the process's streams. */
+/** What {@link main} reads and writes. Tests pass buffers; `bin/rsb-rotate.ts` passes the process's streams. */
 export interface MainIo {
   /** Help, version and `--json`. */
   readonly stdout: TextSink
