@@ -1,4 +1,5 @@
-// pnpm check:packages — for every published package: publint, @arethetypeswrong/cli (esm-only profile) on the
+// pnpm check:packages — the release plan of the pending changesets (no major bump of a 0.x package); for every
+// published package: publint, @arethetypeswrong/cli (esm-only profile) on the
 // packed tarball, a smoke test that installs all tarballs into an empty temporary project and loads each package
 // with ESM `import` and CommonJS `require`, and for each package a project holding only it (and the @rsb packages
 // it depends on, peer dependencies included) where its types compile under `tsc --strict`. Then @rsb/rotation
@@ -70,6 +71,16 @@ if (build.status !== 0) process.exit(1)
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rsb-check-packages-'))
 try {
+  // The release plan of the pending changesets: every package is 0.x, so a breaking change is a minor bump, and a
+  // major bump is a mistake (changesets makes one of a peer dependency's bump unless the peer range still holds).
+  const plan = path.join(work, 'release-plan.json')
+  const status = spawnSync('pnpm', ['exec', 'changeset', 'status', `--output=${plan}`], { cwd: root, encoding: 'utf8' })
+  const majors = status.status === 0 ? JSON.parse(fs.readFileSync(plan, 'utf8')).releases.filter((r) => r.type === 'major') : []
+  report(
+    'changesets release plan: no major bump of a 0.x package',
+    status.status === 0 && majors.length === 0,
+    status.status === 0 ? majors.map((r) => `${r.name}: ${r.oldVersion} -> major`).join('\n') : `${status.stdout}${status.stderr}`,
+  )
   const tarballs = []
   // @rsb/destination promises zero runtime dependencies.
   const destination = packages.find((p) => p.manifest.name === '@rsb/destination')

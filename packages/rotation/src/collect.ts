@@ -81,6 +81,10 @@ export function orderBackups<T extends Backup>(backups: Iterable<T>): { sorted: 
   return { sorted: order.map((i) => list[i]!), seconds: Float64Array.from(order, (i) => seconds[i]!) }
 }
 
+function isCompiled(value: unknown): value is TimestampPattern {
+  return typeof value === 'object' && value !== null && (value as { regex?: unknown }).regex instanceof RegExp
+}
+
 /**
  * Picks the backups out of a directory's entry names: names with a timestamp (the pattern), minus excluded and
  * not-included names, minus invalid dates.
@@ -96,8 +100,17 @@ export function orderBackups<T extends Backup>(backups: Iterable<T>): { sorted: 
  * ```
  */
 export function collectBackups(names: Iterable<string>, options: CollectOptions = {}): Collection {
+  const given: unknown = options.pattern
+  // a compiled pattern, a RegExp (compiled here), or the default; anything else (a string, as in earlier versions
+  // that read Python syntax) is refused with the code of a bad pattern
   const pattern =
-    options.pattern instanceof RegExp ? compileTimestampPattern(options.pattern) : (options.pattern ?? DEFAULT_TIMESTAMP_PATTERN)
+    given instanceof RegExp
+      ? compileTimestampPattern(given)
+      : given === undefined
+        ? DEFAULT_TIMESTAMP_PATTERN
+        : isCompiled(given)
+          ? given
+          : compileTimestampPattern(given as RegExp)
   const exclude = options.exclude && options.exclude.length > 0 ? compileShellPatterns(options.exclude) : undefined
   const include = options.include && options.include.length > 0 ? compileShellPatterns(options.include) : undefined
   const backups: Backup[] = []

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  collectBackups,
   compileTimestampPattern,
   DEFAULT_TIMESTAMP_PATTERN,
   formatTimestamp,
@@ -97,6 +98,10 @@ describe('custom patterns', () => {
       expect.objectContaining({ code: 'ERR_RSB_ROTATION_BAD_PATTERN', message: expect.stringContaining("'day'") }),
     )
     expect(() => compileTimestampPattern('(?<year>x)' as unknown as RegExp)).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_ROTATION_BAD_PATTERN' }),
+    )
+    // a string, as earlier versions took (Python syntax): refused with the code of a bad pattern, not a TypeError
+    expect(() => collectBackups(['2024-01-01'], { pattern: '(?P<year>\\d{4})' as unknown as RegExp })).toThrow(
       expect.objectContaining({ code: 'ERR_RSB_ROTATION_BAD_PATTERN' }),
     )
   })
