@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-base="${RSB_QUICKSTART_DIR:-${TMPDIR:-/tmp}/rsb-quickstart}"
+# In this user's own state directory, never a predictable path in a shared one such as /tmp: whoever made
+# /tmp/rsb-quickstart (or a symlink inside it) first would steer what this script, perhaps run as root, writes.
+base="${RSB_QUICKSTART_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/rsb-quickstart}"
+(umask 077 && mkdir -p "$base")
 sample="$base/sample"
 destination="$base/backups/latest"
 
@@ -28,7 +31,7 @@ rsb made a backup:
   all snapshots:                 $(find "$base/backups" -mindepth 1 -maxdepth 1 -name '[0-9]*' | wc -l) in $base/backups
 
 Restore a file from the snapshot:
-  cp -a '$snapshot/documents/notes/today.txt' /tmp/today.txt
+  cp -a '$snapshot/documents/notes/today.txt' ./today.txt
 
 Try a dry run (changes nothing) and the JSON summary:
   pnpm rsb --dry-run --no-sudo '$sample' '$destination'
