@@ -81,8 +81,15 @@ export function orderBackups<T extends Backup>(backups: Iterable<T>): { sorted: 
   return { sorted: order.map((i) => list[i]!), seconds: Float64Array.from(order, (i) => seconds[i]!) }
 }
 
-function isCompiled(value: unknown): value is TimestampPattern {
-  return typeof value === 'object' && value !== null && (value as { regex?: unknown }).regex instanceof RegExp
+/**
+ * The default, a compiled pattern, or a RegExp compiled here; anything else (a string, as earlier versions took in
+ * Python syntax) is refused by compileTimestampPattern with ERR_RSB_ROTATION_BAD_PATTERN.
+ */
+function resolvePattern(given: unknown): TimestampPattern {
+  if (given === undefined) return DEFAULT_TIMESTAMP_PATTERN
+  if (typeof given === 'object' && given !== null && (given as { regex?: unknown }).regex instanceof RegExp)
+    return given as TimestampPattern
+  return compileTimestampPattern(given as RegExp)
 }
 
 /**
@@ -100,17 +107,7 @@ function isCompiled(value: unknown): value is TimestampPattern {
  * ```
  */
 export function collectBackups(names: Iterable<string>, options: CollectOptions = {}): Collection {
-  const given: unknown = options.pattern
-  // a compiled pattern, a RegExp (compiled here), or the default; anything else (a string, as in earlier versions
-  // that read Python syntax) is refused with the code of a bad pattern
-  const pattern =
-    given instanceof RegExp
-      ? compileTimestampPattern(given)
-      : given === undefined
-        ? DEFAULT_TIMESTAMP_PATTERN
-        : isCompiled(given)
-          ? given
-          : compileTimestampPattern(given as RegExp)
+  const pattern = resolvePattern(options.pattern)
   const exclude = options.exclude && options.exclude.length > 0 ? compileShellPatterns(options.exclude) : undefined
   const include = options.include && options.include.length > 0 ? compileShellPatterns(options.include) : undefined
   const backups: Backup[] = []
