@@ -84,6 +84,8 @@ export interface RunOptions {
   readonly acceptDestination: boolean
   /** `--daemon-hook=WHEN`: run as an rsync daemon module's pre-xfer or post-xfer exec (DESTINATION from `$RSYNC_MODULE_PATH`). */
   readonly daemonHook: DaemonHook | undefined
+  /** The arguments as given (after the program's name and the command word): the run record keeps them. */
+  readonly argv: readonly string[]
 }
 
 /** What the command line asks for. */
@@ -481,6 +483,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       allowEmptySource,
       acceptDestination,
       daemonHook,
+      argv: [...argv],
     },
   }
 }

@@ -43,9 +43,36 @@
  *   group or others (the store itself: unless sticky), or (`.rsb/` and its directories) is a symbolic link or no directory.
  * - `ERR_RSB_CLI_MODULE_PATH_UNSAFE`: `$RSYNC_MODULE_PATH` (an rsync daemon's hook) is `/` or directly under `/`
  *   (also once resolved): no snapshot, no rotation, and a `--daemon-hook=pre` makes the daemon refuse the transfer.
+ *
+ * The commands that read a store (`rsb list`, `rsb status`; exit status 1):
+ *
+ * - `ERR_RSB_CLI_NOT_A_BACKUP`: DESTINATION is neither a mirror nor a store of snapshots (a typo, a disk not mounted).
+ * - `ERR_RSB_CLI_DESTINATION_DAEMON`: DESTINATION is an rsync daemon's (`HOST::MODULE`, `rsync://`), whose store cannot
+ *   be read from the client.
+ * - `ERR_RSB_CLI_METRICS_FAILED`: `rsb status --metrics=FILE` could not write FILE (its directory is missing or not
+ *   writable).
+ *
+ * `rsb restore`'s refusals (nothing is written; exit status 2 where the command line alone is wrong, else 1):
+ *
+ * - `ERR_RSB_CLI_SNAPSHOT_NOT_FOUND`: no snapshot of the mirror is the one asked for (`--snapshot=NAME` unknown or of
+ *   another mirror, nothing at or before `--at=TIME`, a mirror without snapshots).
+ * - `ERR_RSB_CLI_RESTORE_PATH_MISSING`: a PATH does not exist in the snapshot.
+ * - `ERR_RSB_CLI_RESTORE_UNSAFE_PATH`: a PATH that is empty, holds a `..` component or a NUL byte (exit 2).
+ * - `ERR_RSB_CLI_RESTORE_PATH_SYMLINK`: a parent component of a PATH inside the snapshot is a symbolic link or no
+ *   directory (reading through it would read outside the snapshot).
+ * - `ERR_RSB_CLI_RESTORE_DAEMON`: DESTINATION is an rsync daemon's (`HOST::MODULE`, `rsync://`), whose snapshots the
+ *   daemon does not expose (exit 2).
+ * - `ERR_RSB_CLI_RESTORE_IN_PLACE`: a restore without `--to` that would overwrite SOURCE/PATH, without `--in-place`
+ *   (exit 2).
+ * - `ERR_RSB_CLI_RESTORE_NO_SOURCE`: a restore in place from a snapshot whose record names no SOURCE (no manifest).
+ * - `ERR_RSB_CLI_RESTORE_TARGET_INVALID`: where the files would go cannot take them: `--to` DIR is no directory, its
+ *   parent is missing, or it (or SOURCE) lies inside a backup store.
  */
 export type CliErrorCode =
   | 'ERR_RSB_CLI_USAGE'
+  | 'ERR_RSB_CLI_NOT_A_BACKUP'
+  | 'ERR_RSB_CLI_DESTINATION_DAEMON'
+  | 'ERR_RSB_CLI_METRICS_FAILED'
   | 'ERR_RSB_CLI_UNSUPPORTED_PLATFORM'
   | 'ERR_RSB_CLI_LOCKED'
   | 'ERR_RSB_CLI_LOCK_UNSAFE'
@@ -73,6 +100,14 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_STORE_UNREADABLE'
   | 'ERR_RSB_CLI_STORE_UNSAFE'
   | 'ERR_RSB_CLI_MODULE_PATH_UNSAFE'
+  | 'ERR_RSB_CLI_SNAPSHOT_NOT_FOUND'
+  | 'ERR_RSB_CLI_RESTORE_PATH_MISSING'
+  | 'ERR_RSB_CLI_RESTORE_UNSAFE_PATH'
+  | 'ERR_RSB_CLI_RESTORE_PATH_SYMLINK'
+  | 'ERR_RSB_CLI_RESTORE_DAEMON'
+  | 'ERR_RSB_CLI_RESTORE_IN_PLACE'
+  | 'ERR_RSB_CLI_RESTORE_NO_SOURCE'
+  | 'ERR_RSB_CLI_RESTORE_TARGET_INVALID'
 
 /** Details a {@link CliError} may carry. */
 export interface CliErrorDetails {

@@ -151,6 +151,7 @@ describe('parseArgs', () => {
       rsyncOptions: [],
       allowEmptySource: false,
       acceptDestination: false,
+      argv: ['/mnt/backups/latest'],
     })
     expect(DEFAULT_ROTATION_SCHEME).toEqual({ hourly: 24, daily: 7, weekly: 4, monthly: 'always' })
   })

@@ -136,8 +136,10 @@ export async function snapshotsIn(dir: string): Promise<string[]> {
 }
 
 /** A full listing (names, inode numbers, modes, sizes, mtimes, link counts, link targets) of a tree, for before/after comparisons. */
-export async function listing(root: string): Promise<string[]> {
+export async function listing(root: string, options: { runRecords?: boolean } = {}): Promise<string[]> {
   const lines: string[] = []
+  // a store's run records (.rsb/runs/): a refused run leaves one, and changes nothing else
+  const skipped = (relative: string) => options.runRecords === false && /(^|\/)\.rsb\/runs(\/|$)/.test(relative)
   async function walk(dir: string): Promise<void> {
     let entries
     try {
@@ -148,6 +150,7 @@ export async function listing(root: string): Promise<string[]> {
     }
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const full = path.join(dir, entry.name)
+      if (skipped(path.relative(root, full))) continue
       const stat = await fs.lstat(full)
       const target = stat.isSymbolicLink() ? ` -> ${await fs.readlink(full)}` : ''
       lines.push(`${path.relative(root, full)} ${stat.ino} ${stat.mode.toString(8)} ${stat.size} ${stat.mtimeMs} ${stat.nlink}${target}`)
@@ -156,6 +159,20 @@ export async function listing(root: string): Promise<string[]> {
   }
   await walk(root)
   return lines
+}
+
+/** The run records of a store (`.rsb/runs/*.json`), oldest first. */
+export async function runRecords(store: string): Promise<Record<string, unknown>[]> {
+  const directory = path.join(store, '.rsb/runs')
+  let names: string[]
+  try {
+    names = (await fs.readdir(directory)).filter((name) => /^\d{13}-[0-9a-f]{8}-\d+\.json$/.test(name)).sort()
+  } catch {
+    return []
+  }
+  return Promise.all(
+    names.map(async (name) => JSON.parse(await fs.readFile(path.join(directory, name), 'utf8')) as Record<string, unknown>),
+  )
 }
 
 /** Writes an executable script into `dir` (a stand-in program for PATH). */

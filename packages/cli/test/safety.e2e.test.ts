@@ -12,6 +12,7 @@ import {
   binForUsers,
   createSource,
   listing,
+  runRecords,
   runRsb,
   snapshotsIn,
   startRsb,
@@ -41,12 +42,21 @@ async function expectUnchangedRefusal(
   args: readonly string[],
   code: string,
   options: { cwd?: string } = {},
-): Promise<RsbResult> {
-  const before = await listing(root)
+): Promise<RsbResult & { records: Record<string, unknown>[] }> {
+  const before = await listing(root, { runRecords: false })
+  const records = await runRecordsUnder(root)
   const result = await runRsb(args, options)
   expectRefusal(result, code)
-  expect(await listing(root)).toEqual(before)
-  return result
+  expect(await listing(root, { runRecords: false })).toEqual(before)
+  // a run refused in a store it read leaves its record there (rsb status reports it), and nothing else
+  const added = (await runRecordsUnder(root)).slice(records.length)
+  for (const record of added) expect(record).toMatchObject({ outcome: 'refused', exitCode: 1, error: { code } })
+  return Object.assign(result, { records: added })
+}
+
+/** The run records of every store under root (t/b is where these tests keep theirs). */
+async function runRecordsUnder(root: string): Promise<Record<string, unknown>[]> {
+  return runRecords(path.join(root, 'b'))
 }
 
 /** A store made by one real run of rsb: t/source → t/b/latest, with one snapshot. */
@@ -226,6 +236,7 @@ describe('SOURCE missing, a file, empty or unreadable', () => {
     await fs.mkdir(path.join(t, 'empty'))
     const result = await expectUnchangedRefusal(t, [...QUIET, path.join(t, 'empty'), latest], 'ERR_RSB_CLI_SOURCE_EMPTY')
     expect(result.stderr).toContain('is its filesystem mounted?')
+    expect(result.records).toHaveLength(1)
     await verifyDestination(latest)
   })
 

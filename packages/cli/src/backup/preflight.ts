@@ -123,17 +123,7 @@ export function checkPaths(input: PathCheckInput): PathPlan {
     )
   }
 
-  // The mirror itself is never a snapshot, even when it is named like one.
-  const snapshotDirectories = [...store.entries].filter(([n, type]) => type === 'd' && n !== name && isSnapshotName(n)).map(([n]) => n)
-  const unrecorded = snapshotDirectories.filter((n) => !store.snapshots.has(n))
-  // An original (or earlier rsb) store: no records yet, snapshots beside the mirror. It is adopted without a flag
-  // only when nothing else could be the mirror: DESTINATION is not named like a snapshot, and no other directory
-  // beside it (but lost+found) could be a mirror or someone's data.
-  const legacy = store.store === undefined && snapshotDirectories.length > 0
-  const others = [...store.entries].filter(
-    ([n, type]) => type === 'd' && n !== name && n !== 'lost+found' && !n.startsWith('.') && !isSnapshotName(n),
-  )
-  const cleanAdoption = legacy && !isSnapshotName(name) && others.length === 0
+  const { legacy, cleanAdoption } = storeShape(store, name)
 
   let source: string | undefined
   let excludeStore = false
@@ -187,12 +177,39 @@ export function checkPaths(input: PathCheckInput): PathPlan {
     }
     accepted = true
   }
-  // The snapshots of an adopted store become this mirror's; so do unrecorded ones when it is the store's only mirror.
-  const onlyMirror = mirror !== undefined && store.mirrors.length === 1
-  const adopt = (legacy && (cleanAdoption || accepted)) || onlyMirror ? unrecorded : []
-  const unowned = adopt.length > 0 ? [] : unrecorded
+  const { adopt, unowned } = adoption(store, name, accepted)
 
   return { destination: R, store: S, mirrorName: name, mirror, source, excludeStore, adopt, unowned, accepted }
+}
+
+/**
+ * What a store holds besides its mirror `name`: its snapshot-named directories without a record, whether it is an
+ * original (or earlier rsb) store (no records yet, snapshots beside the mirror), and whether that store is adopted
+ * without a flag: only when nothing else could be the mirror (DESTINATION is not named like a snapshot, and no other
+ * directory beside it, but lost+found, could be a mirror or someone's data). Pure.
+ */
+export function storeShape(store: StoreState, name: string): { legacy: boolean; cleanAdoption: boolean; unrecorded: string[] } {
+  // The mirror itself is never a snapshot, even when it is named like one.
+  const snapshotDirectories = [...store.entries].filter(([n, type]) => type === 'd' && n !== name && isSnapshotName(n)).map(([n]) => n)
+  const unrecorded = snapshotDirectories.filter((n) => !store.snapshots.has(n))
+  const legacy = store.store === undefined && snapshotDirectories.length > 0
+  const others = [...store.entries].filter(
+    ([n, type]) => type === 'd' && n !== name && n !== 'lost+found' && !n.startsWith('.') && !isSnapshotName(n),
+  )
+  return { legacy, cleanAdoption: legacy && !isSnapshotName(name) && others.length === 0, unrecorded }
+}
+
+/**
+ * Which unrecorded snapshots the mirror `name` takes as its own when a backup runs (`accepted`: with
+ * --accept-destination): those of an adopted store, and all of them when it is the store's only mirror; the others
+ * belong to no mirror (kept, never rotated). Pure.
+ */
+export function adoption(store: StoreState, name: string, accepted: boolean): { adopt: string[]; unowned: string[] } {
+  const { legacy, cleanAdoption, unrecorded } = storeShape(store, name)
+  const mirror = store.mirrors.find((m) => m.name === name)
+  const onlyMirror = mirror !== undefined && store.mirrors.length === 1
+  const adopt = (legacy && (cleanAdoption || accepted)) || onlyMirror ? unrecorded : []
+  return { adopt, unowned: adopt.length > 0 ? [] : unrecorded }
 }
 
 /**

@@ -1,5 +1,13 @@
 import type { Context } from '@rsb/exec'
-import { isSnapshotName, planRotation, timestampFromDate, type Backup, type KeepReason, type RotationScheme } from '@rsb/rotation'
+import {
+  isSnapshotName,
+  planRotation,
+  timestampFromDate,
+  type Backup,
+  type KeepReason,
+  type RotationPlan,
+  type RotationScheme,
+} from '@rsb/rotation'
 import { formatDuration, joinPath, joinWords, removalError } from '@rsb/rotation/io'
 import type { Logger } from '../kit/log.js'
 import { adoptedRecord, isSudoRefusal } from './snapshot.js'
@@ -39,6 +47,66 @@ function describe(reasons: readonly KeepReason[]): string {
   return reasons.includes('keep-latest') ? 'one of the --keep-latest newest' : 'the snapshot of this run'
 }
 
+/** What {@link planMirrorRotation} is given besides the store and the mirror. */
+export interface MirrorPlanOptions {
+  /** Snapshot-named directories taken as this mirror's although they have no record yet (an adoption). */
+  readonly adopt: readonly string[]
+  readonly scheme: Readonly<RotationScheme>
+  readonly keepLatest: number
+  /** The snapshot the run made or would make: always kept. */
+  readonly snapshot: string | undefined
+  /** `snapshot` does not exist yet: planned as if it did, dated `now` (a dry run; `rsb list`'s next backup). */
+  readonly planned: boolean
+  readonly now: Date
+}
+
+/** The rotation of a mirror's snapshots, before anything is deleted. */
+export interface MirrorPlan {
+  readonly plan: RotationPlan
+  /** This mirror's snapshots dated after now: kept, never counted. */
+  readonly future: readonly string[]
+  /** Snapshot-named directories with no record of their mirror: kept, never rotated. */
+  readonly unowned: number
+  /** How many snapshots the plan counts. */
+  readonly counted: number
+}
+
+/**
+ * Which of a mirror's snapshots the rotation keeps and which it deletes (see {@link rotateSnapshots}). Pure: `rsb
+ * backup`'s rotation and `rsb list`'s column are this one plan.
+ */
+export function planMirrorRotation(state: StoreState, mirror: MirrorRecord, options: MirrorPlanOptions): MirrorPlan {
+  const { now, snapshot } = options
+  const adopt = new Set(options.adopt)
+  const backups: Backup[] = []
+  const future: string[] = []
+  let unowned = 0
+  const names = [...state.entries]
+    .filter(([name, type]) => type === 'd' && name !== mirror.name && isSnapshotName(name))
+    .map(([name]) => name)
+  if (options.planned && snapshot !== undefined && !state.entries.has(snapshot)) names.push(snapshot)
+  for (const name of names) {
+    let record = state.snapshots.get(name)
+    if (record === undefined && (adopt.has(name) || name === snapshot)) record = adoptedRecord(name, mirror)
+    if (record === undefined || record.mirror !== mirror.id) {
+      if (record === undefined) unowned++
+      continue
+    }
+    const moment = name === snapshot && options.planned ? now : new Date(record.created)
+    if (moment.getTime() > now.getTime()) {
+      future.push(name)
+      continue
+    }
+    backups.push({ name, timestamp: timestampFromDate(moment) })
+  }
+  const plan = planRotation(backups, {
+    scheme: { ...options.scheme },
+    keepLatest: options.keepLatest,
+    protect: snapshot === undefined ? [] : [snapshot],
+  })
+  return { plan, future, unowned, counted: backups.length }
+}
+
 /**
  * Rotates this mirror's snapshots in the store, and only those: directories named `YYYY-MM-DD HH:MM:SS` whose
  * record names this mirror (files, symlinks, other mirrors' snapshots and unrecorded snapshots are never
@@ -55,28 +123,14 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
   const now = (step.now ?? (() => new Date()))()
   const warnings: string[] = []
   logger.log('info', `Scanning ${store} for backups ..`)
-  const adopt = new Set(step.adopt)
-  const backups: Backup[] = []
-  const future: string[] = []
-  let unowned = 0
-  const names = [...state.entries]
-    .filter(([name, type]) => type === 'd' && name !== mirror.name && isSnapshotName(name))
-    .map(([name]) => name)
-  if (step.dryRun && step.snapshot !== undefined && !state.entries.has(step.snapshot)) names.push(step.snapshot)
-  for (const name of names) {
-    let record = state.snapshots.get(name)
-    if (record === undefined && (adopt.has(name) || name === step.snapshot)) record = adoptedRecord(name, mirror)
-    if (record === undefined || record.mirror !== mirror.id) {
-      if (record === undefined) unowned++
-      continue
-    }
-    const moment = name === step.snapshot && step.dryRun ? now : new Date(record.created)
-    if (moment.getTime() > now.getTime()) {
-      future.push(name)
-      continue
-    }
-    backups.push({ name, timestamp: timestampFromDate(moment) })
-  }
+  const { plan, future, unowned, counted } = planMirrorRotation(state, mirror, {
+    adopt: step.adopt,
+    scheme: step.scheme,
+    keepLatest: step.keepLatest,
+    snapshot: step.snapshot,
+    planned: step.dryRun,
+    now,
+  })
   for (const name of future) {
     const message = `Snapshot ${joinPath(store, name)} is dated in the future; it is kept and not counted by the rotation (check the clock and TZ).`
     logger.log('warning', message)
@@ -87,12 +141,7 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
     logger.log('warning', message)
     warnings.push(message)
   }
-  logger.log('info', backups.length > 0 ? `Found ${backups.length} timestamped backups in ${store}.` : `No backups found in ${store}.`)
-  const plan = planRotation(backups, {
-    scheme: { ...step.scheme },
-    keepLatest: step.keepLatest,
-    protect: step.snapshot === undefined ? [] : [step.snapshot],
-  })
+  logger.log('info', counted > 0 ? `Found ${counted} timestamped backups in ${store}.` : `No backups found in ${store}.`)
   const kept: string[] = []
   const deleted: string[] = []
   const failures: { path: string; error: unknown }[] = []

@@ -1,4 +1,5 @@
 import os from 'node:os'
+import path from 'node:path'
 import { CleanupScope, LocalContext, SshContext, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
 import { formatDuration, joinWords } from '@rsb/rotation/io'
@@ -20,6 +21,8 @@ import { openDestination, type MirrorLock } from '../session/open.js'
 import { sshSettings } from '../session/ssh.js'
 import { resolveTarget, type Target } from '../session/target.js'
 import { runTransfer } from './transfer.js'
+import { countTree, recordRun, rsyncVersion, runOutcome, transferFigures, userName, utcOffset, type RunTrail } from './manifest.js'
+import { version } from '../version.js'
 
 /** What the workflow needs from its caller. */
 export interface WorkflowIo {
@@ -62,12 +65,16 @@ export async function runWorkflow(options: RunOptions, io: WorkflowIo): Promise<
   const started = performance.now()
   const summary = createSummary(options.source, options.destination, options.dryRun)
   const scope = new CleanupScope()
+  const trail: RunTrail = {}
+  const startedAt = new Date()
   let error: unknown
   try {
-    await workflow(options, io, scope, summary)
+    await workflow(options, io, scope, summary, trail)
   } catch (caught) {
     error = caught
   }
+  // the run record goes into the store while it is still mounted and the connection open (never in a dry run)
+  if (!options.dryRun) await leaveRecord(options, io, trail, summary, startedAt, error)
   try {
     await scope.close((description, failure) => io.logger.log('error', `Cleanup failed (${description}): ${message(failure)}`))
   } catch (failure) {
@@ -85,7 +92,46 @@ export async function runWorkflow(options: RunOptions, io: WorkflowIo): Promise<
   return { summary, error }
 }
 
-async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope, summary: RunSummary): Promise<void> {
+/** Leaves the run's record in its store (see manifest.ts); a record that cannot be left is a log line, never a failure. */
+async function leaveRecord(
+  options: RunOptions,
+  io: WorkflowIo,
+  trail: RunTrail,
+  summary: RunSummary,
+  started: Date,
+  caught: unknown,
+): Promise<void> {
+  const error = caught ?? (io.signal?.aborted ? interrupted(io.signal) : undefined)
+  const { outcome, exitCode } = runOutcome(error, io.signal)
+  try {
+    const skipped = await recordRun(trail, {
+      started,
+      ended: new Date(),
+      argv: options.argv,
+      actions: [options.backup && 'backup', options.snapshot && 'snapshot', options.rotate && 'rotate'].filter((a) => a !== false),
+      source: options.backup ? options.source : undefined,
+      destination: options.destination,
+      outcome,
+      exitCode,
+      error:
+        error === undefined
+          ? undefined
+          : {
+              code: isRsbError(error) ? error.code : 'ERR_RSB_CLI_INTERNAL',
+              message: message(error),
+              hint: isRsbError(error) ? error.hint : undefined,
+            },
+      snapshot: summary.snapshot === undefined ? undefined : summary.snapshot.slice(summary.snapshot.lastIndexOf('/') + 1),
+      statistics: transferFigures(summary.rsync?.statistics),
+      warnings: summary.warnings,
+    })
+    if (skipped !== undefined) io.logger.log('verbose', `No run record left: ${skipped}.`)
+  } catch (failure) {
+    io.logger.log('warning', `The run record could not be written: ${message(failure)}`)
+  }
+}
+
+async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope, summary: RunSummary, trail: RunTrail): Promise<void> {
   const { logger, signal } = io
   const checkAbort = () => {
     if (signal?.aborted) throw interrupted(signal)
@@ -142,6 +188,8 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   await opened.checkDisk()
 
   const notifier = new Notifier(plain, logger, options.notifications, io.env)
+  const startedAt = new Date(summary.startedAt)
+  let versions: { local: Promise<string | undefined>; remote: Promise<string | undefined> } | undefined
   const timer = performance.now()
   const done: string[] = []
   if (actions.backup) await notifier.send(options.dryRun ? 'Starting dry-run' : 'Starting backup')
@@ -182,16 +230,27 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         // here), for runs from other machines, other users and other lock directories. Two mirrors of one store may
         // run side by side (each touches only its own snapshots).
         beforeStore: async (facts) => {
+          trail.context = destination
+          trail.store = path.posix.dirname(facts.resolved)
+          trail.mirrorName = path.posix.basename(facts.resolved)
           mirrorLock = await opened.lockMirror(facts)
         },
       })
+      trail.state = paths.state
       mirror = await prepareStore(paths, destination, options, logger, signal)
+      if (!options.dryRun) trail.mirror = mirror
       if (actions.snapshot && !actions.backup) refuseIncompleteMirror(paths, mirror)
       // checked and registered: from now on the run writes, and says so where other runs look
       if (mirrorLock && !options.dryRun)
         await mirrorLock.lock.record({ host: os.hostname(), pid: process.pid, since: new Date().toISOString(), key: mirrorLock.key })
     }
     checkAbort()
+    // rsync's versions for the manifest, asked once the checks passed, while the run goes on (never failing it)
+    if (actions.snapshot && !options.dryRun && paths)
+      versions = {
+        local: rsyncVersion(source, signal),
+        remote: target.destination.kind === 'ssh' && destination ? rsyncVersion(destination, signal) : Promise.resolve(undefined),
+      }
     if (actions.backup) {
       await backupStep(options, io, target, source, destination, summary, paths, mirror)
       done.push('create backup')
@@ -200,14 +259,38 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     checkAbort()
     let snapshotName: string | undefined
     if ((actions.snapshot || actions.rotate) && destination && paths && mirror) {
+      const plan = paths.plan
       const step = {
         context: destination,
         logger,
-        directory: paths.plan.destination,
-        store: paths.plan.store,
+        directory: plan.destination,
+        store: plan.store,
         mirror,
         dryRun: options.dryRun,
         signal,
+        manifest: async (temporary: string, warnings: readonly string[]) => {
+          const stats = summary.rsync?.statistics
+          // a snapshot alone (no backup in this run: the daemon's post-xfer exec) is counted: one walk of the copy
+          const counted = stats?.files === undefined ? await countTree(destination, temporary, signal) : undefined
+          return {
+            started: startedAt.toISOString(),
+            ended: new Date().toISOString(),
+            utcOffset: utcOffset(startedAt),
+            host: os.hostname(),
+            user: userName(),
+            source: actions.backup ? plan.source : undefined,
+            destination: target.expression,
+            rsbVersion: version(),
+            rsyncVersion: { local: await versions?.local, remote: await versions?.remote },
+            rsyncOptions: options.rsyncOptions,
+            excludes: options.exclude,
+            rsyncExitCode: summary.rsync?.exitCode,
+            statistics: transferFigures(stats),
+            entries: stats?.files?.total ?? counted?.entries,
+            bytes: stats?.totalFileSize ?? counted?.bytes,
+            warnings: [...summary.warnings, ...warnings],
+          }
+        },
       }
       // a store registered by this very run is read again: an adopted one may hold an earlier rsb's leftovers
       if (!options.dryRun)

@@ -11,6 +11,7 @@ import {
   TEMPORARY_PREFIX,
   writeRecords,
   type MirrorRecord,
+  type SnapshotManifest,
   type SnapshotRecord,
   type StoreState,
 } from '../session/store.js'
@@ -30,6 +31,13 @@ export interface SnapshotStep {
   readonly signal: AbortSignal | undefined
   /** The clock (tests pass a fixed one). */
   readonly now?: () => Date
+  /**
+   * The snapshot's manifest, asked for once the copy (`temporary`, in the destination's context) is complete (with the
+   * snapshot step's warnings so far); it is
+   * written into the snapshot's record before the snapshot gets its name. A manifest that cannot be made or written
+   * costs a warning, never the snapshot.
+   */
+  readonly manifest?: ((temporary: string, warnings: readonly string[]) => Promise<SnapshotManifest>) | undefined
 }
 
 /** How many snapshot names (one per second) are tried before giving up. */
@@ -152,7 +160,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
     return { path: target, warnings: [] }
   }
   const records = metadataPath(step.store, 'snapshots')
-  let claimed: { name: string; target: string } | undefined
+  let claimed: { name: string; target: string; record: SnapshotRecord } | undefined
   for (let attempt = 1; attempt <= ATTEMPTS && claimed === undefined; attempt++) {
     const moment = now()
     const name = formatSnapshotName(moment)
@@ -166,7 +174,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
         adopted: false,
       }
       const taken = await writeRecords(context, records, new Map([[snapshotFileName(name), record]]), 'new', step.signal)
-      if (taken.length === 0) claimed = { name, target }
+      if (taken.length === 0) claimed = { name, target, record }
     }
     if (claimed === undefined && attempt < ATTEMPTS) await sleep(1000 - (now().getTime() % 1000) + 10)
   }
@@ -176,7 +184,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
       hint: 'Check the clock of this machine.',
     })
   }
-  const { name, target } = claimed
+  const { name, target, record } = claimed
   const release = () => removeRecords(context, records, [snapshotFileName(name)]).catch(() => undefined)
   const started = performance.now()
   const temporary = joinPath(step.store, `${TEMPORARY_PREFIX}${step.mirror.id}-${process.pid}-${Date.now()}`)
@@ -206,6 +214,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
         warnings.push(message)
       }
     }
+    if (step.manifest) await writeManifest(step, records, record, temporary, warnings)
   } catch (error) {
     // also when stopped (SIGINT/SIGTERM): the half copy and the claim go now, not at the next run
     await context.run(['rm', '-fR', '--', temporary], { check: false })
@@ -232,6 +241,34 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
   }
   logger.log('info', `Took ${formatDuration(performance.now() - started)} to create snapshot.`)
   return { path: target, warnings }
+}
+
+/**
+ * Replaces the snapshot's claim with its record and manifest (renamed over it: a reader sees one or the other).
+ * Throws only when the run was stopped; any other failure is a warning (the snapshot is listed without a manifest).
+ */
+async function writeManifest(
+  step: SnapshotStep,
+  records: string,
+  record: SnapshotRecord,
+  temporary: string,
+  warnings: string[],
+): Promise<void> {
+  try {
+    const manifest = await step.manifest!(temporary, warnings)
+    await writeRecords(
+      step.context,
+      records,
+      new Map([[snapshotFileName(record.snapshot), { ...record, manifest }]]),
+      'replace',
+      step.signal,
+    )
+  } catch (error) {
+    if (step.signal?.aborted) throw error
+    const message = `The manifest of snapshot ${record.snapshot} could not be written (${error instanceof Error ? error.message : String(error)}): it is listed without one.`
+    step.logger.log('warning', message)
+    warnings.push(message)
+  }
 }
 
 /**

@@ -71,7 +71,8 @@ export async function runTransfer(step: TransferStep): Promise<TransferResult> {
       excludes: options.exclude,
       rsyncOptions: options.rsyncOptions,
       progress: bar !== undefined,
-      stats: options.json,
+      // the statistics also go into the snapshot's manifest and the run record (rsync's summary lines are never shown)
+      stats: options.json || !options.dryRun,
       timeout: options.timeout,
       connectTimeout: options.connectTimeout,
       // rsync's ssh gets the keepalive of rsb's own connection, where the user's ssh settings set none

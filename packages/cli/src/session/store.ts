@@ -14,6 +14,8 @@ import { CliError } from '../errors.js'
  * STORE/.rsb/mirrors/<NAME>.json         {"version":1,"name":"latest","id":"<8 hex digits>","created":"…"}
  * STORE/.rsb/snapshots/<SNAPSHOT>.json   {"version":1,"snapshot":"2024-01-02 03:04:05","mirror":"<mirror id>",
  *                                         "created":"<the snapshot's moment, ISO 8601 UTC>","adopted":false}
+ *                                         and, once the copy is complete, "manifest":{…} (see SnapshotManifest)
+ * STORE/.rsb/runs/<MS>-<ID>-<PID>.json   a run record (see RunRecord): the last RUN_RECORDS_KEPT per mirror are kept
  * STORE/.rsb/deleting/<mirror id>/…      snapshots being deleted (renamed here first, then removed)
  * STORE/.rsb/staged/<mirror id>-<pid>-<ms>/…  files a backup moved out of its mirror for new inodes (exact.ts)
  * STORE/.rsb-snapshot-<mirror id>-<pid>-<ms>   a snapshot being copied (renamed to its name when complete)
@@ -59,6 +61,95 @@ export interface SnapshotRecord {
   readonly created: string
   /** Made before the store kept records, and recorded when the store was adopted. */
   readonly adopted: boolean
+  /**
+   * What the run that made it did (written into the record once the copy is complete, before the snapshot gets its
+   * name); absent for adopted snapshots and for those of earlier rsb versions.
+   */
+  readonly manifest?: SnapshotManifest | undefined
+}
+
+/** rsync's statistics of a run, as a manifest and a run record keep them (undefined where rsync printed none). */
+export interface TransferFigures {
+  /** Entries in the transfer (files of all kinds). */
+  readonly files: number | undefined
+  /** Regular files transferred (new or changed). */
+  readonly filesTransferred: number | undefined
+  readonly bytesSent: number | undefined
+  readonly bytesReceived: number | undefined
+  /** The total size of the files in the transfer, in bytes. */
+  readonly totalSize: number | undefined
+}
+
+/** A snapshot's manifest: the run that made it. Times are ISO 8601 UTC; `utcOffset` is the run's local offset. */
+export interface SnapshotManifest {
+  readonly started: string
+  readonly ended: string
+  /** The local time zone's offset when the run started, `+HH:MM`. */
+  readonly utcOffset: string
+  /** The machine and user rsb ran as. */
+  readonly host: string
+  readonly user: string
+  /** SOURCE as resolved on the machine that ran rsb (undefined for a snapshot alone, `--snapshot`). */
+  readonly source: string | undefined
+  /** DESTINATION as given. */
+  readonly destination: string
+  readonly rsbVersion: string
+  /** `rsync --version`'s version on the machine that ran rsb, and on the destination's (SSH), where known. */
+  readonly rsyncVersion: { readonly local: string | undefined; readonly remote: string | undefined }
+  readonly rsyncOptions: readonly string[]
+  readonly excludes: readonly string[]
+  /** rsync's exit status (0, 23 or 24), when this run backed up. */
+  readonly rsyncExitCode: number | undefined
+  /** rsync's statistics, when this run backed up. */
+  readonly statistics: TransferFigures | undefined
+  /** Entries (all kinds, not the top directory) and bytes (each name's size) in the snapshot. */
+  readonly entries: number | undefined
+  readonly bytes: number | undefined
+  readonly warnings: readonly string[]
+}
+
+/** How a run ended. `refused`: a check stopped it before it wrote anything. */
+export type RunOutcome = 'succeeded' | 'failed' | 'refused' | 'interrupted'
+
+/** `.rsb/runs/<MS>-<ID>-<PID>.json`: one run of a mirror (dry runs write none). */
+export interface RunRecord {
+  readonly version: number
+  /** The mirror's id and name. */
+  readonly mirror: string
+  readonly mirrorName: string
+  readonly started: string
+  readonly ended: string
+  readonly durationSeconds: number
+  readonly host: string
+  readonly user: string
+  readonly pid: number
+  readonly rsbVersion: string
+  /** What was asked: the actions and the command line's arguments (after the program's name). */
+  readonly actions: readonly string[]
+  readonly argv: readonly string[]
+  readonly source: string | undefined
+  readonly destination: string
+  readonly outcome: RunOutcome
+  /** rsb's exit status: 0, 1, or 130/143 when stopped by SIGINT/SIGTERM. */
+  readonly exitCode: number
+  readonly error: { readonly code: string; readonly message: string; readonly hint: string | undefined } | undefined
+  /** The snapshot the run made (its name). */
+  readonly snapshot: string | undefined
+  readonly statistics: TransferFigures | undefined
+  readonly warnings: readonly string[]
+}
+
+/** How many run records are kept per mirror (the oldest go when a run adds one). */
+export const RUN_RECORDS_KEPT = 100
+
+/** What `readStore(…, { catalog: true })` reads besides (for `rsb list` and `rsb status`). */
+export interface StoreCatalog {
+  /** The run records, oldest first; unreadable ones left out. */
+  readonly runs: readonly RunRecord[]
+  /** The holders of mirrors' locks (`.rsb/mirrors/NAME.lock`, while a run is at work), by mirror name. */
+  readonly holders: ReadonlyMap<string, string>
+  /** What `.rsb/deleting/` holds: `ID/NAME.MS` (a snapshot whose deletion began). */
+  readonly deleting: readonly string[]
 }
 
 /** A store as read from disk (all of it in one command). */
@@ -76,6 +167,8 @@ export interface StoreState {
   readonly synced?: ReadonlyMap<string, SyncRecord> | undefined
   /** Names of `.rsb/staged/<ID>-<PID>-<MS>/`: files an exact run moved aside (see exact.ts), left by interrupted runs. */
   readonly staged?: readonly string[] | undefined
+  /** With `catalog: true`: the run records, the lock holders and the deletions in progress. */
+  readonly catalog?: StoreCatalog | undefined
 }
 
 /**
@@ -113,7 +206,7 @@ export function newMirrorId(): string {
 }
 
 /** The directories rsb keeps in `.rsb/` (`daemon-hooks/` is the daemon hook's, see hook.ts). */
-export const METADATA_DIRECTORIES: readonly string[] = ['mirrors', 'snapshots', 'deleting', 'daemon-hooks', 'synced', 'staged']
+export const METADATA_DIRECTORIES: readonly string[] = ['mirrors', 'snapshots', 'deleting', 'daemon-hooks', 'synced', 'staged', 'runs']
 
 const NOT_OURS = (uid: string) => `! -uid 0 ! -uid "${uid}" ! -uid "$_o"`
 const RSB_NAMES = METADATA_DIRECTORIES.map((name) => `-name ${name}`).join(' -o ')
@@ -139,6 +232,8 @@ export const STORE_UNSAFE_FUNCTION = `store_unsafe() {
 // entries are its listing). A store that store_unsafe refuses ends there, at `unsafe`: nothing in it is read (a FIFO
 // planted as a record would hang the reader), and readStore says what is wrong. Else: a marker, store.json, the
 // mirror records and the snapshot records (one JSON line each), and the ids under deleting/ that still hold something.
+// With $2 = catalog, also (before deleting): the run records, the lock holders (`NAME<TAB>JSON` lines, each at most
+// 4 KiB, read with a time limit) and the entries of deleting/ (`ID/NAME` lines).
 /** The store reader (exported for tests that answer it with a recording context). */
 export const READ_SCRIPT = `
 ${STORE_UNSAFE_FUNCTION}
@@ -160,6 +255,18 @@ printf '\\0snapshots\\0'
 records "$m/snapshots"
 printf '\\0synced\\0'
 records "$m/synced"
+if [ "\${2-}" = catalog ]; then
+  printf '\\0runs\\0'
+  records "$m/runs"
+  printf '\\0holders\\0'
+  if [ -d "$m/mirrors" ]; then
+    find "$m/mirrors/" -mindepth 1 -maxdepth 1 -type f -name '*.lock' ! -name '.*' -printf '%f\\n' | while IFS= read -r f; do
+      h=$(timeout 5 head -c 4096 -- "$m/mirrors/$f" 2>/dev/null | tr -d '\\n\\r\\t') && [ -n "$h" ] && printf '%s\\t%s\\n' "\${f%.lock}" "$h"
+    done
+  fi
+  printf '\\0deleted\\0'
+  if [ -d "$m/deleting" ]; then find "$m/deleting/" -mindepth 2 -maxdepth 2 -printf '%P\\n'; fi
+fi
 printf '\\0staged\\0'
 if [ -d "$m/staged" ]; then find "$m/staged/" -mindepth 1 -maxdepth 1 -type d -printf '%f\\n'; fi
 printf '\\0deleting\\0'
@@ -302,8 +409,14 @@ const FACT = /^(\d+) (\d+) ([0-7]+) ([^/])\/(.*)$/s
  * @throws {CliError} ERR_RSB_CLI_STORE_UNSAFE for a store, `.rsb/` or directory in it that another user owns, may
  *   write to, or that is a link or no directory; ERR_RSB_CLI_STORE_UNREADABLE for damaged metadata or a newer format
  */
-export async function readStore(context: Context, directory: string, signal?: AbortSignal): Promise<StoreState> {
-  const result = await context.run(['sh', '-c', READ_SCRIPT, 'sh', directory], { ionice: undefined, signal, check: false })
+export async function readStore(
+  context: Context,
+  directory: string,
+  signal?: AbortSignal,
+  options: { readonly catalog?: boolean } = {},
+): Promise<StoreState> {
+  const argv = ['sh', '-c', READ_SCRIPT, 'sh', directory, ...(options.catalog === true ? ['catalog'] : [])]
+  const result = await context.run(argv, { ionice: undefined, signal, check: false })
   const fields = result.stdout.split('\0')
   const empty: StoreState = { directory, store: undefined, mirrors: [], snapshots: new Map(), entries: new Map(), deleting: [] }
   if (result.exitCode === 0 && fields[0] === 'missing') return empty
@@ -390,7 +503,76 @@ export async function readStore(context: Context, directory: string, signal?: Ab
       }
     }
   }
-  return { directory, store, mirrors, snapshots, entries, deleting, synced, staged }
+  const catalog = options.catalog === true ? readCatalog(fields, at) : undefined
+  return { directory, store, mirrors, snapshots, entries, deleting, synced, staged, catalog }
+}
+
+/** The catalog's sections of the reader's output; a damaged run record or holder is left out, never a refusal. */
+function readCatalog(fields: readonly string[], at: (marker: string) => number): StoreCatalog {
+  const section = (marker: string) => (at(marker) === -1 ? [] : (fields[at(marker) + 1] ?? '').split('\n').filter((line) => line !== ''))
+  const runs: RunRecord[] = []
+  for (const line of section('runs')) {
+    try {
+      const record = JSON.parse(line) as RunRecord
+      if (
+        typeof record === 'object' &&
+        record !== null &&
+        typeof record.version === 'number' &&
+        typeof record.mirror === 'string' &&
+        typeof record.started === 'string' &&
+        !Number.isNaN(Date.parse(record.started)) &&
+        typeof record.outcome === 'string'
+      )
+        runs.push(record)
+    } catch {
+      // left out
+    }
+  }
+  runs.sort((a, b) => Date.parse(a.started) - Date.parse(b.started))
+  const holders = new Map<string, string>()
+  for (const line of section('holders')) {
+    const tab = line.indexOf('\t')
+    if (tab > 0) holders.set(line.slice(0, tab), line.slice(tab + 1))
+  }
+  return { runs, holders, deleting: section('deleted') }
+}
+
+/** The file name of a run record: the start in milliseconds (13 digits: names sort as times), the mirror and the PID. */
+export function runFileName(record: Pick<RunRecord, 'started' | 'mirror' | 'pid'>): string {
+  return `${String(Date.parse(record.started)).padStart(13, '0')}-${record.mirror}-${record.pid}.json`
+}
+
+// Writes one run record (stdin) into DIR as NAME, claimed with ln from a file created exclusively, then removes the
+// mirror's oldest records beyond KEEP (names sort as times). $1 DIR, $2 NAME, $3 KEEP, $4 the mirror id.
+const RUN_SCRIPT = `
+set -u
+d=$1 n=$2 keep=$3 id=$4
+mkdir -p -- "$d" || exit 3
+t=$d/.tmp.$$.$n.part
+rm -f -- "$t"
+(set -C; cat > "$t") || { rm -f -- "$t"; exit 3; }
+ln -T -- "$t" "$d/$n" 2>/dev/null; r=$?
+rm -f -- "$t"
+[ $r -eq 0 ] || exit 3
+find "$d/" -mindepth 1 -maxdepth 1 -type f -name "[0-9]*-$id-*.json" -printf '%f\\n' | sort -r | tail -n +$((keep + 1)) |
+  while IFS= read -r f; do rm -f -- "$d/$f"; done
+exit 0
+`
+
+/**
+ * Writes a run record into the store's `.rsb/runs/` and removes the mirror's oldest beyond {@link RUN_RECORDS_KEPT}.
+ * Only for a store (`.rsb/store.json`) that the run read and checked.
+ */
+export async function writeRunRecord(context: Context, store: string, record: RunRecord, signal?: AbortSignal): Promise<void> {
+  if (!/^[0-9a-f]{8}$/.test(record.mirror)) throw new Error(`invalid mirror id: ${JSON.stringify(record.mirror)}`)
+  await context.run(
+    ['sh', '-c', RUN_SCRIPT, 'sh', metadataPath(store, 'runs'), runFileName(record), String(RUN_RECORDS_KEPT), record.mirror],
+    {
+      input: `${JSON.stringify(record)}\n`,
+      ionice: undefined,
+      signal,
+    },
+  )
 }
 
 // Writes files into DIR (made if missing): stdin holds one `NAME<TAB>CONTENT` line per file. `new` links each
