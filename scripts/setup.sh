@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs everything rsb and its tests need on a Debian machine with Node.js 20.19+:
 # system packages, the pinned pnpm, the workspace's dependencies; then builds every package.
+# With --tests (scripts/test.sh), also what only the tests use: promtool (Debian's prometheus package, without
+# its recommends; its server is never started), which checks rsb status --metrics.
 # Idempotent: run it again at any time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
 SYSTEM_PACKAGES=(rsync openssh-server openssh-client sudo acl attr cryptsetup e2fsprogs iproute2 util-linux faketime)
+TEST_PACKAGES=()
+[ "${1-}" != --tests ] || TEST_PACKAGES=(prometheus)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -20,6 +24,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${missing[*]}" >&2
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+missing=()
+for p in "${TEST_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing test packages: ${missing[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("setup: Node.js 20.19 or newer is required, found "+process.versions.node); process.exit(1) }'

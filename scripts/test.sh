@@ -5,7 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-results
 rm -f test-results/vitest.json
-pnpm run --silent build || { echo "0 passed, 1 failed"; exit 1; }
+# what the tests need (idempotent: quick when it is there), then the build
+bash scripts/setup.sh --tests || { echo "0 passed, 1 failed"; exit 1; }
 pnpm exec vitest run --config vitest.workspace.ts --reporter=default --reporter=json \
   --outputFile.json=test-results/vitest.json "$@"
 status=$?

@@ -10,7 +10,8 @@ import { BIN, listing, runRsb } from './helpers.ts'
 const QUIET = ['--no-sudo', '--disable-notifications']
 const ORIGINAL_BIN = path.resolve(import.meta.dirname, '../dist/bin/rsync-system-backup.js')
 const ROTATE_BIN = path.resolve(import.meta.dirname, '../dist/bin/rsb-rotate.js')
-const RESERVED_LATER = ['list', 'status', 'restore', 'diff', 'du', 'versions', 'verify', 'doctor', 'run', 'config']
+const RESERVED_LATER = ['diff', 'du', 'versions', 'verify', 'doctor', 'run', 'config']
+const READING = ['list', 'status', 'restore']
 
 function run(bin: string, args: readonly string[], cwd: string) {
   const result = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } })
@@ -73,17 +74,25 @@ describe('rsb COMMAND', () => {
     expect(await listing(t)).toEqual(before)
   })
 
-  it('rsb help, rsb help backup and rsb help list', async () => {
+  it('rsb help, rsb help backup, rsb help list and rsb help diff', async () => {
     const help = await runRsb(['help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/^Usage: rsb \[OPTIONS\] \[SOURCE\] DESTINATION\n {7}rsb COMMAND/)
-    for (const word of ['backup', 'rotate', ...RESERVED_LATER, 'help']) expect(help.stdout).toMatch(new RegExp(`^  ${word} +\\S`, 'm'))
+    for (const word of ['backup', 'rotate', ...READING, ...RESERVED_LATER, 'help'])
+      expect(help.stdout).toMatch(new RegExp(`^  ${word} +\\S`, 'm'))
     expect((await runRsb(['--help'])).stdout).toBe(help.stdout)
     const backup = await runRsb(['help', 'backup'])
     expect(backup.stdout).toMatch(/^Usage: rsb backup \[OPTIONS\] \[SOURCE\] DESTINATION\n\n/)
     expect(backup.stdout).not.toContain('Commands:')
     expect((await runRsb(['backup', '--help'])).stdout).toBe(backup.stdout)
-    const later = await runRsb(['help', 'list'])
+    for (const word of READING) {
+      const command = await runRsb(['help', word])
+      expect(command.code).toBe(0)
+      expect(command.stdout).toMatch(new RegExp(`^Usage: rsb ${word} \\[OPTIONS\\] `))
+      expect(command.stdout).toMatch(/^Exit status:\n {2}0 /m)
+      expect((await runRsb([word, '--help'])).stdout).toBe(command.stdout)
+    }
+    const later = await runRsb(['help', 'diff'])
     expect(later.code).toBe(2)
     expect(later.stderr).toContain('not available yet')
   })
