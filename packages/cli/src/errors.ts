@@ -44,11 +44,12 @@
  * - `ERR_RSB_CLI_MODULE_PATH_UNSAFE`: `$RSYNC_MODULE_PATH` (an rsync daemon's hook) is `/` or directly under `/`
  *   (also once resolved): no snapshot, no rotation, and a `--daemon-hook=pre` makes the daemon refuse the transfer.
  *
- * The commands that read a store (`rsb list`, `rsb status`; exit status 1):
+ * The commands that read a store (`rsb list`, `rsb status`, `rsb restore`):
  *
- * - `ERR_RSB_CLI_NOT_A_BACKUP`: DESTINATION is neither a mirror nor a store of snapshots (a typo, a disk not mounted).
- * - `ERR_RSB_CLI_DESTINATION_DAEMON`: DESTINATION is an rsync daemon's (`HOST::MODULE`, `rsync://`), whose store cannot
- *   be read from the client.
+ * - `ERR_RSB_CLI_NOT_A_BACKUP`: DESTINATION is neither a mirror nor a store of snapshots (a typo, a disk not mounted;
+ *   exit 1).
+ * - `ERR_RSB_CLI_DESTINATION_DAEMON`: DESTINATION is an rsync daemon's (`HOST::MODULE`, `rsync://`), whose store and
+ *   snapshots the daemon does not expose: a usage error (exit 2), nothing ran.
  * - `ERR_RSB_CLI_METRICS_FAILED`: `rsb status --metrics=FILE` could not write FILE (its directory is missing or not
  *   writable).
  *

@@ -234,6 +234,14 @@ describe.skipIf(!isRoot)('the daemon hooks against a real rsync daemon (needs ro
       expect(made).toHaveLength(1)
       expect((await fs.stat(path.join(server, made[0] as string, 'big.bin'))).size).toBe(16 * 1024 * 1024)
       expect(snapshots).toEqual(made)
+      // its manifest: no rsync statistics on the server's side (the client ran rsync), the snapshot counted instead
+      const record = JSON.parse(await fs.readFile(path.join(server, '.rsb/snapshots', `${made[0]}.json`), 'utf8')) as {
+        manifest: { entries: number; bytes: number; statistics: unknown; source: unknown }
+      }
+      expect(record.manifest.statistics).toBeUndefined()
+      expect(record.manifest.source).toBeUndefined()
+      expect(record.manifest.entries).toBeGreaterThan(1)
+      expect(record.manifest.bytes).toBeGreaterThanOrEqual(16 * 1024 * 1024)
       expect(text).not.toContain('No pre-xfer exec record')
       expect(await records(server)).toEqual([])
       expect((await fs.stat(path.join(server, '.rsb/daemon-hooks'))).mode & 0o777).toBe(0o700)

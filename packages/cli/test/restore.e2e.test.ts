@@ -237,8 +237,8 @@ describe.skipIf(!isRoot)('rsb restore (needs root: owners, ACLs, xattrs)', () =>
       [['--at=yesterday', latest, 'plain.txt'], 2, 'ERR_RSB_CLI_USAGE'],
       [[`--snapshot=${store.older}`, '--latest', latest, 'plain.txt'], 2, 'ERR_RSB_CLI_USAGE'],
       [[`--snapshot=${store.older}`, `--at=${store.newer}`, latest, 'plain.txt'], 2, 'ERR_RSB_CLI_USAGE'],
-      [['127.0.0.1::module/latest', 'plain.txt'], 2, 'ERR_RSB_CLI_RESTORE_DAEMON'],
-      [['rsync://127.0.0.1/module/latest', 'plain.txt'], 2, 'ERR_RSB_CLI_RESTORE_DAEMON'],
+      [['127.0.0.1::module/latest', 'plain.txt'], 2, 'ERR_RSB_CLI_DESTINATION_DAEMON'],
+      [['rsync://127.0.0.1/module/latest', 'plain.txt'], 2, 'ERR_RSB_CLI_DESTINATION_DAEMON'],
       [[store.store, 'plain.txt'], 1, 'ERR_RSB_CLI_DESTINATION_IS_STORE'],
       [[latest], 2, 'ERR_RSB_CLI_USAGE'],
     ]

@@ -80,8 +80,8 @@ describe('parseRestoreArgs', () => {
   })
 
   it('refuses daemon destinations and unsafe paths with their own codes', () => {
-    expect(codeOf(() => parseRestoreArgs(['nas::module/latest', 'x', '--to=/r']))).toBe('ERR_RSB_CLI_RESTORE_DAEMON')
-    expect(codeOf(() => parseRestoreArgs(['rsync://nas/module/latest', 'x', '--to=/r']))).toBe('ERR_RSB_CLI_RESTORE_DAEMON')
+    expect(codeOf(() => parseRestoreArgs(['nas::module/latest', 'x', '--to=/r']))).toBe('ERR_RSB_CLI_DESTINATION_DAEMON')
+    expect(codeOf(() => parseRestoreArgs(['rsync://nas/module/latest', 'x', '--to=/r']))).toBe('ERR_RSB_CLI_DESTINATION_DAEMON')
     expect(codeOf(() => parseRestoreArgs(['d/latest', 'a/../../b', '--to=/r']))).toBe('ERR_RSB_CLI_RESTORE_UNSAFE_PATH')
   })
 })

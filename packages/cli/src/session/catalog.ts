@@ -194,7 +194,7 @@ export interface OpenedCatalog {
  * of the store is chosen (the original's `latest` for a store without records).
  *
  * @throws {CliError} ERR_RSB_CLI_NOT_A_BACKUP when DESTINATION is neither; ERR_RSB_CLI_DESTINATION_DAEMON for an
- *   rsync daemon; the store reader's refusals (ERR_RSB_CLI_STORE_UNSAFE, ERR_RSB_CLI_STORE_UNREADABLE); the SSH errors
+ *   rsync daemon (the commands refuse it with their command line); the store reader's refusals (ERR_RSB_CLI_STORE_UNSAFE, ERR_RSB_CLI_STORE_UNREADABLE); the SSH errors
  */
 export async function readCatalog(request: CatalogRequest): Promise<OpenedCatalog> {
   const target = resolveTarget(request.destination)

@@ -11,7 +11,7 @@ import { errorReport, json } from '../../kit/render.js'
 import { isRsbError } from '../../errors.js'
 import type { MainIo } from '../../main.js'
 import type { Parsed } from '../index.js'
-import { formatAge, formatBytes, parseReading, readingOptions, type ReadingArgs } from './options.js'
+import { fixLocale, formatAge, formatBytes, parseReading, readingOptions, type ReadingArgs } from './options.js'
 
 export const options = readingOptions('Print the list as one JSON document on standard output (see the README for its fields).')
 
@@ -46,6 +46,7 @@ export function parse(argv: readonly string[]): Parsed<ReadingArgs> {
 }
 
 export async function run(args: ReadingArgs, io: MainIo): Promise<number> {
+  fixLocale()
   const logger = createLogger(io.stderr, args.verbosity)
   const now = new Date()
   let catalog: Catalog

@@ -2,10 +2,12 @@
 // rotation options of `rsb backup` (the same words, the same values), sudo, `--json` and the verbosity.
 import bytes from 'bytes'
 import { DEFAULT_ROTATION_SCHEME, OPTIONS as BACKUP_OPTIONS, parseRotationSpec } from '../../args.js'
-import { UsageError } from '../../errors.js'
+import { parseDestination } from '@rsb/destination'
+import { CliError, UsageError } from '../../errors.js'
 import { getopt, type OptionDefinition, type OptionOccurrence } from '../../kit/getopt.js'
 import { parseCount } from '../../kit/values.js'
 import type { RotationScheme } from '@rsb/rotation'
+import { Settings } from 'luxon'
 
 function backupOption(name: string): OptionDefinition {
   const option = BACKUP_OPTIONS.find((o) => o.name === name)
@@ -44,7 +46,8 @@ export interface ReadingArgs {
 /**
  * Parses a reading command's line: exactly one DESTINATION and the shared options; `other` gets the command's own.
  *
- * @throws {UsageError} ERR_RSB_CLI_USAGE (and the rotation's ERR_RSB_ROTATION_BAD_RETENTION)
+ * @throws {UsageError} ERR_RSB_CLI_USAGE (and the rotation's ERR_RSB_ROTATION_BAD_RETENTION, the destination's parse
+ *   errors); {@link CliError} ERR_RSB_CLI_DESTINATION_DAEMON for an rsync daemon destination (exit 2 all)
  */
 export function parseReading(
   command: string,
@@ -95,6 +98,16 @@ export function parseReading(
   }
   const destination = positionals[0]!
   if (destination === '') throw new UsageError('DESTINATION is empty.')
+  if (parseDestination(destination).kind === 'daemon') {
+    throw new CliError(
+      'ERR_RSB_CLI_DESTINATION_DAEMON',
+      `rsb ${command} cannot read the store of an rsync daemon destination (${destination}).`,
+      {
+        destination,
+        hint: "The daemon does not show its module's store: run the command on the server, with the module's directory (…/latest) as DESTINATION, or reach the server over SSH (HOST:/PATH).",
+      },
+    )
+  }
   return { kind: 'run', args: { destination, scheme, keepLatest, sudo, json, verbosity } }
 }
 
@@ -115,4 +128,12 @@ export function formatAge(milliseconds: number | undefined): string {
 /** A size for people (`1.5MB`, powers of 1024 as `bytes` writes them), `-` when unknown. */
 export function formatBytes(value: number | undefined): string {
   return value === undefined ? '-' : (bytes.format(value, { unitSeparator: ' ' }) ?? '-')
+}
+
+/**
+ * The reading commands' choice, as rsb rotate's: a fixed locale spares luxon's first calendar arithmetic (reading
+ * snapshot names) from asking Intl for the system locale (~20 ms); nothing is formatted with luxon.
+ */
+export function fixLocale(): void {
+  Settings.defaultLocale = 'en-US'
 }

@@ -151,7 +151,7 @@ export function entryName(relative: string): string {
  *
  * @throws {UsageError} ERR_RSB_CLI_USAGE for unknown options, missing arguments, two snapshot choices, `--to` with
  *   `--in-place`, two PATHs that would land on one name, the mirror given as a snapshot
- * @throws {CliError} ERR_RSB_CLI_RESTORE_UNSAFE_PATH (see {@link normalizeRestorePath}); ERR_RSB_CLI_RESTORE_DAEMON
+ * @throws {CliError} ERR_RSB_CLI_RESTORE_UNSAFE_PATH (see {@link normalizeRestorePath}); ERR_RSB_CLI_DESTINATION_DAEMON
  *   for a daemon destination; the parse errors of `@rsb/destination`
  */
 export function parseRestoreArgs(argv: readonly string[]): ParsedRestore {
@@ -236,7 +236,7 @@ export function parseRestoreArgs(argv: readonly string[]): ParsedRestore {
   }
   if (parseDestination(destination).kind === 'daemon') {
     throw new CliError(
-      'ERR_RSB_CLI_RESTORE_DAEMON',
+      'ERR_RSB_CLI_DESTINATION_DAEMON',
       `rsb restore cannot read the snapshots of an rsync daemon destination (${destination}).`,
       {
         destination,

@@ -36,7 +36,7 @@ const EXIT_STATUSES: readonly [string, string][] = [
   [
     '2',
     'a wrong command line (ERR_RSB_CLI_USAGE; a PATH with .. ERR_RSB_CLI_RESTORE_UNSAFE_PATH; a daemon DESTINATION ' +
-      'ERR_RSB_CLI_RESTORE_DAEMON; a restore in place without --in-place ERR_RSB_CLI_RESTORE_IN_PLACE): nothing ran',
+      'ERR_RSB_CLI_DESTINATION_DAEMON; a restore in place without --in-place ERR_RSB_CLI_RESTORE_IN_PLACE): nothing ran',
   ],
   ['130, 143', 'interrupted by SIGINT, SIGTERM (rsync is stopped; what it had copied stays)'],
 ]

@@ -167,7 +167,7 @@ const USAGE_CODES = new Set([
   'ERR_RSB_CLI_USAGE',
   'ERR_RSB_CLI_RESTORE_IN_PLACE',
   'ERR_RSB_CLI_RESTORE_UNSAFE_PATH',
-  'ERR_RSB_CLI_RESTORE_DAEMON',
+  'ERR_RSB_CLI_DESTINATION_DAEMON',
 ])
 
 /** The exit status of an error: 2 for an error of the command line, else 1. */
@@ -187,7 +187,7 @@ async function restore(args: RestoreArgs, io: MainIo, logger: Logger, scope: Cle
   const target = resolveTarget(args.destination)
   const opened = await openDestination({ target, sudo: args.sudo, ionice: undefined, env: io.env, logger, signal, writes: false }, scope)
   const store = opened.destination
-  if (store === undefined) throw new CliError('ERR_RSB_CLI_RESTORE_DAEMON', `rsb restore cannot read ${args.destination}.`)
+  if (store === undefined) throw new CliError('ERR_RSB_CLI_DESTINATION_DAEMON', `rsb restore cannot read ${args.destination}.`)
   const ssh = target.destination.kind === 'ssh' ? target.destination : undefined
 
   // 1. The mirror and its store, where they live.

@@ -16,7 +16,7 @@ import { describeHolder, type LockHolder } from '../../session/lock.js'
 import type { RunRecord } from '../../session/store.js'
 import type { Parsed } from '../index.js'
 import { fail } from '../list/index.js'
-import { formatAge, parseReading, readingOptions, type ReadingArgs } from '../list/options.js'
+import { fixLocale, formatAge, parseReading, readingOptions, type ReadingArgs } from '../list/options.js'
 
 const OWN = [
   {
@@ -187,6 +187,7 @@ export async function filesystemFigures(context: Context, store: string, signal?
 }
 
 export async function run(args: StatusArgs, io: MainIo): Promise<number> {
+  fixLocale()
   const logger = createLogger(io.stderr, args.verbosity)
   const now = new Date()
   const maxAge = args.maxAge ?? defaultMaxAge(args.scheme)
