@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { isRoot, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HOSTILE_NAME, listing, runRecords, runRsb, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
+import { BIN, HOSTILE_NAME, listing, runRecords, runRsb, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 const DAY = 86_400_000
@@ -375,6 +375,42 @@ describe.skipIf(!isRoot)('rsb status (needs root: chown in the stores)', () => {
     expect(unwritable.code).toBe(1)
     expect(unwritable.stderr).toContain('(ERR_RSB_CLI_METRICS_FAILED)')
   })
+})
+
+describe.skipIf(!isRoot)("the README's monitoring recipes (needs root: chown in the stores)", () => {
+  const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../../README.md'), 'utf8')
+  /** The command of the README's cron line that starts with `schedule`, after its `root` user field. */
+  const cronCommand = (schedule: string) => {
+    const line = readme.split('\n').find((l) => l.startsWith(`${schedule} root `))
+    expect(line, `a cron line ${schedule} in the README`).toBeDefined()
+    return line!.slice(`${schedule} root `.length)
+  }
+
+  it('the cron line prints nothing while fresh and the STALE line once stale; the textfile line passes promtool', async () => {
+    const t = await testdir({ 'source/a': 'a' })
+    const latest = path.join(t, 'store/latest')
+    await writeProgram(path.join(t, 'bin'), 'rsb', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"`)
+    const sh = (command: string) =>
+      spawnSync('sh', ['-c', command], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${path.join(t, 'bin')}:${process.env.PATH}`, TZ: 'UTC' },
+      })
+    const monitor = cronCommand('30 * * * *').replace('backup@nas:/srv/backups/laptop/latest', latest)
+    await ok([...QUIET, path.join(t, 'source'), latest])
+    expect(sh(monitor)).toMatchObject({ status: 0, stdout: '' })
+    const old = await testdir({ 'source/a': 'a' })
+    const stale = path.join(old, 'store/latest')
+    await ok([...QUIET, path.join(old, 'source'), stale], clockAt(new Date(Date.now() - 2 * DAY)))
+    const printed = sh(monitor.replace(latest, stale))
+    expect(printed.stdout).toMatch(/^STALE: latest of .* is 2d old, older than the limit of 26h/)
+    const metrics = path.join(t, 'rsb.prom')
+    const textfile = cronCommand('*/10 * * * *')
+      .replace('/var/lib/prometheus/node-exporter/rsb.prom', metrics)
+      .replace('/mnt/backups/latest', latest)
+    expect(sh(textfile)).toMatchObject({ status: 0, stdout: '' })
+    expect(promtool(metrics).code).toBe(0)
+    expect(samples(metrics).get('rsb_fresh')).toBe(1)
+  }, 60_000)
 })
 
 describe.skipIf(!isRoot)('rsb list and rsb status over SSH (needs root: sshd on 127.0.0.1)', () => {
