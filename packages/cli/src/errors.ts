@@ -65,6 +65,8 @@
  *   daemon does not expose (exit 2).
  * - `ERR_RSB_CLI_RESTORE_IN_PLACE`: a restore without `--to` that would overwrite SOURCE/PATH, without `--in-place`
  *   (exit 2).
+ * - `ERR_RSB_CLI_RESTORE_OTHER_HOST`: a restore in place from a snapshot another machine made (its manifest's host):
+ *   its SOURCE is that machine's.
  * - `ERR_RSB_CLI_RESTORE_NO_SOURCE`: a restore in place from a snapshot whose record names no SOURCE (no manifest).
  * - `ERR_RSB_CLI_RESTORE_TARGET_INVALID`: where the files would go cannot take them: `--to` DIR is no directory, its
  *   parent is missing, or it (or SOURCE) lies inside a backup store.
@@ -74,6 +76,7 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_NOT_A_BACKUP'
   | 'ERR_RSB_CLI_DESTINATION_DAEMON'
   | 'ERR_RSB_CLI_METRICS_FAILED'
+  | 'ERR_RSB_CLI_RESTORE_OTHER_HOST'
   | 'ERR_RSB_CLI_UNSUPPORTED_PLATFORM'
   | 'ERR_RSB_CLI_LOCKED'
   | 'ERR_RSB_CLI_LOCK_UNSAFE'

@@ -1,6 +1,7 @@
 // The pure parts of rsb list and rsb status: the catalogue of a store as read, the status of its mirrors, the
 // default age limit, the metrics' text and the command lines.
 import { describe, expect, it } from 'vitest'
+import { redactArgv, redactRsyncOption } from '../src/backup/manifest.ts'
 import { formatAge } from '../src/commands/list/options.ts'
 import { parse as parseList, rotationText } from '../src/commands/list/index.ts'
 import { defaultMaxAge, metricsText, mirrorStatuses, parse as parseStatus } from '../src/commands/status/index.ts'
@@ -107,6 +108,42 @@ describe('status', () => {
     expect(mirrorStatuses(again, NOW, 3600)[0]).toMatchObject({ failed: false, failingSince: undefined, stale: true })
   })
 
+  it('runs count by when they ended; a run refused because another held the lock, and one ending in the future, do not count', () => {
+    const long = { ...run('succeeded', '2026-12-01T01:00:00Z'), ended: '2026-12-01T03:00:00Z' }
+    const locked = run('refused', '2026-12-01T02:00:00Z', 'ERR_RSB_CLI_LOCKED')
+    const ahead = { ...run('failed', '2027-06-01T00:00:00Z', 'ERR_RSB_RSYNC_X'), ended: '2027-06-01T00:00:01Z' }
+    const catalog = buildCatalog(state([record('2026-12-01 03:00:00', '2026-12-01T03:00:00Z')], [locked, long, ahead]), ['latest'], {
+      scheme: { daily: 7 },
+      keepLatest: 0,
+      now: NOW,
+    })
+    expect(catalog.runs.map((r) => r.started)).toEqual(['2026-12-01T02:00:00Z', '2026-12-01T01:00:00Z'])
+    const [status] = mirrorStatuses(catalog, NOW, 26 * 3600)
+    expect(status).toMatchObject({ failed: false, stale: false })
+    expect(status?.lastRun?.started).toBe('2026-12-01T01:00:00Z')
+  })
+
+  it("a lock's holder that is gone (a killed run) is not shown as running; one that may be at work is", () => {
+    const base = state([])
+    const holder = { host: 'h', pid: 4_000_000, since: '2026-12-01T00:00:00Z', key: 'k' }
+    const withHolder: StoreState = { ...base, catalog: { runs: [], holders: new Map([['latest', JSON.stringify(holder)]]), deleting: [] } }
+    const options = { scheme: { daily: 7 }, keepLatest: 0, now: NOW }
+    expect(buildCatalog(withHolder, ['latest'], { ...options, alive: () => false }).mirrors[0]?.running).toBeUndefined()
+    expect(buildCatalog(withHolder, ['latest'], { ...options, alive: () => true }).mirrors[0]?.running).toMatchObject({ pid: 4_000_000 })
+  })
+
+  it('metrics: a value of a damaged record that is not a number is left out', () => {
+    const broken = { ...run('succeeded', '2026-12-01T06:00:00Z'), durationSeconds: 'soon' as unknown as number }
+    const catalog = buildCatalog(state([record('2026-12-01 11:00:00', '2026-12-01T11:00:00Z')], [broken]), ['latest'], {
+      scheme: { daily: 7 },
+      keepLatest: 0,
+      now: NOW,
+    })
+    const text = metricsText('/b/latest', mirrorStatuses(catalog, NOW, 3600), undefined, NOW, 3600, true)
+    expect(text).not.toContain('rsb_last_run_duration_seconds')
+    expect(text).toContain('rsb_last_run_success{destination="/b/latest",mirror="latest"} 1')
+  })
+
   it('metrics: label values escaped, families without samples left out', () => {
     const catalog = buildCatalog(state([record('2026-12-01 11:00:00', '2026-12-01T11:00:00Z')]), ['latest'], {
       scheme: { daily: 7 },
@@ -133,6 +170,36 @@ describe('status', () => {
       args: { scheme: { daily: 14 }, keepLatest: 3, sudo: false },
     })
     expect(() => parseList(['--rotation=daily=x', '/b'])).toThrow(expect.objectContaining({ code: 'ERR_RSB_ROTATION_BAD_RETENTION' }))
+  })
+})
+
+describe('run records', () => {
+  it('keep no command of a remote shell: --rsync-option values that hold one are redacted, in any spelling', () => {
+    expect(
+      redactArgv([
+        '--rsync-option=--rsh=sshpass -p secret ssh',
+        '--rsync-opt',
+        '-esshpass -p secret ssh',
+        '--rsync-option=--bwlimit=100',
+        '--rsync-option',
+        '--rsync-path=sudo rsync',
+        '/src',
+        '--',
+        '--rsync-option=--rsh=kept after --',
+      ]),
+    ).toEqual([
+      '--rsync-option=--rsh=<redacted>',
+      '--rsync-opt',
+      '-e<redacted>',
+      '--rsync-option=--bwlimit=100',
+      '--rsync-option',
+      '--rsync-path=<redacted>',
+      '/src',
+      '--',
+      '--rsync-option=--rsh=kept after --',
+    ])
+    expect(redactRsyncOption('--remote-option=--log-file=/x')).toBe('--remote-option=<redacted>')
+    expect(redactRsyncOption('--exclude-from=/x')).toBe('--exclude-from=/x')
   })
 })
 

@@ -297,6 +297,35 @@ describe.skipIf(!isRoot)('rsb restore (needs root: owners, ACLs, xattrs)', () =>
     expect({ ...inPlace, entries: withoutExtra }).toEqual(await fullListing(path.join(storeDir, older, 'links')))
     expect(await fullListing(path.join(source, 'plain.txt'))).toEqual(await fullListing(path.join(storeDir, older, 'plain.txt')))
   }, 60_000)
+  it('in place: a symbolic link among the parents on this machine, or a snapshot of another machine, is refused and nothing is written', async () => {
+    const own = await testdir({ 'elsewhere/keep': 'x' }, 'rsb-restore-in-place-refused-')
+    const { source, store: storeDir, older } = await createStore(own)
+    const latest = path.join(storeDir, 'latest')
+    // a user's link where a directory of the snapshot was: rsync --relative would write through it into elsewhere/
+    await fs.rm(path.join(source, 'etc'), { recursive: true })
+    await fs.symlink(path.join(own, 'elsewhere'), path.join(source, 'etc'))
+    const before = await treeState(own)
+    const linked = await runRsb(['restore', '--in-place', '--delete', `--snapshot=${older}`, latest, 'etc/ssh/sshd_config', 'plain.txt'])
+    expect(linked.code, linked.stderr).toBe(1)
+    expect(errorCode(linked.stderr)).toBe('ERR_RSB_CLI_RESTORE_PATH_SYMLINK')
+    expect(linked.stderr).toContain(`${path.join(source, 'etc')} on this machine is a symbolic link`)
+    expect(await treeState(own)).toEqual(before)
+    // the same store read from another machine: its manifest names this one's host; another's is refused in place
+    const file = path.join(storeDir, '.rsb/snapshots', `${older}.json`)
+    const record = JSON.parse(await fs.readFile(file, 'utf8')) as { manifest: { host: string } }
+    record.manifest.host = 'another-laptop'
+    await fs.writeFile(file, `${JSON.stringify(record)}\n`)
+    const state = await treeState(own)
+    const other = await runRsb(['restore', '--in-place', `--snapshot=${older}`, latest, 'plain.txt'])
+    expect(other.code, other.stderr).toBe(1)
+    expect(errorCode(other.stderr)).toBe('ERR_RSB_CLI_RESTORE_OTHER_HOST')
+    expect(other.stderr).toContain('was made on another-laptop')
+    expect(await treeState(own)).toEqual(state)
+    // into a directory it is fine
+    const out = path.join(own, 'out')
+    expect((await runRsb(['restore', `--snapshot=${older}`, latest, 'plain.txt', `--to=${out}`])).code).toBe(0)
+    expect(await fs.readFile(path.join(out, 'plain.txt'), 'utf8')).toBe('version one\n')
+  }, 60_000)
 })
 
 describe.skipIf(!isRoot)('rsb restore from an SSH store (needs root: sshd on 127.0.0.1)', () => {

@@ -49,7 +49,10 @@ async function expectUnchangedRefusal(
   expectRefusal(result, code)
   expect(await listing(root, { runRecords: false })).toEqual(before)
   // a run refused in a store it read leaves its record there (rsb status reports it), and nothing else
-  const added = (await runRecordsUnder(root)).slice(records.length)
+  const after = await runRecordsUnder(root)
+  // the earlier records are as they were; the refusal only added its own
+  expect(after.slice(0, records.length)).toEqual(records)
+  const added = after.slice(records.length)
   for (const record of added) expect(record).toMatchObject({ outcome: 'refused', exitCode: 1, error: { code } })
   return Object.assign(result, { records: added })
 }

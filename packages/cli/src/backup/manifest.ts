@@ -32,6 +32,39 @@ export async function rsyncVersion(context: Context, signal?: AbortSignal): Prom
   }
 }
 
+/** rsync options whose value is a command line (a remote shell may carry a password: `sshpass -p …`). */
+const COMMAND_OPTION = /^(--rsh|--rsync-path|--remote-option)(=)(.*)$|^(-[eM])(.+)$/s
+
+/** An rsync option as the records keep it: the value of an option that holds a command replaced by `<redacted>`. */
+export function redactRsyncOption(option: string): string {
+  const match = COMMAND_OPTION.exec(option)
+  if (!match) return option
+  return match[1] !== undefined ? `${match[1]}=<redacted>` : `${match[4]}<redacted>`
+}
+
+/** `--rsync-option` and its unique prefixes (GNU getopt), with `=VALUE` or the value as the next argument. */
+const RSYNC_OPTION = /^--rsync-(?:o(?:p(?:t(?:i(?:o(?:n)?)?)?)?)?)?(?==|$)/
+
+/** A command line as the run record keeps it: the values of `--rsync-option` redacted where they hold a command. */
+export function redactArgv(argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') {
+      out.push(...argv.slice(i))
+      break
+    }
+    const name = RSYNC_OPTION.exec(arg)?.[0]
+    if (name === undefined) out.push(arg)
+    else if (arg.length > name.length) out.push(`${name}=${redactRsyncOption(arg.slice(name.length + 1))}`)
+    else {
+      out.push(arg)
+      if (i + 1 < argv.length) out.push(redactRsyncOption(argv[++i]!))
+    }
+  }
+  return out
+}
+
 /** The figures a manifest and a run record keep of rsync's statistics. */
 export function transferFigures(stats: RsyncStats | undefined): TransferFigures | undefined {
   if (stats === undefined) return undefined

@@ -18,10 +18,22 @@ import { metadataPath, readStore, registerMirror, STORE_VERSION, type MirrorReco
 import { createSummary, type RunSummary } from './summary.js'
 import { checkTarget } from './target.js'
 import { openDestination, type MirrorLock } from '../session/open.js'
+import { processStartTime } from '../session/lock.js'
 import { sshSettings } from '../session/ssh.js'
 import { resolveTarget, type Target } from '../session/target.js'
 import { runTransfer } from './transfer.js'
-import { countTree, recordRun, rsyncVersion, runOutcome, transferFigures, userName, utcOffset, type RunTrail } from './manifest.js'
+import {
+  countTree,
+  recordRun,
+  redactArgv,
+  redactRsyncOption,
+  rsyncVersion,
+  runOutcome,
+  transferFigures,
+  userName,
+  utcOffset,
+  type RunTrail,
+} from './manifest.js'
 import { version } from '../version.js'
 
 /** What the workflow needs from its caller. */
@@ -107,7 +119,7 @@ async function leaveRecord(
     const skipped = await recordRun(trail, {
       started,
       ended: new Date(),
-      argv: options.argv,
+      argv: redactArgv(options.argv),
       actions: [options.backup && 'backup', options.snapshot && 'snapshot', options.rotate && 'rotate'].filter((a) => a !== false),
       source: options.backup ? options.source : undefined,
       destination: options.destination,
@@ -242,7 +254,13 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
       if (actions.snapshot && !actions.backup) refuseIncompleteMirror(paths, mirror)
       // checked and registered: from now on the run writes, and says so where other runs look
       if (mirrorLock && !options.dryRun)
-        await mirrorLock.lock.record({ host: os.hostname(), pid: process.pid, since: new Date().toISOString(), key: mirrorLock.key })
+        await mirrorLock.lock.record({
+          host: os.hostname(),
+          pid: process.pid,
+          startTime: processStartTime(process.pid),
+          since: new Date().toISOString(),
+          key: mirrorLock.key,
+        })
     }
     checkAbort()
     // rsync's versions for the manifest, asked once the checks passed, while the run goes on (never failing it)
@@ -282,7 +300,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
             destination: target.expression,
             rsbVersion: version(),
             rsyncVersion: { local: await versions?.local, remote: await versions?.remote },
-            rsyncOptions: options.rsyncOptions,
+            rsyncOptions: options.rsyncOptions.map(redactRsyncOption),
             excludes: options.exclude,
             rsyncExitCode: summary.rsync?.exitCode,
             statistics: transferFigures(stats),

@@ -10,7 +10,7 @@ import { planMirrorRotation } from '../backup/rotate.js'
 import { adoptedRecord } from '../backup/snapshot.js'
 import { CliError } from '../errors.js'
 import type { Logger } from '../kit/log.js'
-import { parseHolder, type LockHolder } from './lock.js'
+import { isAlive, parseHolder, type LockHolder } from './lock.js'
 import { openDestination, type ContextOverrides } from './open.js'
 import { readStore, type MirrorRecord, type RunRecord, type SnapshotManifest, type StoreState } from './store.js'
 import { resolveTarget } from './target.js'
@@ -65,7 +65,15 @@ export interface CatalogOptions {
   readonly scheme: Readonly<RotationScheme>
   readonly keepLatest: number
   readonly now: Date
+  /**
+   * Whether a lock's holder may still be at work (default: `isAlive`: another machine's always, one of this machine
+   * by its PID and start time): a run killed with SIGKILL leaves its holder record, and is not shown as running.
+   */
+  readonly alive?: ((holder: LockHolder) => boolean) | undefined
 }
+
+/** How far ahead of now a run record may end and still count (clocks of two machines differ a little). */
+const RUN_SKEW_MS = 5 * 60_000
 
 /** The stand-in id of a mirror an original store does not record yet. */
 const UNREGISTERED = '00000000'
@@ -84,8 +92,10 @@ export function buildCatalog(state: StoreState, mirrorNames: readonly string[], 
   const byId = new Map(state.mirrors.map((m) => [m.id, m]))
   for (const name of mirrorNames) {
     const registered = state.mirrors.find((m) => m.name === name)
-    const holder = catalog?.holders.get(name)
-    mirrors.push({ name, id: registered?.id, running: holder === undefined ? undefined : parseHolder(holder) })
+    const holderText = catalog?.holders.get(name)
+    const holder = holderText === undefined ? undefined : parseHolder(holderText)
+    const alive = options.alive ?? isAlive
+    mirrors.push({ name, id: registered?.id, running: holder !== undefined && alive(holder) ? holder : undefined })
     const mirror: MirrorRecord = registered ?? { version: 1, name, id: UNREGISTERED, created: now.toISOString() }
     const { adopt } = adoption(state, name, false)
     const planned = formatSnapshotName(now)
@@ -145,7 +155,9 @@ export function buildCatalog(state: StoreState, mirrorNames: readonly string[], 
         rotation: { action: 'none', reasons: [] },
       })
     }
-    if (registered) runs.push(...(catalog?.runs ?? []).filter((r) => r.mirror === registered.id))
+    // a record that ends in the future (a clock that was ahead) would stay the last run for good: left out
+    if (registered)
+      runs.push(...(catalog?.runs ?? []).filter((r) => r.mirror === registered.id && Date.parse(r.ended) <= now.getTime() + RUN_SKEW_MS))
   }
   // snapshots of no mirror (unrecorded, in a store that has several mirrors, or a store that cannot be adopted)
   const chosen = new Set(mirrorNames)
@@ -164,7 +176,8 @@ export function buildCatalog(state: StoreState, mirrorNames: readonly string[], 
     })
   }
   snapshots.sort((a, b) => b.name.localeCompare(a.name) || a.status.localeCompare(b.status))
-  runs.sort((a, b) => Date.parse(a.started) - Date.parse(b.started))
+  // by when they ended: a run refused while a long one worked ends first, and the long one's outcome is the last word
+  runs.sort((a, b) => Date.parse(a.ended) - Date.parse(b.ended) || Date.parse(a.started) - Date.parse(b.started))
   return { store: state.directory, legacy, mirrors, snapshots, runs }
 }
 

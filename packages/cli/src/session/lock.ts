@@ -162,7 +162,8 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-function isAlive(holder: LockHolder): boolean {
+/** Whether a holder may still be at work: always for another machine's; on this one, its PID with its start time. */
+export function isAlive(holder: LockHolder): boolean {
   if (holder.host !== os.hostname()) return true
   try {
     process.kill(holder.pid, 0)

@@ -102,7 +102,8 @@ export interface SnapshotManifest {
   readonly rsyncExitCode: number | undefined
   /** rsync's statistics, when this run backed up. */
   readonly statistics: TransferFigures | undefined
-  /** Entries (all kinds, not the top directory) and bytes (each name's size) in the snapshot. */
+  /** Entries (all kinds, the top directory included, as rsync's "Number of files") and bytes (the sizes of its files and
+   * links, each name counted) in the snapshot. */
   readonly entries: number | undefined
   readonly bytes: number | undefined
   readonly warnings: readonly string[]
@@ -144,7 +145,7 @@ export const RUN_RECORDS_KEPT = 100
 
 /** What `readStore(…, { catalog: true })` reads besides (for `rsb list` and `rsb status`). */
 export interface StoreCatalog {
-  /** The run records, oldest first; unreadable ones left out. */
+  /** The run records, by the time they ended; unreadable ones left out. */
   readonly runs: readonly RunRecord[]
   /** The holders of mirrors' locks (`.rsb/mirrors/NAME.lock`, while a run is at work), by mirror name. */
   readonly holders: ReadonlyMap<string, string>
@@ -521,6 +522,8 @@ function readCatalog(fields: readonly string[], at: (marker: string) => number):
         typeof record.mirror === 'string' &&
         typeof record.started === 'string' &&
         !Number.isNaN(Date.parse(record.started)) &&
+        typeof record.ended === 'string' &&
+        !Number.isNaN(Date.parse(record.ended)) &&
         typeof record.outcome === 'string'
       )
         runs.push(record)
@@ -528,7 +531,7 @@ function readCatalog(fields: readonly string[], at: (marker: string) => number):
       // left out
     }
   }
-  runs.sort((a, b) => Date.parse(a.started) - Date.parse(b.started))
+  runs.sort((a, b) => Date.parse(a.ended) - Date.parse(b.ended))
   const holders = new Map<string, string>()
   for (const line of section('holders')) {
     const tab = line.indexOf('\t')
@@ -542,12 +545,14 @@ export function runFileName(record: Pick<RunRecord, 'started' | 'mirror' | 'pid'
   return `${String(Date.parse(record.started)).padStart(13, '0')}-${record.mirror}-${record.pid}.json`
 }
 
-// Writes one run record (stdin) into DIR as NAME, claimed with ln from a file created exclusively, then removes the
+// Writes one run record (stdin) into DIR as NAME (mode 0600), claimed with ln from a file created exclusively, then removes the
 // mirror's oldest records beyond KEEP (names sort as times). $1 DIR, $2 NAME, $3 KEEP, $4 the mirror id.
 const RUN_SCRIPT = `
 set -u
 d=$1 n=$2 keep=$3 id=$4
 mkdir -p -- "$d" || exit 3
+# the record keeps the command line: readable by its owner only (a reader without it lists no runs)
+umask 077
 t=$d/.tmp.$$.$n.part
 rm -f -- "$t"
 (set -C; cat > "$t") || { rm -f -- "$t"; exit 3; }

@@ -3,7 +3,7 @@
 import { joinPath } from '@rsb/rotation/io'
 import type { RunRecord } from '../../session/store.js'
 import { buildCatalog, readCatalog, type Catalog, type CatalogSnapshot } from '../../session/catalog.js'
-import { describeHolder } from '../../session/lock.js'
+import { describeHolder, type LockHolder } from '../../session/lock.js'
 import { formatRotationSpec } from '../../kit/values.js'
 import { paragraphs, formatOptions } from '../../kit/help.js'
 import { createLogger } from '../../kit/log.js'
@@ -23,7 +23,9 @@ export function help(): string {
       "List the snapshots of DESTINATION, newest first: the DESTINATION of 'rsb backup' (the mirror, such as " +
         '/mnt/backups/latest or HOST:/srv/backups/latest), or the store that holds the snapshots (then every mirror of it).',
       'Each line: the snapshot, its age, its status (complete; no manifest: made before rsb kept manifests, such as the ' +
-        "original's; incomplete: being made, or left by a stopped run; in deletion), the entries in it, the files and " +
+        "original's, or its manifest could not be written (that run warned); incomplete: being made, or claimed by a " +
+        'run that was stopped (or whose directory was removed by hand): the next backup removes the claim; in ' +
+        'deletion: a rotation began deleting it, the next backup finishes), the entries in it, the files and ' +
         'bytes its run transferred, and what the next backup does with it: "keep: daily, weekly" (the periods it stands ' +
         'for) or "expires". The rotation is planned as \'rsb backup\' plans it, with the same --rotation and ' +
         '--keep-latest (give the ones your backups use), as if the next backup made its snapshot now.',
@@ -34,9 +36,10 @@ export function help(): string {
     ...formatOptions(options),
     '',
     'Exit status:',
-    '  0  listed',
-    '  1  DESTINATION is not a backup, or its store could not be read (the error says why)',
-    '  2  usage error',
+    '  0         listed',
+    '  1         DESTINATION is not a backup, or its store could not be read (the error says why)',
+    '  2         usage error',
+    '  130, 143  interrupted by SIGINT, SIGTERM',
     '',
   ].join('\n')
 }
@@ -155,6 +158,11 @@ export function listText(catalog: Catalog, now: Date): string {
   return `${[heading, ...(rows.length > 0 ? [line(header), ...rows.map(line)] : []), ...footer].join('\n')}\n`
 }
 
+/** A lock's holder as the documents show it: who and since when. */
+export function holderDocument(holder: LockHolder | undefined) {
+  return holder === undefined ? undefined : { pid: holder.pid, host: holder.host, since: holder.since }
+}
+
 /** The `--json` document of `rsb list` (schema version 1: fields are only ever added). */
 export function listDocument(catalog: Catalog, args: ReadingArgs, now: Date) {
   return {
@@ -164,7 +172,7 @@ export function listDocument(catalog: Catalog, args: ReadingArgs, now: Date) {
     legacy: catalog.legacy,
     now: now.toISOString(),
     rotation: { scheme: formatRotationSpec(args.scheme), keepLatest: args.keepLatest },
-    mirrors: catalog.mirrors.map((m) => ({ name: m.name, id: m.id, running: m.running })),
+    mirrors: catalog.mirrors.map((m) => ({ name: m.name, id: m.id, running: holderDocument(m.running) })),
     snapshots: catalog.snapshots.map((s) => ({
       name: s.name,
       path: joinPath(catalog.store, s.name),

@@ -29,8 +29,9 @@ const EXIT_STATUSES: readonly [string, string][] = [
   [
     '1',
     'an error: no such snapshot (ERR_RSB_CLI_SNAPSHOT_NOT_FOUND), a PATH missing in it (ERR_RSB_CLI_RESTORE_PATH_MISSING) or ' +
-      'under a symbolic link in it (ERR_RSB_CLI_RESTORE_PATH_SYMLINK), no SOURCE recorded for a restore in place ' +
-      '(ERR_RSB_CLI_RESTORE_NO_SOURCE), a --to DIR that cannot take the files (ERR_RSB_CLI_RESTORE_TARGET_INVALID), ' +
+      'under a symbolic link in it or, in place, on this machine (ERR_RSB_CLI_RESTORE_PATH_SYMLINK), no SOURCE recorded ' +
+      'for a restore in place (ERR_RSB_CLI_RESTORE_NO_SOURCE) or a snapshot of another machine ' +
+      '(ERR_RSB_CLI_RESTORE_OTHER_HOST), a --to DIR that cannot take the files (ERR_RSB_CLI_RESTORE_TARGET_INVALID), ' +
       "rsync failing (ERR_RSB_RSYNC_*, the message gives rsync's exit status)",
   ],
   [

@@ -1,5 +1,6 @@
 // `rsb restore`'s workflow: open the destination for reading (no lock), pick the snapshot, check every PATH and where
 // it goes, and only then run rsync once for all of them. Nothing is written before every check has passed.
+import os from 'node:os'
 import path from 'node:path'
 import {
   CleanupScope,
@@ -108,6 +109,40 @@ async function checkPaths(
       {
         path: p.given,
         hint: `Restore ${shown(detail)} itself (the link as it is), or the path its target names, from the same snapshot.`,
+      },
+    )
+  })
+}
+
+/**
+ * Checks the parents of each PATH below SOURCE on this machine before a restore in place: rsync (`--relative
+ * --no-implied-dirs`) would write through a symbolic link among them, outside SOURCE/PATH (a user's
+ * `~/docs -> /etc`). A parent that is missing is made by rsync; one that is a link or no directory is refused.
+ *
+ * @throws {CliError} ERR_RSB_CLI_RESTORE_PATH_SYMLINK
+ */
+async function checkInPlaceParents(
+  local: Context,
+  source: string,
+  paths: readonly RestorePath[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const result = await local.run(['sh', '-c', CHECK_SCRIPT, 'sh', source, ...paths.map((p) => p.relative)], {
+    ionice: undefined,
+    signal,
+    check: false,
+  })
+  const fields = result.stdout.split('\0')
+  paths.forEach((p, i) => {
+    const status = fields[i * 2] as string
+    if (status !== 'symlink' && status !== 'notdir') return
+    const where = path.posix.join(source, fields[i * 2 + 1] as string)
+    throw new CliError(
+      'ERR_RSB_CLI_RESTORE_PATH_SYMLINK',
+      `${shown(p.given)} cannot be restored in place: ${shown(where)} on this machine is ${status === 'symlink' ? 'a symbolic link' : 'no directory'}, and rsync would write through it, outside ${shown(path.posix.join(source, p.relative))}.`,
+      {
+        path: where,
+        hint: `Look at it (ls -ld -- ${quoteArgument(where)}); restore into a directory with --to=DIR instead, or move it aside first.`,
       },
     )
   })
@@ -246,7 +281,21 @@ async function restore(args: RestoreArgs, io: MainIo, logger: Logger, scope: Cle
         },
       )
     }
+    // the SOURCE a manifest names is a path of the machine that made the backup: on another one it is someone
+    // else's files
+    const host = (chosen.record?.manifest as { host?: unknown } | undefined)?.host
+    if (typeof host === 'string' && host !== os.hostname()) {
+      throw new CliError(
+        'ERR_RSB_CLI_RESTORE_OTHER_HOST',
+        `The snapshot ${chosen.name} was made on ${host}, not on this machine (${os.hostname()}): restoring it in place would overwrite this machine's ${targets.join(', ')} with ${host}'s.`,
+        {
+          path: snapshot,
+          hint: `Restore into a directory with --to=DIR (and copy what you need to ${host}), or run rsb restore on ${host}.`,
+        },
+      )
+    }
     directory = await checkTarget(local, source, 'SOURCE', false, signal)
+    await checkInPlaceParents(local, directory, args.paths, signal)
   }
   report.to = directory
   const where = args.to !== undefined ? { to: directory } : { source: directory }

@@ -12,10 +12,10 @@ import { errorReport, json } from '../../kit/render.js'
 import { parseDuration } from '../../kit/values.js'
 import type { MainIo } from '../../main.js'
 import { buildCatalog, readCatalog, type Catalog, type CatalogMirror, type CatalogSnapshot } from '../../session/catalog.js'
-import { describeHolder, type LockHolder } from '../../session/lock.js'
+import { describeHolder } from '../../session/lock.js'
 import type { RunRecord } from '../../session/store.js'
 import type { Parsed } from '../index.js'
-import { fail } from '../list/index.js'
+import { fail, holderDocument } from '../list/index.js'
 import { fixLocale, formatAge, parseReading, readingOptions, type ReadingArgs } from '../list/options.js'
 
 const OWN = [
@@ -24,7 +24,8 @@ const OWN = [
     value: 'DURATION',
     description:
       'How old the newest snapshot may be (90m, 26h, 2d…). Default: the finest period of the rotation scheme and a ' +
-      'twelfth of it: 65m for hourly (the default scheme), 26h for daily, 7d14h for weekly.',
+      'twelfth of it: 26h for daily, 7d14h for weekly, and 65m for the default scheme (hourly=24,…): for daily ' +
+      'backups give their --rotation (--rotation=daily=7) or --max-age=26h.',
   },
   {
     name: 'metrics',
@@ -62,9 +63,10 @@ export function help(): string {
     ...formatOptions(options),
     '',
     'Exit status:',
-    '  0  fresh: the newest snapshot is younger than the limit and the last run succeeded',
-    '  1  stale, the last run failed or was refused, or the store could not be read',
-    '  2  usage error',
+    '  0         fresh: the newest snapshot is younger than the limit and the last run succeeded',
+    '  1         stale, the last run failed or was refused, or the store could not be read',
+    '  2         usage error',
+    '  130, 143  interrupted by SIGINT, SIGTERM',
     '',
   ].join('\n')
 }
@@ -122,7 +124,10 @@ export function mirrorStatuses(catalog: Catalog, now: Date, maxAgeSeconds: numbe
     )
     // a snapshot dated in the future (a clock that was wrong) is never the proof of a fresh backup
     const newest = complete.filter((s) => s.created.getTime() <= now.getTime()).sort((a, b) => b.created.getTime() - a.created.getTime())[0]
-    const runs = catalog.runs.filter((r) => r.mirrorName === mirror.name && (mirror.id === undefined || r.mirror === mirror.id))
+    // a run refused because another one held the lock did nothing wrong: the other run's outcome is the one that counts
+    const runs = catalog.runs.filter(
+      (r) => r.mirrorName === mirror.name && (mirror.id === undefined || r.mirror === mirror.id) && r.error?.code !== 'ERR_RSB_CLI_LOCKED',
+    )
     const lastRun = runs.at(-1)
     const successIndex = runs.findLastIndex((r) => r.outcome === 'succeeded')
     const failed = lastRun !== undefined && lastRun.outcome !== 'succeeded'
@@ -202,7 +207,9 @@ export async function run(args: StatusArgs, io: MainIo): Promise<number> {
       await opened.close()
     }
   } catch (error) {
-    if (args.metrics !== undefined) writeMetricsQuietly(args, metricsText(args.destination, [], undefined, now, maxAge, false), io)
+    // a check stopped by SIGINT/SIGTERM says nothing about the store: the metrics are left as they were
+    if (args.metrics !== undefined && !io.signal?.aborted)
+      writeMetricsQuietly(args, metricsText(args.destination, [], undefined, now, maxAge, false), io)
     return fail(error, args, io)
   }
   const statuses = mirrorStatuses(catalog, now, maxAge)
@@ -216,10 +223,6 @@ export async function run(args: StatusArgs, io: MainIo): Promise<number> {
     io.stdout.write(`${lines.length > 0 ? lines.join('\n') : `STALE: ${catalog.store}: no mirror`}\n`)
   }
   return fresh ? 0 : 1
-}
-
-function holderOf(holder: LockHolder | undefined) {
-  return holder === undefined ? undefined : { pid: holder.pid, host: holder.host, since: holder.since }
 }
 
 /** The `--json` document of `rsb status` (schema version 1: fields are only ever added). */
@@ -255,7 +258,7 @@ export function statusDocument(
       lastRun: s.lastRun,
       lastSuccess: s.lastSuccess?.ended,
       failingSince: s.failingSince?.started,
-      running: holderOf(s.mirror.running),
+      running: holderDocument(s.mirror.running),
     })),
     exitCode: fresh ? 0 : 1,
     error: undefined,
@@ -368,7 +371,10 @@ export function metricsText(
   }
   const lines: string[] = []
   for (const family of families) {
-    const samples = family.samples.filter((sample): sample is [string, number] => sample[1] !== undefined)
+    // the records are read as they are: a value that is not a number (a damaged record) is left out, never printed
+    const samples = family.samples.filter(
+      (sample): sample is [string, number] => typeof sample[1] === 'number' && Number.isFinite(sample[1]),
+    )
     if (samples.length === 0) continue
     lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} gauge`)
     for (const [labels, value] of samples) lines.push(`${family.name}${labels} ${value}`)
