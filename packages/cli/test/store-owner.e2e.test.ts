@@ -34,7 +34,7 @@ async function storeWithOneRun(): Promise<{ t: string; source: string; store: st
   const latest = path.join(t, 'b/latest')
   const first = await runRsb([...QUIET, source, latest])
   expect(first.code, first.stderr).toBe(0)
-  expect((await fs.readdir(path.join(t, 'b/.rsb'))).sort()).toEqual(['mirrors', 'snapshots', 'store.json', 'synced'])
+  expect((await fs.readdir(path.join(t, 'b/.rsb'))).sort()).toEqual(['mirrors', 'runs', 'snapshots', 'store.json', 'synced'])
   return { t, source, store: path.join(t, 'b'), latest }
 }
 
@@ -89,6 +89,15 @@ describe.skipIf(!isRoot)('a store another user could steer is refused before any
       async ({ store }) => {
         await fs.chown(path.join(store, '.rsb/synced'), other.uid, other.gid)
         return path.join(store, '.rsb/synced')
+      },
+    ],
+    [
+      // the run records decide what rsb status says, and a run prunes the oldest: another user who could write there
+      // could fake a fresh backup or make rsb remove their files
+      '.rsb/runs owned by the other user',
+      async ({ store }) => {
+        await fs.chown(path.join(store, '.rsb/runs'), other.uid, other.gid)
+        return path.join(store, '.rsb/runs')
       },
     ],
     [

@@ -164,7 +164,13 @@ export async function recordRun(trail: RunTrail, run: FinishedRun): Promise<stri
   let mirror = trail.mirror
   if (mirror === undefined) {
     // refused before the store was read (another run holds the lock): read now, and write only into a real store
-    const state = trail.state ?? (await readStore(context, store))
+    let state: StoreState
+    try {
+      state = trail.state ?? (await readStore(context, store))
+    } catch (error) {
+      // a store this run was refused for (another user could steer it) gets nothing written
+      return `the store could not be read (${error instanceof Error ? error.message : String(error)})`
+    }
     if (state.store === undefined) return `${store} is not an rsb store`
     mirror = state.mirrors.find((m) => m.name === (trail.mirrorName ?? path.posix.basename(store)))
     if (mirror === undefined) return `${store} has no mirror named ${trail.mirrorName ?? ''}`
