@@ -215,6 +215,22 @@ describe.skipIf(!isRoot)('rsb list (needs root: chown in the stores)', () => {
     expect(await snapshotsIn(path.join(t, 'store'))).toHaveLength(2)
   }, 60_000)
 
+  it('list, status and restore never touch the run lock directory (a missing one is not made)', async () => {
+    const t = await testdir({ 'source/a': 'a' })
+    const latest = path.join(t, 'store/latest')
+    await ok([...QUIET, path.join(t, 'source'), latest])
+    const locks = path.join(t, 'locks')
+    const env = { RSB_LOCK_DIR: locks }
+    expect((await runRsb(['list', latest], { env })).code).toBe(0)
+    expect((await runRsb(['status', latest], { env })).code).toBe(0)
+    const restored = await runRsb(['restore', latest, 'a', `--to=${path.join(t, 'out')}`], { env })
+    expect(restored.code, restored.stderr).toBe(0)
+    expect(fs.existsSync(locks)).toBe(false)
+    // a backup does make it
+    await ok([...QUIET, path.join(t, 'source'), latest], env)
+    expect(fs.statSync(locks).isDirectory()).toBe(true)
+  }, 60_000)
+
   it('usage errors exit 2, a path that is no backup exits 1 with its code; nothing is written', async () => {
     const t = await testdir({ 'plain/file': 'x' })
     const before = await listing(t)

@@ -110,14 +110,17 @@ export async function openDestination(request: OpenRequest, scope: CleanupScope)
 
   // One run per destination (and, once it is resolved, per mirror: lockMirror); every lock goes last, after
   // unmounting and locking the disk.
-  const lockDir = lockDirectory(request.env)
-  for (const skipped of lockDir.skipped) {
+  const writes = request.writes ?? true
+  // a reader never touches the lock directory (it is made when missing): chosen only by a command that writes
+  const lockDir = writes ? lockDirectory(request.env) : undefined
+  for (const skipped of lockDir?.skipped ?? []) {
     if (skipped.kind === 'unsafe') logger.log('warning', `Not keeping run locks in ${skipped.directory}: it ${skipped.reason}.`)
   }
   scope.add('release the run lock', () => {
     for (const lock of locks.toReversed()) lock.release()
   })
   const takeLock = (key: string, display: string) => {
+    if (lockDir === undefined) throw new Error('a destination opened for reading takes no locks')
     const lock = acquireRunLock(key, display, lockDir.directory)
     locks.push(lock)
     if (lock.previous)
@@ -126,7 +129,6 @@ export async function openDestination(request: OpenRequest, scope: CleanupScope)
         `Took over the run lock of ${display} from a run that ended without releasing it (${describeHolder(lock.previous)}).`,
       )
   }
-  const writes = request.writes ?? true
   // A reader takes no lock, so it must not change what a backup relies on: undoing a mount or an unlock of its own
   // could pull the disk from under a backup that started meanwhile.
   if (!writes && (request.mount !== undefined || request.crypto !== undefined)) {
