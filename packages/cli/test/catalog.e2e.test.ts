@@ -3,6 +3,7 @@
 // run leaves, a failing rsync stand-in, and the test sshd on 127.0.0.1. Needs root (the sshd); CI runs as root.
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { isRoot, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -150,7 +151,11 @@ describe.skipIf(!isRoot)('rsb list (needs root: chown in the stores)', () => {
     const backup = await ok([...QUIET, '--json', '--rotation=daily=3,weekly=1', source, latest])
     const deleted = (JSON.parse(backup.stdout) as { rotation: { deleted: string[] } }).rotation.deleted.map((p) => path.basename(p))
     expect(deleted.sort()).toEqual(expiring.sort())
-    for (const name of expiring) expect(fs.existsSync(path.join(store, name))).toBe(false)
+    // each with its record and manifest
+    for (const name of expiring) {
+      expect(fs.existsSync(path.join(store, name))).toBe(false)
+      expect(fs.existsSync(path.join(store, '.rsb/snapshots', `${name}.json`))).toBe(false)
+    }
   }, 60_000)
 
   it("an original store (latest and snapshots, no records): listed as such, its rotation is the adopting backup's", async () => {
@@ -196,8 +201,16 @@ describe.skipIf(!isRoot)('rsb list (needs root: chown in the stores)', () => {
     const backup = startRsb([...QUIET, source, latest], { path: [path.join(t, 'bin')] })
     let released = false
     const release = () => {
-      if (!released) fs.writeFileSync(gate, 'go\n')
+      if (released) return
       released = true
+      // without blocking: a backup that ended already reads it no more
+      try {
+        const fd = fs.openSync(gate, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)
+        fs.writeSync(fd, 'go\n')
+        fs.closeSync(fd)
+      } catch {
+        // nobody waits on it
+      }
     }
     try {
       await backup.waitForStderr('Creating system backup using rsync')
@@ -399,7 +412,7 @@ describe.skipIf(!isRoot)('rsb status (needs root: chown in the stores)', () => {
     expect(await listing(store)).toEqual(before)
     fs.writeFileSync(path.join(t, 'source/b'), 'b')
     await new Promise((r) => setTimeout(r, 1000))
-    await ok([...QUIET, '--rsync-option=--rsh=sshpass -p hunter2 ssh', path.join(t, 'source'), latest])
+    await ok([...QUIET, '--rsync-option=--rsh=sshpass -p hunter2 ssh', '-x', '*.tmp', path.join(t, 'source'), latest])
     const runs = fs.readdirSync(path.join(store, '.rsb/runs'))
     expect(runs).toHaveLength(2)
     for (const name of runs) expect(fs.statSync(path.join(store, '.rsb/runs', name)).mode & 0o777).toBe(0o600)
@@ -408,13 +421,78 @@ describe.skipIf(!isRoot)('rsb status (needs root: chown in the stores)', () => {
       '--no-sudo',
       '--disable-notifications',
       '--rsync-option=--rsh=<redacted>',
+      '-x',
+      '*.tmp',
       path.join(t, 'source'),
       latest,
     ])
+    expect(records[1]).toMatchObject({ outcome: 'succeeded', exitCode: 0, host: os.hostname(), actions: ['backup', 'snapshot', 'rotate'] })
+    const newest = (await snapshotsIn(store)).at(-1)!
+    const manifest = (
+      JSON.parse(fs.readFileSync(path.join(store, '.rsb/snapshots', `${newest}.json`), 'utf8')) as { manifest: Record<string, unknown> }
+    ).manifest
+    expect(manifest).toMatchObject({ excludes: ['*.tmp'], warnings: [], host: os.hostname(), entries: 3, bytes: 2 })
     const snapshots = fs.readdirSync(path.join(store, '.rsb/snapshots'))
     const text = snapshots.map((name) => fs.readFileSync(path.join(store, '.rsb/snapshots', name), 'utf8')).join('')
     expect(text).toContain('"rsyncOptions":["--rsh=<redacted>"]')
     expect(`${text}${JSON.stringify(records)}`).not.toContain('hunter2')
+  }, 60_000)
+
+  it('run records: the last 100 of each mirror are kept; the oldest go, another mirror’s stay', async () => {
+    const t = await testdir({ 'source/a': 'a' })
+    const latest = path.join(t, 'store/latest')
+    const store = path.join(t, 'store')
+    await ok([...QUIET, path.join(t, 'source'), latest])
+    const [first] = fs.readdirSync(path.join(store, '.rsb/runs'))
+    const record = JSON.parse(fs.readFileSync(path.join(store, '.rsb/runs', first!), 'utf8')) as { mirror: string; started: string }
+    // 120 older runs of this mirror, and 3 of another mirror
+    const start = Date.parse('2026-01-01T00:00:00Z')
+    for (let i = 0; i < 120; i++) {
+      const started = new Date(start + i * 60_000).toISOString()
+      const name = `${String(Date.parse(started)).padStart(13, '0')}-${record.mirror}-${1000 + i}.json`
+      fs.writeFileSync(path.join(store, '.rsb/runs', name), `${JSON.stringify({ ...record, started, ended: started, pid: 1000 + i })}\n`)
+    }
+    const others = [0, 1, 2].map((i) => `${String(start + i).padStart(13, '0')}-0badf00d-${i}.json`)
+    for (const name of others) fs.writeFileSync(path.join(store, '.rsb/runs', name), '{}\n')
+    await ok([...QUIET, path.join(t, 'source'), latest])
+    const names = fs.readdirSync(path.join(store, '.rsb/runs')).sort()
+    const ours = names.filter((n) => n.includes(`-${record.mirror}-`))
+    expect(ours).toHaveLength(100)
+    // the newest two are the real runs; the 22 oldest fake ones went
+    expect(ours.slice(0, 1)[0]).toContain(`-${record.mirror}-1022.json`)
+    expect(ours.slice(-2).map((n) => n.split('-')[2])).toEqual([first!.split('-')[2], expect.stringMatching(/^\d+\.json$/)])
+    expect(names.filter((n) => n.includes('-0badf00d-'))).toEqual(others)
+  }, 60_000)
+
+  it('a backup stopped by SIGTERM leaves an interrupted run record (exit 143); status says the last run was interrupted', async () => {
+    const t = await testdir({ 'source/a': 'a' })
+    const source = path.join(t, 'source')
+    const latest = path.join(t, 'store/latest')
+    await ok([...QUIET, source, latest])
+    const gate = path.join(t, 'gate')
+    execFileSync('mkfifo', [gate])
+    const rsync = execFileSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).trim()
+    await writeProgram(
+      path.join(t, 'bin'),
+      'rsync',
+      `case "$1" in --version) ;; *) read -r _ < ${JSON.stringify(gate)} ;; esac\nexec ${rsync} "$@"`,
+    )
+    const backup = startRsb([...QUIET, source, latest], { path: [path.join(t, 'bin')] })
+    await backup.waitForStderr('Creating system backup using rsync')
+    backup.child.kill('SIGTERM')
+    const done = await backup.done
+    // (the stand-in may still wait on the FIFO: opened for writing without blocking, then closed, it goes)
+    try {
+      fs.closeSync(fs.openSync(gate, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK))
+    } catch {
+      // nobody reads it any more
+    }
+    expect(done.code, done.stderr).toBe(143)
+    const records = await runRecords(path.join(t, 'store'))
+    expect(records.at(-1)).toMatchObject({ outcome: 'interrupted', exitCode: 143, error: { code: 'ERR_RSB_CLI_INTERRUPTED' } })
+    const status = await runRsb(['status', latest])
+    expect(status.code).toBe(1)
+    expect(status.stdout).toMatch(/^FAILED: latest of .*: the last run \(.*\) was interrupted: .*\(ERR_RSB_CLI_INTERRUPTED\)/)
   }, 60_000)
 
   it('a store that cannot be read: exit 1 with its code, and --metrics still says so (rsb_store_readable 0)', async () => {
@@ -513,5 +591,29 @@ describe.skipIf(!isRoot)('rsb list and rsb status over SSH (needs root: sshd on 
     expect(samples(metrics).get('rsb_store_free_bytes')).toBeGreaterThan(0)
     expect(await listing(storeDir)).toEqual(before)
     expect(fs.existsSync(path.join(t, 'pwned'))).toBe(false)
+  }, 60_000)
+
+  it('a store with rsb and adopted snapshots, one incomplete and one half-deleted, read over SSH: the same list and rotation as here', async () => {
+    const { latest, store, names } = await mixedStore()
+    const before = await listing(store)
+    const env = { RSYNC_RSH: server.rsyncRsh }
+    const ageless = (list: Listed[]) => list.map((s) => ({ ...s, ageSeconds: undefined }))
+    const overSsh = await listJson(`${server.alias}:${latest}`, ['--rotation=daily=4'], env)
+    const here = await listJson(latest, ['--rotation=daily=4'])
+    expect(ageless(overSsh.snapshots)).toEqual(ageless(here.snapshots))
+    expect(overSsh.snapshots.map((s) => s.status)).toEqual([
+      'incomplete',
+      'complete',
+      'complete',
+      'no-manifest',
+      'complete',
+      'complete',
+      'deleting',
+    ])
+    expect(overSsh.snapshots.find((s) => s.name === names.legacy)?.rotation.action).toBe('expire')
+    const text = await runRsb(['list', `${server.alias}:${latest}`], { env })
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout.split('\n')[0]).toBe(`Store ${store}, mirror latest: 7 snapshot(s)`)
+    expect(await listing(store)).toEqual(before)
   }, 60_000)
 })

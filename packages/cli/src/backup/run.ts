@@ -78,7 +78,6 @@ export async function runWorkflow(options: RunOptions, io: WorkflowIo): Promise<
   const summary = createSummary(options.source, options.destination, options.dryRun)
   const scope = new CleanupScope()
   const trail: RunTrail = {}
-  const startedAt = new Date()
   let error: unknown
   try {
     await workflow(options, io, scope, summary, trail)
@@ -86,7 +85,7 @@ export async function runWorkflow(options: RunOptions, io: WorkflowIo): Promise<
     error = caught
   }
   // the run record goes into the store while it is still mounted and the connection open (never in a dry run)
-  if (!options.dryRun) await leaveRecord(options, io, trail, summary, startedAt, error)
+  if (!options.dryRun) await leaveRecord(options, io, trail, summary, error)
   try {
     await scope.close((description, failure) => io.logger.log('error', `Cleanup failed (${description}): ${message(failure)}`))
   } catch (failure) {
@@ -110,14 +109,14 @@ async function leaveRecord(
   io: WorkflowIo,
   trail: RunTrail,
   summary: RunSummary,
-  started: Date,
   caught: unknown,
 ): Promise<void> {
-  const error = caught ?? (io.signal?.aborted ? interrupted(io.signal) : undefined)
-  const { outcome, exitCode } = runOutcome(error, io.signal)
+  const { outcome, exitCode } = runOutcome(caught ?? (io.signal?.aborted ? interrupted(io.signal) : undefined), io.signal)
+  // a stopped run is recorded as stopped, whichever step the stop broke off
+  const error = outcome === 'interrupted' && io.signal ? interrupted(io.signal) : caught
   try {
     const skipped = await recordRun(trail, {
-      started,
+      started: new Date(summary.startedAt),
       ended: new Date(),
       argv: redactArgv(options.argv),
       actions: [options.backup && 'backup', options.snapshot && 'snapshot', options.rotate && 'rotate'].filter((a) => a !== false),

@@ -156,7 +156,7 @@ export function statusLine(status: MirrorStatus, store: string, now: Date, maxAg
     const error = lastRun.error ? `: ${lastRun.error.message} (${lastRun.error.code})` : ''
     const since = status.failingSince && status.failingSince !== lastRun ? `; failing since ${status.failingSince.started}` : ''
     parts.push(
-      `FAILED: ${where}: the last run (${lastRun.started}) ${lastRun.outcome === 'refused' ? 'was refused' : lastRun.outcome}${error}${since}`,
+      `FAILED: ${where}: the last run (${lastRun.started}) ${lastRun.outcome === 'failed' ? 'failed' : `was ${lastRun.outcome}`}${error}${since}`,
     )
     parts.push(newest ? `newest snapshot ${newest.name} is ${age} old (limit ${limit})` : 'no snapshot')
   } else if (status.stale) {
