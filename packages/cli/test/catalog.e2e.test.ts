@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { isRoot, startSshd, testdir, type SshServer } from '@rsb/testkit'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { BIN, HOSTILE_NAME, listing, runRecords, runRsb, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
@@ -32,6 +32,41 @@ async function ok(args: readonly string[], env: Record<string, string> = {}) {
   const result = await runRsb(args, { env })
   expect(result.code, result.stderr).toBe(0)
   return result
+}
+
+/**
+ * An rsync stand-in in `t/bin` that waits at a gate (a FIFO) before it runs the real rsync (`rsync --version`, for
+ * the manifest, does not wait): `open()` lets it go on; when the test ends, a stand-in still waiting is told to stop
+ * (it exits 99 without running rsync). Neither blocks the test when nobody waits.
+ */
+async function gatedRsync(t: string): Promise<{ bin: string; open(): Promise<void> }> {
+  const gate = path.join(t, 'gate')
+  execFileSync('mkfifo', [gate])
+  const rsync = execFileSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).trim()
+  const bin = path.join(t, 'bin')
+  await writeProgram(
+    bin,
+    'rsync',
+    `case "$1" in --version) ;; *) read -r x < ${JSON.stringify(gate)}; [ "$x" = go ] || exit 99 ;; esac\nexec ${rsync} "$@"`,
+  )
+  const say = (word: string): boolean => {
+    try {
+      const fd = fs.openSync(gate, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)
+      fs.writeSync(fd, `${word}\n`)
+      fs.closeSync(fd)
+      return true
+    } catch {
+      return false // nobody waits at the gate (yet)
+    }
+  }
+  onTestFinished(() => void say('stop'))
+  return {
+    bin,
+    // the stand-in may not be at the gate yet: tried for up to 10 s
+    async open() {
+      for (let i = 0; i < 200 && !say('go'); i++) await new Promise((r) => setTimeout(r, 50))
+    },
+  }
 }
 
 type Listed = {
@@ -190,28 +225,8 @@ describe.skipIf(!isRoot)('rsb list (needs root: chown in the stores)', () => {
     const latest = path.join(t, 'store/latest')
     await ok([...QUIET, source, latest])
     // the backup's rsync waits until the test lets it go (rsync --version, for the manifest, does not)
-    const gate = path.join(t, 'gate')
-    execFileSync('mkfifo', [gate])
-    const rsync = execFileSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).trim()
-    await writeProgram(
-      path.join(t, 'bin'),
-      'rsync',
-      `case "$1" in --version) ;; *) read -r _ < ${JSON.stringify(gate)} ;; esac\nexec ${rsync} "$@"`,
-    )
-    const backup = startRsb([...QUIET, source, latest], { path: [path.join(t, 'bin')] })
-    let released = false
-    const release = () => {
-      if (released) return
-      released = true
-      // without blocking: a backup that ended already reads it no more
-      try {
-        const fd = fs.openSync(gate, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)
-        fs.writeSync(fd, 'go\n')
-        fs.closeSync(fd)
-      } catch {
-        // nobody waits on it
-      }
-    }
+    const gate = await gatedRsync(t)
+    const backup = startRsb([...QUIET, source, latest], { path: [gate.bin] })
     try {
       await backup.waitForStderr('Creating system backup using rsync')
       const document = await listJson(latest)
@@ -221,7 +236,7 @@ describe.skipIf(!isRoot)('rsb list (needs root: chown in the stores)', () => {
       expect(document.mirrors[0]?.running).toMatchObject({ pid: backup.child.pid })
       expect(status.stdout).toContain(`a backup is running (PID ${backup.child.pid} on `)
     } finally {
-      release()
+      await gate.open()
       const done = await backup.done
       expect(done.code, done.stderr).toBe(0)
     }
@@ -469,24 +484,11 @@ describe.skipIf(!isRoot)('rsb status (needs root: chown in the stores)', () => {
     const source = path.join(t, 'source')
     const latest = path.join(t, 'store/latest')
     await ok([...QUIET, source, latest])
-    const gate = path.join(t, 'gate')
-    execFileSync('mkfifo', [gate])
-    const rsync = execFileSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).trim()
-    await writeProgram(
-      path.join(t, 'bin'),
-      'rsync',
-      `case "$1" in --version) ;; *) read -r _ < ${JSON.stringify(gate)} ;; esac\nexec ${rsync} "$@"`,
-    )
-    const backup = startRsb([...QUIET, source, latest], { path: [path.join(t, 'bin')] })
+    const gate = await gatedRsync(t)
+    const backup = startRsb([...QUIET, source, latest], { path: [gate.bin] })
     await backup.waitForStderr('Creating system backup using rsync')
     backup.child.kill('SIGTERM')
     const done = await backup.done
-    // (the stand-in may still wait on the FIFO: opened for writing without blocking, then closed, it goes)
-    try {
-      fs.closeSync(fs.openSync(gate, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK))
-    } catch {
-      // nobody reads it any more
-    }
     expect(done.code, done.stderr).toBe(143)
     const records = await runRecords(path.join(t, 'store'))
     expect(records.at(-1)).toMatchObject({ outcome: 'interrupted', exitCode: 143, error: { code: 'ERR_RSB_CLI_INTERRUPTED' } })
