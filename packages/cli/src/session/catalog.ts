@@ -161,8 +161,9 @@ export function buildCatalog(state: StoreState, mirrorNames: readonly string[], 
   }
   // snapshots of no mirror (unrecorded, in a store that has several mirrors, or a store that cannot be adopted)
   const chosen = new Set(mirrorNames)
+  const listed = new Set(snapshots.map((s) => s.name))
   for (const [entry, type] of state.entries) {
-    if (type !== 'd' || chosen.has(entry) || !isSnapshotName(entry) || snapshots.some((s) => s.name === entry)) continue
+    if (type !== 'd' || chosen.has(entry) || !isSnapshotName(entry) || listed.has(entry)) continue
     const record = state.snapshots.get(entry)
     if (record !== undefined && byId.has(record.mirror)) continue
     snapshots.push({
