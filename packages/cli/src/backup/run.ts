@@ -104,13 +104,7 @@ export async function runWorkflow(options: RunOptions, io: WorkflowIo): Promise<
 }
 
 /** Leaves the run's record in its store (see manifest.ts); a record that cannot be left is a log line, never a failure. */
-async function leaveRecord(
-  options: RunOptions,
-  io: WorkflowIo,
-  trail: RunTrail,
-  summary: RunSummary,
-  caught: unknown,
-): Promise<void> {
+async function leaveRecord(options: RunOptions, io: WorkflowIo, trail: RunTrail, summary: RunSummary, caught: unknown): Promise<void> {
   const { outcome, exitCode } = runOutcome(caught ?? (io.signal?.aborted ? interrupted(io.signal) : undefined), io.signal)
   // a stopped run is recorded as stopped, whichever step the stop broke off
   const error = outcome === 'interrupted' && io.signal ? interrupted(io.signal) : caught
