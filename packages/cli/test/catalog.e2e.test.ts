@@ -508,6 +508,15 @@ describe.skipIf(!isRoot)('rsb status (needs root: chown in the stores)', () => {
     for (const args of [['status'], ['status', '--max-age=soon', 'x'], ['status', '--max-age=0', 'x'], ['status', '--metrics=', 'x']]) {
       expect((await runRsb(args)).code, args.join(' ')).toBe(2)
     }
+    // FILE planted as a symbolic link (root writes it): the link is replaced, what it points to is never written
+    const victim = path.join(t, 'victim')
+    fs.writeFileSync(victim, 'keep me\n')
+    const planted = path.join(t, 'planted.prom')
+    fs.symlinkSync(victim, planted)
+    expect((await runRsb(['status', `--metrics=${planted}`, path.join(t, 'missing/latest')])).code).toBe(1)
+    expect(fs.readFileSync(victim, 'utf8')).toBe('keep me\n')
+    expect(fs.lstatSync(planted).isFile()).toBe(true)
+    expect(promtool(planted).code).toBe(0)
     // a metrics file that cannot be written is an error of its own
     const unwritable = await runRsb(['status', `--metrics=${path.join(t, 'no/such/dir/rsb.prom')}`, path.join(t, 'missing/latest')])
     expect(unwritable.code).toBe(1)
