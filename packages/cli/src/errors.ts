@@ -70,6 +70,12 @@
  * - `ERR_RSB_CLI_RESTORE_NO_SOURCE`: a restore in place from a snapshot whose record names no SOURCE (no manifest).
  * - `ERR_RSB_CLI_RESTORE_TARGET_INVALID`: where the files would go cannot take them: `--to` DIR is no directory, its
  *   parent is missing, or it (or SOURCE) lies inside a backup store.
+ * - `ERR_RSB_CLI_WALK_FAILED`: the snapshots' trees could not be read whole (`rsb diff`, `versions`, `verify`).
+ * - `ERR_RSB_CLI_NO_HARD_LINKS`: the destination's filesystem cannot make hard links (vfat, exFAT, some shares).
+ * - `ERR_RSB_CLI_HASHES_FAILED`: the content hashes of a snapshot could not be computed, written or read.
+ * - `ERR_RSB_CLI_PATH_NOT_IN_SNAPSHOTS`: `rsb versions` PATH is in no snapshot.
+ * - `ERR_RSB_CLI_DU_FAILED`: `rsb du` could not read the store's space.
+ * - `ERR_RSB_CLI_DOCTOR_FAILED`: `rsb doctor` could not run its checks at all.
  */
 export type CliErrorCode =
   | 'ERR_RSB_CLI_USAGE'
@@ -112,6 +118,12 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_RESTORE_IN_PLACE'
   | 'ERR_RSB_CLI_RESTORE_NO_SOURCE'
   | 'ERR_RSB_CLI_RESTORE_TARGET_INVALID'
+  | 'ERR_RSB_CLI_WALK_FAILED'
+  | 'ERR_RSB_CLI_NO_HARD_LINKS'
+  | 'ERR_RSB_CLI_HASHES_FAILED'
+  | 'ERR_RSB_CLI_PATH_NOT_IN_SNAPSHOTS'
+  | 'ERR_RSB_CLI_DU_FAILED'
+  | 'ERR_RSB_CLI_DOCTOR_FAILED'
 
 /** Details a {@link CliError} may carry. */
 export interface CliErrorDetails {

@@ -1,0 +1,165 @@
+// One walk of snapshot trees in the destination's context (on the server over SSH: the trees never cross the
+// connection, only one line per entry), for the commands that compare or check snapshots (`rsb diff`, `rsb versions`,
+// `rsb verify`) and the backup's hash records. Metadata only: no file is read.
+import type { Context } from '@rsb/exec'
+import { CliError } from '../errors.js'
+import type { CatalogSnapshot } from './catalog.js'
+
+/** One entry of a tree, as `find -printf` sees it (never following a symbolic link). */
+export interface TreeEntry {
+  /** The path relative to the root walked (`''` for the root itself). */
+  readonly path: string
+  /** find's %y: `d` directory, `f` regular file, `l` symbolic link, `p` FIFO, `s` socket, `b`/`c` devices. */
+  readonly type: string
+  readonly inode: number
+  /** Its hard-link count (find's %n). */
+  readonly links: number
+  /** Its size in bytes (find's %s). */
+  readonly size: number
+  /** The space it takes, in 512-byte blocks (find's %b). */
+  readonly blocks: number
+  /** Permission bits with set-id and sticky bits (find's %m, as a number). */
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+  /** Its modification time, seconds since the epoch with fraction as find prints it (`%T@`). */
+  readonly mtime: string
+  /** A symbolic link's target (`''` for anything else). */
+  readonly target: string
+}
+
+/** One tree of a walk: undefined entries when the root does not exist. */
+export interface WalkedTree {
+  readonly root: string
+  readonly entries: readonly TreeEntry[] | undefined
+}
+
+// Each root: `root\0ROOT\0`, then `missing\0` or two fields per entry (`%y %i %n %s %b %m %U %G %T@ %P` and `%l`),
+// then `end\0`. An entry's first field always holds nine spaces, so it is never `end` or `missing`. Errors of find
+// (an unreadable directory) make the walk fail: a tree that cannot be read whole is never reported as smaller.
+const WALK_SCRIPT = `
+set -u
+for r do
+  printf 'root\\0%s\\0' "$r"
+  if [ -e "$r" ] || [ -L "$r" ]; then
+    find "$r" -printf '%y %i %n %s %b %m %U %G %T@ %P\\0%l\\0' || exit 3
+  else
+    printf 'missing\\0'
+  fi
+  printf 'end\\0'
+done
+`
+
+/**
+ * Walks `roots` (absolute paths in the context) in one command, each with `find` (symbolic links are never followed,
+ * not even a root that is one). Metadata only.
+ *
+ * @throws {CliError} ERR_RSB_CLI_WALK_FAILED when find could not read all of a tree (its error is in the message)
+ */
+export async function walkTrees(context: Context, roots: readonly string[], signal: AbortSignal | undefined): Promise<WalkedTree[]> {
+  if (roots.length === 0) return []
+  const result = await context.run(['sh', '-c', WALK_SCRIPT, 'sh', ...roots], { signal, check: false })
+  if (result.exitCode !== 0) {
+    throw new CliError(
+      'ERR_RSB_CLI_WALK_FAILED',
+      `Could not read the snapshots on ${context.host}: ${result.stderr.trim() || `exit status ${result.exitCode}`}`,
+      {
+        hint: 'Run as root (or let rsb use sudo): snapshots keep the owners and modes of SOURCE.',
+      },
+    )
+  }
+  return parseWalk(result.stdout)
+}
+
+/** The output of the walk script. Pure (exported for tests). */
+export function parseWalk(output: string): WalkedTree[] {
+  const fields = output.split('\0')
+  const trees: WalkedTree[] = []
+  let i = 0
+  const bad = () => new CliError('ERR_RSB_CLI_WALK_FAILED', 'The walk of the snapshots gave output rsb cannot read.')
+  while (i < fields.length - 1) {
+    if (fields[i] !== 'root') throw bad()
+    const root = fields[i + 1]!
+    i += 2
+    if (fields[i] === 'missing') {
+      trees.push({ root, entries: undefined })
+      i += 2
+      continue
+    }
+    const entries: TreeEntry[] = []
+    while (i < fields.length && fields[i] !== 'end') {
+      const entry = parseEntry(fields[i]!, fields[i + 1])
+      if (entry === undefined) throw bad()
+      entries.push(entry)
+      i += 2
+    }
+    if (fields[i] !== 'end') throw bad()
+    i++
+    trees.push({ root, entries })
+  }
+  return trees
+}
+
+function parseEntry(meta: string, target: string | undefined): TreeEntry | undefined {
+  if (target === undefined) return undefined
+  // nine fields separated by one space, then the path (which may hold spaces)
+  const parts: string[] = []
+  let start = 0
+  for (let n = 0; n < 9; n++) {
+    const space = meta.indexOf(' ', start)
+    if (space < 0) return undefined
+    parts.push(meta.slice(start, space))
+    start = space + 1
+  }
+  const [type, inode, links, size, blocks, mode, uid, gid, mtime] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ]
+  return {
+    path: meta.slice(start),
+    type,
+    inode: Number(inode),
+    links: Number(links),
+    size: Number(size),
+    blocks: Number(blocks),
+    mode: Number.parseInt(mode, 8),
+    uid: Number(uid),
+    gid: Number(gid),
+    mtime,
+    target,
+  }
+}
+
+/** The snapshots of a catalogue that hold a whole tree (complete or made before manifests), oldest first. */
+export function readableSnapshots(snapshots: readonly CatalogSnapshot[]): CatalogSnapshot[] {
+  return snapshots.filter((s) => s.status === 'complete' || s.status === 'no-manifest').toReversed()
+}
+
+/**
+ * The snapshot a command line names: a snapshot name, or `latest` (the newest). Pure.
+ *
+ * @throws {CliError} ERR_RSB_CLI_SNAPSHOT_NOT_FOUND naming the snapshots there are
+ */
+export function findSnapshot(snapshots: readonly CatalogSnapshot[], given: string, destination: string): CatalogSnapshot {
+  const found = given === 'latest' ? snapshots.at(-1) : snapshots.find((s) => s.name === given)
+  if (found !== undefined) return found
+  const names = snapshots.map((s) => s.name)
+  throw new CliError(
+    'ERR_RSB_CLI_SNAPSHOT_NOT_FOUND',
+    snapshots.length === 0 ? `${destination} has no complete snapshot.` : `${destination} has no snapshot ${JSON.stringify(given)}.`,
+    {
+      destination,
+      hint:
+        names.length === 0
+          ? 'Make one with rsb backup first.'
+          : `Its snapshots: ${names.length > 6 ? `${names.slice(0, 3).join(', ')}, …, ${names.slice(-3).join(', ')}` : names.join(', ')} ('rsb list ${destination}' shows them all), or latest.`,
+    },
+  )
+}
