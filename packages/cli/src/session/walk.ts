@@ -7,8 +7,10 @@ import type { CatalogSnapshot } from './catalog.js'
 
 /** One entry of a tree, as `find -printf` sees it (never following a symbolic link). */
 export interface TreeEntry {
-  /** The path relative to the root walked (`''` for the root itself). */
+  /** The path relative to the root walked (`''` for the root itself), decoded as UTF-8 (for people and comparisons). */
   readonly path: string
+  /** The same path as the bytes it is (file names need not be UTF-8): what is given back to commands. */
+  readonly name: Buffer
   /** find's %y: `d` directory, `f` regular file, `l` symbolic link, `p` FIFO, `s` socket, `b`/`c` devices. */
   readonly type: string
   readonly inode: number
@@ -36,18 +38,19 @@ export interface WalkedTree {
 
 // Each root: `root\0ROOT\0`, then `missing\0` or two fields per entry (`%y %i %n %s %b %m %U %G %T@ %P` and `%l`),
 // then `end\0`. An entry's first field always holds nine spaces, so it is never `end` or `missing`. Errors of find
-// (an unreadable directory) make the walk fail: a tree that cannot be read whole is never reported as smaller.
+// (an unreadable directory) make the walk fail: a tree that cannot be read whole is never reported as smaller. File
+// names are bytes: the output crosses as od's hex (as exact.ts's find), so a name that is not UTF-8 arrives intact.
 const WALK_SCRIPT = `
 set -u
-for r do
+{ for r do
   printf 'root\\0%s\\0' "$r"
   if [ -e "$r" ] || [ -L "$r" ]; then
-    find "$r" -printf '%y %i %n %s %b %m %U %G %T@ %P\\0%l\\0' || exit 3
+    find "$r" -printf '%y %i %n %s %b %m %U %G %T@ %P\\0%l\\0' || { printf 'failed\\0'; exit 0; }
   else
     printf 'missing\\0'
   fi
   printf 'end\\0'
-done
+done; printf 'done\\0'; } | od -An -v -tx1
 `
 
 /**
@@ -59,7 +62,8 @@ done
 export async function walkTrees(context: Context, roots: readonly string[], signal: AbortSignal | undefined): Promise<WalkedTree[]> {
   if (roots.length === 0) return []
   const result = await context.run(['sh', '-c', WALK_SCRIPT, 'sh', ...roots], { signal, check: false })
-  if (result.exitCode !== 0) {
+  const trees = result.exitCode === 0 ? parseWalk(Buffer.from(result.stdout.replace(/\s+/g, ''), 'hex')) : undefined
+  if (trees === undefined) {
     throw new CliError(
       'ERR_RSB_CLI_WALK_FAILED',
       `Could not read the snapshots on ${context.host}: ${result.stderr.trim() || `exit status ${result.exitCode}`}`,
@@ -68,49 +72,65 @@ export async function walkTrees(context: Context, roots: readonly string[], sign
       },
     )
   }
-  return parseWalk(result.stdout)
+  return trees
 }
 
-/** The output of the walk script. Pure (exported for tests). */
-export function parseWalk(output: string): WalkedTree[] {
-  const fields = output.split('\0')
+/**
+ * The output of the walk script (as bytes). Pure (exported for tests).
+ *
+ * @returns undefined when find failed (its errors are on stderr)
+ * @throws {CliError} ERR_RSB_CLI_WALK_FAILED for output that is cut short or not the script's
+ */
+export function parseWalk(output: Buffer): WalkedTree[] | undefined {
+  const fields: Buffer[] = []
+  for (let from = 0; from < output.length;) {
+    let to = output.indexOf(0, from)
+    if (to === -1) to = output.length
+    fields.push(output.subarray(from, to))
+    from = to + 1
+  }
+  fields.push(Buffer.alloc(0))
+  const word = (i: number) => fields[i]?.toString('latin1')
   const trees: WalkedTree[] = []
   let i = 0
   const bad = () => new CliError('ERR_RSB_CLI_WALK_FAILED', 'The walk of the snapshots gave output rsb cannot read.')
-  while (i < fields.length - 1) {
-    if (fields[i] !== 'root') throw bad()
-    const root = fields[i + 1]!
+  while (word(i) !== 'done') {
+    if (word(i) === 'failed') return undefined
+    if (word(i) !== 'root' || i + 1 >= fields.length) throw bad()
+    const root = fields[i + 1]!.toString('utf8')
     i += 2
-    if (fields[i] === 'missing') {
+    if (word(i) === 'missing') {
       trees.push({ root, entries: undefined })
       i += 2
       continue
     }
     const entries: TreeEntry[] = []
-    while (i < fields.length && fields[i] !== 'end') {
+    while (i < fields.length - 1 && word(i) !== 'end') {
+      if (word(i) === 'failed') return undefined
       const entry = parseEntry(fields[i]!, fields[i + 1])
       if (entry === undefined) throw bad()
       entries.push(entry)
       i += 2
     }
-    if (fields[i] !== 'end') throw bad()
+    if (word(i) !== 'end') throw bad()
     i++
     trees.push({ root, entries })
   }
   return trees
 }
 
-function parseEntry(meta: string, target: string | undefined): TreeEntry | undefined {
+function parseEntry(meta: Buffer, target: Buffer | undefined): TreeEntry | undefined {
   if (target === undefined) return undefined
   // nine fields separated by one space, then the path (which may hold spaces)
   const parts: string[] = []
   let start = 0
   for (let n = 0; n < 9; n++) {
-    const space = meta.indexOf(' ', start)
+    const space = meta.indexOf(0x20, start)
     if (space < 0) return undefined
-    parts.push(meta.slice(start, space))
+    parts.push(meta.subarray(start, space).toString('latin1'))
     start = space + 1
   }
+  const name = Buffer.from(meta.subarray(start))
   const [type, inode, links, size, blocks, mode, uid, gid, mtime] = parts as [
     string,
     string,
@@ -123,7 +143,8 @@ function parseEntry(meta: string, target: string | undefined): TreeEntry | undef
     string,
   ]
   return {
-    path: meta.slice(start),
+    path: name.toString('utf8'),
+    name,
     type,
     inode: Number(inode),
     links: Number(links),
@@ -133,7 +154,7 @@ function parseEntry(meta: string, target: string | undefined): TreeEntry | undef
     uid: Number(uid),
     gid: Number(gid),
     mtime,
-    target,
+    target: target.toString('utf8'),
   }
 }
 
