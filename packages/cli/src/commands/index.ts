@@ -67,7 +67,7 @@ export const COMMANDS: readonly Command[] = Object.freeze([
     load: () => import('./restore/index.js'),
   },
   { name: 'diff', summary: 'what changed between two snapshots (not yet available)' },
-  { name: 'du', summary: 'the space each snapshot holds alone (not yet available)' },
+  { name: 'du', summary: 'the space each snapshot holds alone', load: () => import('./du/index.js') },
   { name: 'versions', summary: 'every version of a file across the snapshots (not yet available)' },
   { name: 'verify', summary: 'check the snapshots against their recorded hashes (not yet available)' },
   { name: 'doctor', summary: 'check the machine and the store for known problems (not yet available)' },
