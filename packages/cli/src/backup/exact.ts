@@ -518,6 +518,11 @@ export interface ExactStep {
 export interface ExactRun {
   readonly linkDest: readonly string[]
   /**
+   * The files moved aside because their inode changed since the last backup (plan `changed`): they get new inodes
+   * on purpose. With plan `all` none do (rsync links back every unchanged file).
+   */
+  readonly renewed: number
+  /**
    * Once rsync ended (any status): waits for the stage's removal begun before rsync; after 0 or 24 records the moment
    * and removes the stages. Returns a warning when something could not be cleaned up (the next run finishes it).
    */
@@ -558,6 +563,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
   const stage = metadataPath(step.store, 'staged', `${prefix}${process.pid}-${clock.now.getTime()}`)
   let staged = false
   let removing: Promise<Error | undefined> | undefined
+  let renewed = 0
   if (plan.kind === 'changed') {
     const found = await findChanged(step.sourceContext, step.source, plan.since, {
       follow: step.shape.rsyncOptions.some((option) => COPY_LINKS.test(option)),
@@ -568,6 +574,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
     if ('error' in found) {
       plan = { kind: 'all', reason: `finding the files changed since its last backup failed (${found.error})` }
     } else if (found.names.length > 0) {
+      renewed = found.names.length
       logger.log(
         'verbose',
         `${found.names.length} file(s) of SOURCE changed since the last backup: ${step.dryRun ? 'they would be moved' : 'moving them'} aside in ${step.directory}, so that rsync gives them new inodes and older snapshots keep theirs.`,
@@ -622,6 +629,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
   const stages = [...leftovers, ...(staged ? [stage] : [])]
   return {
     linkDest: stages,
+    renewed,
     async settled() {
       await removing
     },

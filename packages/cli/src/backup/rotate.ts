@@ -11,6 +11,7 @@ import {
 import { formatDuration, joinPath, joinWords, removalError } from '@rsb/rotation/io'
 import type { Logger } from '../kit/log.js'
 import { adoptedRecord, isSudoRefusal } from './snapshot.js'
+import { hashesDirectory, hashFileName } from '../session/hashes.js'
 import { metadataPath, removeRecords, snapshotFileName, type MirrorRecord, type StoreState } from '../session/store.js'
 
 export interface RotateStep {
@@ -163,6 +164,7 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
       const hidden = `${deleting}/${decision.name}.${Date.now()}`
       await context.run(['mv', '--no-target-directory', '--', path, hidden], { ionice: undefined, signal: step.signal })
       await removeRecords(context, metadataPath(store, 'snapshots'), [snapshotFileName(decision.name)], step.signal)
+      await removeRecords(context, hashesDirectory(store), [hashFileName(decision.name)], step.signal)
       await context.run(['rm', '-fR', '--', hidden], { signal: step.signal, capture: false })
       logger.log('verbose', `Deleted ${path} in ${formatDuration(performance.now() - started)}.`)
     } catch (error) {

@@ -13,6 +13,7 @@ import { rotateSnapshots } from './rotate.js'
 import { checkSource, inspectPaths, isInside, literalFilterPath, type Inspection } from './preflight.js'
 import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
+import { linkHealthWarning, previousSnapshot, recordIntegrity, type IntegrityReport } from './integrity.js'
 import { prepareExact, stagePrefix, type ExactRun } from './exact.js'
 import { metadataPath, readStore, registerMirror, STORE_VERSION, type MirrorRecord } from '../session/store.js'
 import { createSummary, type RunSummary } from './summary.js'
@@ -101,6 +102,63 @@ export async function runWorkflow(options: RunOptions, io: WorkflowIo): Promise<
     }
   }
   return { summary, error }
+}
+
+/**
+ * The snapshot's link health and content hashes (see integrity.ts), recorded before it gets its name. The link health
+ * warning of a snapshot that is mostly new copies joins the run's warnings. Failing costs a warning, never the
+ * snapshot (it is then listed as unverifiable); only a stop is thrown.
+ */
+async function snapshotIntegrity(
+  context: Context,
+  logger: Logger,
+  request: {
+    store: string
+    copy: string
+    snapshot: string
+    previous: string | undefined
+    transferred: number | undefined
+    warnings: string[]
+    signal: AbortSignal | undefined
+  },
+): Promise<IntegrityReport | undefined> {
+  const { warnings, signal } = request
+  let report: IntegrityReport
+  try {
+    report = await recordIntegrity({
+      context,
+      store: request.store,
+      copy: request.copy,
+      snapshot: request.snapshot,
+      previous:
+        request.previous === undefined
+          ? undefined
+          : { name: request.previous, directory: path.posix.join(request.store, request.previous) },
+      signal,
+    })
+  } catch (error) {
+    if (signal?.aborted) throw error
+    const message = `The content hashes of snapshot ${request.snapshot} could not be recorded (${error instanceof Error ? error.message : String(error)}): 'rsb verify' reports it as unverifiable.`
+    logger.log('warning', message)
+    warnings.push(message)
+    return undefined
+  }
+  const { links, hashes } = report
+  logger.log(
+    'verbose',
+    `Snapshot ${request.snapshot}: ${links.linked} of ${links.files} file(s) linked to ${links.previous ?? 'no earlier snapshot'}, ${links.copied} new; hashed ${hashes.hashedFiles} file(s) in ${hashes.seconds}s.`,
+  )
+  if (report.unhashed > 0) {
+    const message = `${report.unhashed} file(s) of snapshot ${request.snapshot} vanished or could not be read while they were hashed: 'rsb verify' cannot check them.`
+    logger.log('warning', message)
+    warnings.push(message)
+  }
+  const health = linkHealthWarning(links, request.transferred)
+  if (health !== undefined) {
+    logger.log('warning', health)
+    warnings.push(health)
+  }
+  return report
 }
 
 /** Leaves the run's record in its store (see manifest.ts); a record that cannot be left is a log line, never a failure. */
@@ -195,6 +253,8 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
   const notifier = new Notifier(plain, logger, options.notifications, io.env)
   const startedAt = new Date(summary.startedAt)
   let versions: { local: Promise<string | undefined>; remote: Promise<string | undefined> } | undefined
+  /** The files the backup moved aside for new inodes (exact.ts): new inodes in the snapshot on purpose. */
+  let renewed = 0
   const timer = performance.now()
   const done: string[] = []
   if (actions.backup) await notifier.send(options.dryRun ? 'Starting dry-run' : 'Starting backup')
@@ -263,7 +323,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         remote: target.destination.kind === 'ssh' && destination ? rsyncVersion(destination, signal) : Promise.resolve(undefined),
       }
     if (actions.backup) {
-      await backupStep(options, io, target, source, destination, summary, paths, mirror)
+      renewed = await backupStep(options, io, target, source, destination, summary, paths, mirror)
       done.push('create backup')
       summary.actions.push('backup')
     }
@@ -279,10 +339,20 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         mirror,
         dryRun: options.dryRun,
         signal,
-        manifest: async (temporary: string, warnings: readonly string[]) => {
+        manifest: async (temporary: string, warnings: string[], snapshot: string) => {
           const stats = summary.rsync?.statistics
           // a snapshot alone (no backup in this run: the daemon's post-xfer exec) is counted: one walk of the copy
           const counted = stats?.files === undefined ? await countTree(destination, temporary, signal) : undefined
+          const integrity = await snapshotIntegrity(destination, logger, {
+            store: plan.store,
+            copy: temporary,
+            snapshot,
+            previous: previousSnapshot(paths.state, mirror, new Date()),
+            // the files this run meant to give new inodes: those rsync transferred, those moved aside for exactness
+            transferred: stats?.regularFilesTransferred === undefined ? undefined : stats.regularFilesTransferred + renewed,
+            warnings,
+            signal,
+          })
           return {
             started: startedAt.toISOString(),
             ended: new Date().toISOString(),
@@ -299,6 +369,8 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
             statistics: transferFigures(stats),
             entries: stats?.files?.total ?? counted?.entries,
             bytes: stats?.totalFileSize ?? counted?.bytes,
+            links: integrity?.links,
+            hashes: integrity?.hashes,
             warnings: [...summary.warnings, ...warnings],
           }
         },
@@ -359,7 +431,7 @@ async function backupStep(
   summary: RunSummary,
   paths: Inspection | undefined,
   mirror: MirrorRecord | undefined,
-): Promise<void> {
+): Promise<number> {
   const { logger, signal } = io
   const directory = paths?.plan.destination ?? target.destination.directory
   let mirrorExists = false
@@ -432,6 +504,7 @@ async function backupStep(
     await exact?.settled()
     await gateway?.close()
   }
+  return exact?.renewed ?? 0
 }
 
 /**
@@ -471,6 +544,7 @@ async function prepareStore(
     if (plan.adopt.length > 0) logger.log('info', `Would adopt ${plan.adopt.length} snapshot(s) made before ${plan.store} kept records.`)
     return plan.mirror ?? { version: STORE_VERSION, name: plan.mirrorName, id: '00000000', created: new Date().toISOString() }
   }
+  if (!plan.mirror) await checkHardLinks(destination, plan.store, signal)
   const mirror = plan.mirror ?? (await registerMirror(destination, state, plan.mirrorName, signal))
   if (!plan.mirror) logger.log('info', `Registered ${plan.destination} as a mirror of the backup store ${plan.store}.`)
   if (plan.adopt.length > 0) {
@@ -478,6 +552,43 @@ async function prepareStore(
     logger.log('info', `Adopted ${plan.adopt.length} snapshot(s) of ${plan.destination} made before the store kept records.`)
   }
   return mirror
+}
+
+// Makes a file and a hard link to it in a private directory of the store (mktemp), then removes that directory.
+// Exit 0: linked; 5: the filesystem refused the link (its type and ln's error are printed); 4: nothing could be made
+// (the store's first write reports that).
+const LINK_PROBE = `
+set -u
+t=$(mktemp -d "$1/.rsb-probe.XXXXXXXX" 2>/dev/null) || exit 4
+if : > "$t/a" 2>/dev/null; then
+  if e=$(ln -- "$t/a" "$t/b" 2>&1); then s=0; else s=5; fi
+else
+  s=4
+fi
+rm -rf -- "$t"
+[ "$s" -eq 5 ] && printf '%s\\t%s' "$(stat -f -c %T -- "$1" 2>/dev/null)" "$e"
+exit "$s"
+`
+
+/**
+ * Refuses a new mirror on a filesystem that cannot make hard links (vfat, exFAT, some network shares): its snapshots
+ * would each be a full copy, and the store's records are claimed with links. Tested by making one, before the store's
+ * first write.
+ *
+ * @throws {CliError} ERR_RSB_CLI_NO_HARD_LINKS
+ */
+async function checkHardLinks(context: Context, store: string, signal: AbortSignal | undefined): Promise<void> {
+  const probe = await context.run(['sh', '-c', LINK_PROBE, 'sh', store], { check: false, signal, ionice: undefined })
+  if (probe.exitCode !== 5) return
+  const [type = '', error = ''] = probe.stdout.split('\t')
+  throw new CliError(
+    'ERR_RSB_CLI_NO_HARD_LINKS',
+    `The filesystem of ${store}${type ? ` (${type})` : ''} cannot make hard links${error ? ` (${error.slice(error.lastIndexOf(': ') + 2).trim()})` : ''}: every snapshot would be a full copy of SOURCE.`,
+    {
+      path: store,
+      hint: "Back up to a Linux filesystem (ext4, xfs, btrfs) or an SSH server or rsync daemon that has one; 'rsb doctor' checks a destination.",
+    },
+  )
 }
 
 /**

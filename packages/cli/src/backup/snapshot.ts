@@ -3,6 +3,7 @@ import { formatSnapshotName, parseSnapshotName } from '@rsb/rotation'
 import { formatDuration, joinPath } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
 import type { Logger } from '../kit/log.js'
+import { hashesDirectory, hashFileName } from '../session/hashes.js'
 import {
   metadataPath,
   removeRecords,
@@ -37,7 +38,7 @@ export interface SnapshotStep {
    * written into the snapshot's record before the snapshot gets its name. A manifest that cannot be made or written
    * costs a warning, never the snapshot.
    */
-  readonly manifest?: ((temporary: string, warnings: readonly string[]) => Promise<SnapshotManifest>) | undefined
+  readonly manifest?: ((temporary: string, warnings: string[], snapshot: string) => Promise<SnapshotManifest>) | undefined
 }
 
 /** How many snapshot names (one per second) are tried before giving up. */
@@ -77,12 +78,21 @@ export async function removeLeftovers(step: SnapshotStep, state: StoreState): Pr
     await context.run(['rm', '-fR', '--', target], { signal: step.signal })
     removed.push(target)
   }
-  const stale = [...state.snapshots.values()]
-    .filter((r) => r.mirror === mirror.id && state.entries.get(r.snapshot) !== 'd')
-    .map((r) => snapshotFileName(r.snapshot))
+  const stale = [...state.snapshots.values()].filter((r) => r.mirror === mirror.id && state.entries.get(r.snapshot) !== 'd')
   if (stale.length > 0) {
     logger.log('verbose', `Removing ${stale.length} record(s) of snapshots that no longer exist.`)
-    await removeRecords(context, metadataPath(step.store, 'snapshots'), stale, step.signal)
+    await removeRecords(
+      context,
+      hashesDirectory(step.store),
+      stale.map((r) => hashFileName(r.snapshot)),
+      step.signal,
+    )
+    await removeRecords(
+      context,
+      metadataPath(step.store, 'snapshots'),
+      stale.map((r) => snapshotFileName(r.snapshot)),
+      step.signal,
+    )
   }
   return removed
 }
@@ -185,7 +195,10 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
     })
   }
   const { name, target, record } = claimed
-  const release = () => removeRecords(context, records, [snapshotFileName(name)]).catch(() => undefined)
+  const release = () =>
+    removeRecords(context, hashesDirectory(step.store), [hashFileName(name)])
+      .then(() => removeRecords(context, records, [snapshotFileName(name)]))
+      .catch(() => undefined)
   const started = performance.now()
   const temporary = joinPath(step.store, `${TEMPORARY_PREFIX}${step.mirror.id}-${process.pid}-${Date.now()}`)
   const warnings: string[] = []
@@ -255,7 +268,7 @@ async function writeManifest(
   warnings: string[],
 ): Promise<void> {
   try {
-    const manifest = await step.manifest!(temporary, warnings)
+    const manifest = await step.manifest!(temporary, warnings, record.snapshot)
     await writeRecords(
       step.context,
       records,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { quoteArgument, type Context } from '@rsb/exec'
 import { isSnapshotName } from '@rsb/rotation'
 import { joinPath } from '@rsb/rotation/io'
+import type { HashFigures, LinkFigures } from '../backup/integrity.js'
 import { CliError } from '../errors.js'
 
 /**
@@ -16,6 +17,7 @@ import { CliError } from '../errors.js'
  *                                         "created":"<the snapshot's moment, ISO 8601 UTC>","adopted":false}
  *                                         and, once the copy is complete, "manifest":{…} (see SnapshotManifest)
  * STORE/.rsb/runs/<MS>-<ID>-<PID>.json   a run record (see RunRecord): the last RUN_RECORDS_KEPT per mirror are kept
+ * STORE/.rsb/hashes/<SNAPSHOT>.hashes    the content hashes of a snapshot's regular files (see hashes.ts)
  * STORE/.rsb/deleting/<mirror id>/…      snapshots being deleted (renamed here first, then removed)
  * STORE/.rsb/staged/<mirror id>-<pid>-<ms>/…  files a backup moved out of its mirror for new inodes (exact.ts)
  * STORE/.rsb-snapshot-<mirror id>-<pid>-<ms>   a snapshot being copied (renamed to its name when complete)
@@ -106,6 +108,13 @@ export interface SnapshotManifest {
    * links, each name counted) in the snapshot. */
   readonly entries: number | undefined
   readonly bytes: number | undefined
+  /**
+   * Link health: the snapshot's regular files by whether the previous snapshot of the mirror holds their inode
+   * (`linked`) or they are new inodes (`copied`, with their bytes). Absent when it could not be counted.
+   */
+  readonly links?: LinkFigures | undefined
+  /** The hashing of its content (`.rsb/hashes/NAME.hashes`): absent when no hashes were recorded. */
+  readonly hashes?: HashFigures | undefined
   readonly warnings: readonly string[]
 }
 
@@ -207,7 +216,16 @@ export function newMirrorId(): string {
 }
 
 /** The directories rsb keeps in `.rsb/` (`daemon-hooks/` is the daemon hook's, see hook.ts). */
-export const METADATA_DIRECTORIES: readonly string[] = ['mirrors', 'snapshots', 'deleting', 'daemon-hooks', 'synced', 'staged', 'runs']
+export const METADATA_DIRECTORIES: readonly string[] = [
+  'mirrors',
+  'snapshots',
+  'deleting',
+  'daemon-hooks',
+  'synced',
+  'staged',
+  'runs',
+  'hashes',
+]
 
 const NOT_OURS = (uid: string) => `! -uid 0 ! -uid "${uid}" ! -uid "$_o"`
 const RSB_NAMES = METADATA_DIRECTORIES.map((name) => `-name ${name}`).join(' -o ')

@@ -1,0 +1,175 @@
+// What a backup records of its snapshot's integrity, once the copy is complete and before the snapshot gets its name:
+// its link health (how many of its files share their inode with the previous snapshot, how many are new inodes) and
+// the content hashes of its regular files, for `rsb verify`. Only the new inodes are read: an inode the previous
+// snapshot holds is the same file, whose hash that snapshot's record has.
+import type { Context } from '@rsb/exec'
+import { isSnapshotName, parseSnapshotName } from '@rsb/rotation'
+import { hashFiles, readHashRecord, writeHashRecord, HASH_ALGORITHM, HASH_FORMAT, HASH_VERSION, type HashEntry } from '../session/hashes.js'
+import type { MirrorRecord, StoreState } from '../session/store.js'
+import { walkTrees, type TreeEntry } from '../session/walk.js'
+
+/** The link health of a snapshot: its regular files (each name counted) by whether the previous snapshot holds the inode. */
+export interface LinkFigures {
+  /** The snapshot it is compared with (undefined: none, the mirror's first). */
+  readonly previous: string | undefined
+  readonly files: number
+  /** Files whose inode the previous snapshot holds (unchanged, taking no space). */
+  readonly linked: number
+  /** Files that are new inodes (changed or new files, or copies where a link was expected). */
+  readonly copied: number
+  /** The bytes of the new inodes (each counted once). */
+  readonly copiedBytes: number
+}
+
+/** What the snapshot's hashing cost. */
+export interface HashFigures {
+  readonly algorithm: string
+  readonly files: number
+  /** The files read and hashed by this run (new inodes, and those the previous record did not have), and their bytes. */
+  readonly hashedFiles: number
+  readonly hashedBytes: number
+  readonly seconds: number
+}
+
+export interface IntegrityRequest {
+  readonly context: Context
+  readonly store: string
+  /** The complete copy, in the destination's context (the snapshot's temporary name). */
+  readonly copy: string
+  /** The name the snapshot gets. */
+  readonly snapshot: string
+  /** The directory and name of the mirror's previous snapshot, if it has one. */
+  readonly previous: { readonly directory: string; readonly name: string } | undefined
+  readonly signal: AbortSignal | undefined
+  readonly now?: (() => Date) | undefined
+}
+
+export interface IntegrityReport {
+  readonly links: LinkFigures
+  readonly hashes: HashFigures
+  /** Files that vanished or could not be read while they were hashed: recorded without a hash (never as verified). */
+  readonly unhashed: number
+}
+
+const latin1 = (name: Buffer) => name.toString('latin1')
+
+/**
+ * Counts the copy's links against the previous snapshot, hashes its new inodes and writes its hash record.
+ *
+ * @throws the walk's, the hashing's and the writer's errors (the caller turns them into a warning)
+ */
+export async function recordIntegrity(request: IntegrityRequest): Promise<IntegrityReport> {
+  const started = performance.now()
+  const { context, signal } = request
+  const previousRecord = request.previous ? await readHashRecord(context, request.store, request.previous.name, signal) : undefined
+  const roots = [request.copy, ...(request.previous && !previousRecord ? [request.previous.directory] : [])]
+  const trees = await walkTrees(context, roots, signal)
+  const files = (trees[0]?.entries ?? []).filter((e) => e.type === 'f')
+  // the previous snapshot's inodes: its record's (with their hashes), else its walk's
+  const known = new Map<number, HashEntry | undefined>()
+  if (previousRecord) for (const entry of previousRecord.entries) known.set(entry.inode, entry)
+  else for (const entry of trees[1]?.entries ?? []) if (entry.type === 'f') known.set(entry.inode, undefined)
+  let linked = 0
+  let copiedBytes = 0
+  const newInodes = new Set<number>()
+  const toHash = new Map<number, TreeEntry>()
+  for (const file of files) {
+    const before = known.get(file.inode)
+    if (known.has(file.inode)) linked++
+    else if (!newInodes.has(file.inode)) {
+      newInodes.add(file.inode)
+      copiedBytes += file.size
+    }
+    if ((before?.hash === undefined || before.size !== file.size) && !toHash.has(file.inode)) toHash.set(file.inode, file)
+  }
+  const prefix = Buffer.from(`${request.copy}/`)
+  const paths = [...toHash.values()].map((file) => Buffer.concat([prefix, file.name]))
+  const hashed = await hashFiles(context, paths, signal)
+  const byInode = new Map<number, string>()
+  let hashedBytes = 0
+  for (const [inode, file] of toHash) {
+    const hash = hashed.hashes.get(latin1(Buffer.concat([prefix, file.name])))
+    if (hash !== undefined) {
+      byInode.set(inode, hash)
+      hashedBytes += file.size
+    }
+  }
+  const entries: HashEntry[] = []
+  let unhashed = 0
+  for (const file of files) {
+    const hash = byInode.get(file.inode) ?? known.get(file.inode)?.hash
+    if (hash === undefined) unhashed++
+    entries.push({ name: file.name, inode: file.inode, size: file.size, hash })
+  }
+  const created = (request.now?.() ?? new Date()).toISOString()
+  await writeHashRecord(
+    context,
+    request.store,
+    {
+      header: {
+        format: HASH_FORMAT,
+        version: HASH_VERSION,
+        algorithm: HASH_ALGORITHM,
+        snapshot: request.snapshot,
+        created,
+        files: entries.length,
+        unhashed,
+        hashedFiles: byInode.size,
+        hashedBytes,
+      },
+      entries,
+    },
+    signal,
+  )
+  return {
+    links: { previous: request.previous?.name, files: files.length, linked, copied: files.length - linked, copiedBytes },
+    hashes: {
+      algorithm: HASH_ALGORITHM,
+      files: entries.length,
+      hashedFiles: byInode.size,
+      hashedBytes,
+      seconds: Math.round(performance.now() - started) / 1000,
+    },
+    unhashed,
+  }
+}
+
+/** Below this many new inodes a snapshot is never said to be a full copy (small trees change a lot in proportion). */
+const LINK_HEALTH_MINIMUM = 20
+
+/**
+ * The warning of a run that changed little but whose snapshot is mostly new inodes (the "every snapshot is a full
+ * copy" failure of hard-link backups), naming the likely cause; undefined when the snapshot is linked as it should be.
+ * `transferred` is rsync's count of regular files it transferred (undefined: this run did not back up). Pure.
+ */
+export function linkHealthWarning(links: LinkFigures, transferred: number | undefined): string | undefined {
+  if (links.previous === undefined || links.copied < LINK_HEALTH_MINIMUM || links.copied * 2 <= links.files) return undefined
+  if (transferred !== undefined && transferred * 4 >= links.copied) return undefined
+  const changed = transferred === undefined ? '' : `, though rsync transferred only ${transferred}`
+  return (
+    `Link health: ${links.copied} of the ${links.files} files of this snapshot are new copies${changed}: it shares ` +
+    `little with snapshot ${links.previous} and takes the space of a full copy. Likely cause: the mirror's files ` +
+    'stopped sharing their inodes with the snapshots (the store was copied or restored without hard links: cp -a ' +
+    "without -l, rsync without -H), or rsync's --link-dest did not link unchanged files (a known regression of some " +
+    "rsync versions). 'rsb doctor' checks the destination and rsync."
+  )
+}
+
+/**
+ * The mirror's newest snapshot before now, as the store was read before this run made its own (the one its new
+ * snapshot is compared with): recorded as the mirror's, or unrecorded where it can only be its (a store of one mirror).
+ * A snapshot dated in the future (a clock that was ahead) is passed over. Pure.
+ */
+export function previousSnapshot(state: StoreState, mirror: MirrorRecord, now: Date): string | undefined {
+  const onlyMirror = state.mirrors.length <= 1
+  let best: { name: string; moment: number } | undefined
+  for (const [name, type] of state.entries) {
+    if (type !== 'd' || !isSnapshotName(name)) continue
+    const record = state.snapshots.get(name)
+    if (record !== undefined ? record.mirror !== mirror.id : !onlyMirror) continue
+    const moment = record !== undefined ? Date.parse(record.created) : (parseSnapshotName(name)?.getTime() ?? Number.NaN)
+    if (!Number.isFinite(moment) || moment > now.getTime()) continue
+    if (best === undefined || moment > best.moment || (moment === best.moment && name > best.name)) best = { name, moment }
+  }
+  return best?.name
+}
