@@ -70,7 +70,7 @@ export const COMMANDS: readonly Command[] = Object.freeze([
   { name: 'du', summary: 'the space each snapshot holds alone', load: () => import('./du/index.js') },
   { name: 'versions', summary: 'every version of a file across the snapshots (not yet available)' },
   { name: 'verify', summary: 'check the snapshots against their recorded hashes (not yet available)' },
-  { name: 'doctor', summary: 'check the machine and the store for known problems (not yet available)' },
+  { name: 'doctor', summary: 'check the machine and the store for known problems', load: () => import('./doctor/index.js') },
   { name: 'run', summary: 'run the jobs of the configuration file (not yet available)' },
   { name: 'config', summary: 'check the configuration file (not yet available)' },
   { name: 'help', summary: 'the help of rsb or of one command', load: () => import('./help/index.js') },
