@@ -292,6 +292,25 @@ describe.skipIf(!isRoot)('rsb diff and rsb versions (needs root: chown in the st
     for (const result of [dotdot, linked, missing]) expect(result.stderr).not.toMatch(/\n\s+at /)
   }, 60_000)
 
+  it('a PATH whose parent became a symbolic link: the snapshot with the link is not followed, and said so', async () => {
+    const t = await testdir({ 'source/cfg/f': 'one', 'source/real/f': 'two' }, 'rsb-versions-link-')
+    const source = path.join(t, 'source')
+    const latest = path.join(t, 'store/latest')
+    const now = Date.now()
+    await ok([...QUIET, source, latest], clockAt(new Date(now - 2 * DAY)))
+    fs.rmSync(path.join(source, 'cfg'), { recursive: true })
+    fs.symlinkSync('real', path.join(source, 'cfg'))
+    await ok([...QUIET, source, latest], clockAt(new Date(now - DAY)))
+    const [first, second] = await snapshotsIn(path.dirname(latest))
+    const document = await versionsJson([latest, 'cfg/f'])
+    expect([document.snapshots, document.holding]).toEqual([2, 1])
+    expect(document.versions.map((v) => [v.first, v.last, v.size])).toEqual([[first, first, 3]])
+    expect(document.notFollowed).toEqual([{ snapshot: second, component: 'cfg', reason: 'symlink' }])
+    const text = await runRsb(['versions', latest, 'cfg/f'])
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toContain(`\nNot followed in ${second}: cfg is a symbolic link there.\n`)
+  }, 60_000)
+
   it('bad command lines exit 2, unknown snapshots and non-backups exit 1, each with its code', async () => {
     const { latest, t } = store
     const cases: [string[], number, string][] = [
