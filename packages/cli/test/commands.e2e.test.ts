@@ -10,7 +10,7 @@ import { BIN, listing, runRsb } from './helpers.ts'
 const QUIET = ['--no-sudo', '--disable-notifications']
 const ORIGINAL_BIN = path.resolve(import.meta.dirname, '../dist/bin/rsync-system-backup.js')
 const ROTATE_BIN = path.resolve(import.meta.dirname, '../dist/bin/rsb-rotate.js')
-const RESERVED_LATER = ['verify', 'run', 'config']
+const RESERVED_LATER = ['run', 'config']
 const READING = ['list', 'status', 'restore']
 
 function run(bin: string, args: readonly string[], cwd: string) {

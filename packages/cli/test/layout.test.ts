@@ -23,7 +23,19 @@ describe('the layout of @rsb/cli', () => {
 
   it('every available command is src/commands/NAME/index.ts with options, a pure parse, run and help', async () => {
     const available = COMMANDS.filter((command) => command.load !== undefined)
-    expect(available.map((command) => command.name)).toEqual(['backup', 'rotate', 'list', 'status', 'restore', 'diff', 'du', 'versions', 'doctor', 'help'])
+    expect(available.map((command) => command.name)).toEqual([
+      'backup',
+      'rotate',
+      'list',
+      'status',
+      'restore',
+      'diff',
+      'du',
+      'versions',
+      'verify',
+      'doctor',
+      'help',
+    ])
     for (const command of available) {
       expect(fs.existsSync(path.join(PACKAGE, 'src/commands', command.name, 'index.ts')), command.name).toBe(true)
       const module = await command.load!()

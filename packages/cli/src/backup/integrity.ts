@@ -4,9 +4,19 @@
 // snapshot holds is the same file, whose hash that snapshot's record has.
 import type { Context } from '@rsb/exec'
 import { isSnapshotName, parseSnapshotName } from '@rsb/rotation'
-import { hashFiles, readHashRecord, writeHashRecord, HASH_ALGORITHM, HASH_FORMAT, HASH_VERSION, type HashEntry } from '../session/hashes.js'
+import { CliError } from '../errors.js'
+import {
+  hashesDirectory,
+  hashFileName,
+  hashFiles,
+  parseHashRecord,
+  writeHashRecord,
+  HASH_ALGORITHM,
+  HASH_FORMAT,
+  HASH_VERSION,
+  type HashEntry,
+} from '../session/hashes.js'
 import type { MirrorRecord, StoreState } from '../session/store.js'
-import { walkTrees, type TreeEntry } from '../session/walk.js'
 
 /** The link health of a snapshot: its regular files (each name counted) by whether the previous snapshot holds the inode. */
 export interface LinkFigures {
@@ -51,8 +61,6 @@ export interface IntegrityReport {
   readonly unhashed: number
 }
 
-const latin1 = (name: Buffer) => name.toString('latin1')
-
 /**
  * Counts the copy's links against the previous snapshot, hashes its new inodes and writes its hash record.
  *
@@ -61,18 +69,14 @@ const latin1 = (name: Buffer) => name.toString('latin1')
 export async function recordIntegrity(request: IntegrityRequest): Promise<IntegrityReport> {
   const started = performance.now()
   const { context, signal } = request
-  const previousRecord = request.previous ? await readHashRecord(context, request.store, request.previous.name, signal) : undefined
-  const roots = [request.copy, ...(request.previous && !previousRecord ? [request.previous.directory] : [])]
-  const trees = await walkTrees(context, roots, signal)
-  const files = (trees[0]?.entries ?? []).filter((e) => e.type === 'f')
+  const inputs = await readInputs(context, request)
+  const { files } = inputs
   // the previous snapshot's inodes: its record's (with their hashes), else its walk's
-  const known = new Map<number, HashEntry | undefined>()
-  if (previousRecord) for (const entry of previousRecord.entries) known.set(entry.inode, entry)
-  else for (const entry of trees[1]?.entries ?? []) if (entry.type === 'f') known.set(entry.inode, undefined)
+  const known = inputs.known
   let linked = 0
   let copiedBytes = 0
   const newInodes = new Set<number>()
-  const toHash = new Map<number, TreeEntry>()
+  const toHash = new Map<number, CopyFile>()
   for (const file of files) {
     const before = known.get(file.inode)
     if (known.has(file.inode)) linked++
@@ -82,13 +86,13 @@ export async function recordIntegrity(request: IntegrityRequest): Promise<Integr
     }
     if ((before?.hash === undefined || before.size !== file.size) && !toHash.has(file.inode)) toHash.set(file.inode, file)
   }
-  const prefix = Buffer.from(`${request.copy}/`)
-  const paths = [...toHash.values()].map((file) => Buffer.concat([prefix, file.name]))
+  const prefix = Buffer.from(`${request.copy}/`).toString('latin1')
+  const paths = [...toHash.values()].map((file) => prefix + file.name)
   const hashed = await hashFiles(context, paths, signal)
   const byInode = new Map<number, string>()
   let hashedBytes = 0
   for (const [inode, file] of toHash) {
-    const hash = hashed.hashes.get(latin1(Buffer.concat([prefix, file.name])))
+    const hash = hashed.hashes.get(prefix + file.name)
     if (hash !== undefined) {
       byInode.set(inode, hash)
       hashedBytes += file.size
@@ -131,6 +135,115 @@ export async function recordIntegrity(request: IntegrityRequest): Promise<Integr
       seconds: Math.round(performance.now() - started) / 1000,
     },
     unhashed,
+  }
+}
+
+/** A regular file of the copy, as the integrity walk sees it. */
+interface CopyFile {
+  /** Its path in the copy, its bytes as latin1. */
+  readonly name: string
+  readonly inode: number
+  readonly size: number
+}
+
+// One command for what the step reads: the previous snapshot's hash record (`record LENGTH`, then its bytes), or
+// without one the inodes of the previous snapshot's regular files; then the copy's regular files (`%i %s %P`). All as
+// base64 (names are bytes); `failed` where a find could not read its whole tree.
+const INPUTS_SCRIPT = `
+set -u
+c=$1 r=$2 p=$3
+{
+  if [ -n "$r" ] && [ -f "$r" ] && [ ! -L "$r" ]; then
+    printf 'record %s\\0' "$(wc -c < "$r")"
+    cat -- "$r"
+  elif [ -n "$p" ]; then
+    printf 'previous\\0'
+    find "$p" -type f -printf '%i\\0' || { printf 'failed\\0'; exit 0; }
+    printf 'end\\0'
+  fi
+  printf 'copy\\0'
+  find "$c" -type f -printf '%i %s %P\\0' || { printf 'failed\\0'; exit 0; }
+  printf 'done\\0'
+} | base64 -w0
+`
+
+interface Inputs {
+  /** The previous snapshot's regular files by inode: with their hash and size where its record has them. */
+  readonly known: Map<number, { readonly hash: string | undefined; readonly size: number } | undefined>
+  readonly files: readonly CopyFile[]
+}
+
+async function readInputs(context: Context, request: IntegrityRequest): Promise<Inputs> {
+  const recordFile = request.previous ? `${hashesDirectory(request.store)}/${hashFileName(request.previous.name)}` : ''
+  const result = await context.run(['sh', '-c', INPUTS_SCRIPT, 'sh', request.copy, recordFile, request.previous?.directory ?? ''], {
+    signal: request.signal,
+    check: false,
+  })
+  const failed = (why: string) =>
+    new CliError('ERR_RSB_CLI_WALK_FAILED', `Could not read snapshot ${request.snapshot} on ${context.host}: ${why}`)
+  if (result.exitCode !== 0) throw failed(result.stderr.trim() || `exit status ${result.exitCode}`)
+  const text = Buffer.from(result.stdout, 'base64').toString('latin1')
+  let at = 0
+  const known: Inputs['known'] = new Map()
+  if (text.startsWith('record ')) {
+    const end = text.indexOf('\0')
+    const length = Number(text.slice('record '.length, end))
+    if (!Number.isSafeInteger(length)) throw failed('its output is damaged')
+    // only the inodes, hashes and sizes are needed (the header is checked as parseHashRecord checks it)
+    const body = text.slice(end + 1, end + 1 + length)
+    const newline = body.indexOf('\n')
+    parseHashRecord(Buffer.from(body.slice(0, newline + 1), 'latin1'), recordFile)
+    for (const entry of recordInodes(body.slice(newline + 1), recordFile)) known.set(entry.inode, entry)
+    at = end + 1 + length
+  }
+  const fields = text.slice(at).split('\0')
+  let i = 0
+  if (fields[i] === 'previous') {
+    for (i++; i < fields.length && fields[i] !== 'end'; i++) {
+      if (fields[i] === 'failed') throw failed(result.stderr.trim() || 'find failed')
+      known.set(Number(fields[i]), undefined)
+    }
+    i++
+  }
+  if (fields[i++] !== 'copy') throw failed('its output is damaged')
+  const files: CopyFile[] = []
+  for (; i < fields.length && fields[i] !== 'done'; i++) {
+    const field = fields[i]!
+    if (field === 'failed') throw failed(result.stderr.trim() || 'find failed')
+    const one = field.indexOf(' ')
+    const two = one < 0 ? -1 : field.indexOf(' ', one + 1)
+    if (two < 0) throw failed('its output is damaged')
+    files.push({
+      inode: Number(field.slice(0, one)),
+      size: Number(field.slice(one + 1, two)),
+      name: field.slice(two + 1),
+    })
+  }
+  if (fields[i] !== 'done') throw failed('its output is cut short')
+  return { known, files }
+}
+
+/** The inodes, hashes and sizes of a hash record's entries (its text after the header, as latin1). */
+function* recordInodes(text: string, file: string): Generator<{ inode: number; hash: string | undefined; size: number }> {
+  for (let from = 0; from < text.length;) {
+    const end = text.indexOf('\0', from)
+    const one = text.indexOf(' ', from)
+    const two = one < 0 ? -1 : text.indexOf(' ', one + 1)
+    const three = two < 0 ? -1 : text.indexOf(' ', two + 1)
+    const hash = text.slice(from, one)
+    const inode = Number(text.slice(one + 1, two))
+    const size = Number(text.slice(two + 1, three))
+    if (
+      end < 0 ||
+      three < 0 ||
+      three > end ||
+      (hash.length !== 64 && hash !== '-') ||
+      !Number.isSafeInteger(inode) ||
+      !Number.isSafeInteger(size)
+    )
+      throw new CliError('ERR_RSB_CLI_HASHES_FAILED', `The hash record ${file} cannot be read: an entry is damaged.`, { path: file })
+    yield { inode, hash: hash === '-' ? undefined : hash, size }
+    from = end + 1
   }
 }
 

@@ -331,6 +331,8 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     let snapshotName: string | undefined
     if ((actions.snapshot || actions.rotate) && destination && paths && mirror) {
       const plan = paths.plan
+      let integrity: Promise<IntegrityReport | undefined> | undefined
+      const integrityWarnings: string[] = []
       const step = {
         context: destination,
         logger,
@@ -339,20 +341,27 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         mirror,
         dryRun: options.dryRun,
         signal,
-        manifest: async (temporary: string, warnings: string[], snapshot: string) => {
+        // the link health and the hashes read the mirror while cp copies it (the copy has the mirror's inodes)
+        alongside: (snapshot: string) => {
           const stats = summary.rsync?.statistics
-          // a snapshot alone (no backup in this run: the daemon's post-xfer exec) is counted: one walk of the copy
-          const counted = stats?.files === undefined ? await countTree(destination, temporary, signal) : undefined
-          const integrity = await snapshotIntegrity(destination, logger, {
+          integrity = snapshotIntegrity(destination, logger, {
             store: plan.store,
-            copy: temporary,
+            copy: plan.destination,
             snapshot,
             previous: previousSnapshot(paths.state, mirror, new Date()),
             // the files this run meant to give new inodes: those rsync transferred, those moved aside for exactness
             transferred: stats?.regularFilesTransferred === undefined ? undefined : stats.regularFilesTransferred + renewed,
-            warnings,
+            warnings: integrityWarnings,
             signal,
           })
+          return integrity
+        },
+        manifest: async (temporary: string, warnings: string[]) => {
+          const stats = summary.rsync?.statistics
+          // a snapshot alone (no backup in this run: the daemon's post-xfer exec) is counted: one walk of the copy
+          const counted = stats?.files === undefined ? await countTree(destination, temporary, signal) : undefined
+          const report = await integrity
+          warnings.push(...integrityWarnings.splice(0))
           return {
             started: startedAt.toISOString(),
             ended: new Date().toISOString(),
@@ -369,8 +378,8 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
             statistics: transferFigures(stats),
             entries: stats?.files?.total ?? counted?.entries,
             bytes: stats?.totalFileSize ?? counted?.bytes,
-            links: integrity?.links,
-            hashes: integrity?.hashes,
+            links: report?.links,
+            hashes: report?.hashes,
             warnings: [...summary.warnings, ...warnings],
           }
         },

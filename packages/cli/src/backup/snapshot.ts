@@ -39,6 +39,12 @@ export interface SnapshotStep {
    * costs a warning, never the snapshot.
    */
   readonly manifest?: ((temporary: string, warnings: string[], snapshot: string) => Promise<SnapshotManifest>) | undefined
+  /**
+   * Work on the mirror that runs while cp copies it (the copy shares every inode with the mirror, which nothing
+   * changes meanwhile: the run holds its lock), started once the snapshot's name is claimed; awaited before the
+   * snapshot is named or its claim released. Its failures are its own (it is awaited, never thrown from here).
+   */
+  readonly alongside?: ((snapshot: string) => Promise<unknown>) | undefined
 }
 
 /** How many snapshot names (one per second) are tried before giving up. */
@@ -200,6 +206,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
       .then(() => removeRecords(context, records, [snapshotFileName(name)]))
       .catch(() => undefined)
   const started = performance.now()
+  const alongside = step.alongside?.(name).catch(() => undefined)
   const temporary = joinPath(step.store, `${TEMPORARY_PREFIX}${step.mirror.id}-${process.pid}-${Date.now()}`)
   const warnings: string[] = []
   logger.log('info', `Creating snapshot: ${target}`)
@@ -230,6 +237,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
     if (step.manifest) await writeManifest(step, records, record, temporary, warnings)
   } catch (error) {
     // also when stopped (SIGINT/SIGTERM): the half copy and the claim go now, not at the next run
+    await alongside
     await context.run(['rm', '-fR', '--', temporary], { check: false })
     await release()
     // sudo refusing cp or rsync (a least-privilege rule without it) keeps its own code and hint
@@ -241,6 +249,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
       hint: snapshotFailureHint(stderr) ?? linkLimitHint,
     })
   }
+  await alongside
   try {
     await context.run(['mv', '--no-target-directory', '--', temporary, target], { ionice: undefined })
   } catch (error) {

@@ -69,7 +69,11 @@ export const COMMANDS: readonly Command[] = Object.freeze([
   { name: 'diff', summary: 'what changed between two snapshots', load: () => import('./diff/index.js') },
   { name: 'du', summary: 'the space each snapshot holds alone', load: () => import('./du/index.js') },
   { name: 'versions', summary: 'every version of a file across the snapshots', load: () => import('./versions/index.js') },
-  { name: 'verify', summary: 'check the snapshots against their recorded hashes (not yet available)' },
+  {
+    name: 'verify',
+    summary: 'check the snapshots against the content hashes recorded when they were made',
+    load: () => import('./verify/index.js'),
+  },
   { name: 'doctor', summary: 'check the machine and the store for known problems', load: () => import('./doctor/index.js') },
   { name: 'run', summary: 'run the jobs of the configuration file (not yet available)' },
   { name: 'config', summary: 'check the configuration file (not yet available)' },

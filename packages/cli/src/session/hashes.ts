@@ -9,7 +9,7 @@
 //
 // Hashes are BLAKE2b with 256 bits, computed by coreutils' `b2sum -l 256` where the files are (on the server over SSH:
 // no file crosses the connection): the fastest hash every Linux has (bench/hash.bench.mjs measures it against
-// sha256sum, md5sum and node:crypto). Names cross as od's hex, as in walk.ts.
+// sha256sum, md5sum and node:crypto). Names cross as base64, as in walk.ts.
 import type { Context } from '@rsb/exec'
 import { CliError } from '../errors.js'
 import { metadataPath } from './store.js'
@@ -36,8 +36,8 @@ export interface HashHeader {
 
 /** One regular file of a hash record. */
 export interface HashEntry {
-  /** Its path in the snapshot, as bytes. */
-  readonly name: Buffer
+  /** Its path in the snapshot, its bytes as a latin1 string (one character a byte: names need not be UTF-8). */
+  readonly name: string
   readonly inode: number
   readonly size: number
   /** Lower-case hex; undefined for a file that could not be read when it was recorded (written `-`). */
@@ -59,14 +59,14 @@ export function hashesDirectory(store: string): string {
 }
 
 const HEX = /^[0-9a-f]{64}$/
+const DIGITS = /^\d+$/
 
 /** A hash record as its file's bytes. Pure. */
 export function formatHashRecord(record: HashRecord): Buffer {
-  const parts: Buffer[] = [Buffer.from(`${JSON.stringify(record.header)}\n`)]
-  for (const entry of record.entries) {
-    parts.push(Buffer.from(`${entry.hash ?? '-'} ${entry.inode} ${entry.size} `), entry.name, Buffer.from([0]))
-  }
-  return Buffer.concat(parts)
+  // latin1 maps each byte to one character and back: one string, one conversion
+  const lines = [`${JSON.stringify(record.header)}\n`]
+  for (const entry of record.entries) lines.push(`${entry.hash ?? '-'} ${entry.inode} ${entry.size} ${entry.name}\0`)
+  return Buffer.from(lines.join(''), 'latin1')
 }
 
 /**
@@ -92,47 +92,56 @@ export function parseHashRecord(bytes: Buffer, file: string): HashRecord {
   if (header.version > HASH_VERSION) throw bad(`it is of version ${header.version} (this rsb reads up to ${HASH_VERSION})`)
   if (header.algorithm !== HASH_ALGORITHM) throw bad(`its hashes are ${String(header.algorithm)}, not ${HASH_ALGORITHM}`)
   const entries: HashEntry[] = []
-  let from = newline + 1
-  while (from < bytes.length) {
-    const end = bytes.indexOf(0, from)
-    if (end < 0) throw bad('it is cut short')
-    const one = bytes.indexOf(0x20, from)
-    const two = one < 0 ? -1 : bytes.indexOf(0x20, one + 1)
-    const three = two < 0 ? -1 : bytes.indexOf(0x20, two + 1)
-    if (three < 0 || three >= end) throw bad('an entry is damaged')
-    const hash = bytes.subarray(from, one).toString('latin1')
-    const inode = Number(bytes.subarray(one + 1, two).toString('latin1'))
-    const size = Number(bytes.subarray(two + 1, three).toString('latin1'))
-    if ((hash !== '-' && !HEX.test(hash)) || !Number.isSafeInteger(inode) || !Number.isSafeInteger(size)) throw bad('an entry is damaged')
-    entries.push({ hash: hash === '-' ? undefined : hash, inode, size, name: Buffer.from(bytes.subarray(three + 1, end)) })
-    from = end + 1
+  const text = bytes.toString('latin1', newline + 1)
+  if (text !== '' && !text.endsWith('\0')) throw bad('it is cut short')
+  const lines = text.split('\0')
+  lines.pop()
+  for (const line of lines) {
+    const one = line.indexOf(' ')
+    const two = one < 0 ? -1 : line.indexOf(' ', one + 1)
+    const three = two < 0 ? -1 : line.indexOf(' ', two + 1)
+    if (three < 0) throw bad('an entry is damaged')
+    const hash = line.slice(0, one)
+    const inodeText = line.slice(one + 1, two)
+    const sizeText = line.slice(two + 1, three)
+    const inode = Number(inodeText)
+    const size = Number(sizeText)
+    if (
+      (hash !== '-' && !HEX.test(hash)) ||
+      !DIGITS.test(inodeText) ||
+      !DIGITS.test(sizeText) ||
+      !Number.isSafeInteger(inode) ||
+      !Number.isSafeInteger(size)
+    )
+      throw bad('an entry is damaged')
+    entries.push({ hash: hash === '-' ? undefined : hash, inode, size, name: line.slice(three + 1) })
   }
   return { header, entries }
 }
 
 // Hashes the files named on standard input (NUL-separated paths), then, after two NULs (no entry is empty), xargs'
-// exit status; all as od's hex. A file that cannot be read is missing from the output (its error is on stderr).
-const HASH_SCRIPT = `{ xargs -0 -r b2sum -l 256 -z --; printf '\\0\\0%s' "$?"; } | od -An -v -tx1`
+// exit status; all as base64. A file that cannot be read is missing from the output (its error is on stderr).
+const HASH_SCRIPT = `{ xargs -0 -r b2sum -l 256 -z --; printf '\\0\\0%s' "$?"; } | base64 -w0`
 
-/** What {@link hashFiles} gives: hash by path (the path's bytes as latin1), and the errors of the files not hashed. */
+/** What {@link hashFiles} gives: hash by path (its bytes as latin1), and the errors of the files not hashed. */
 export interface HashedFiles {
   readonly hashes: Map<string, string>
   readonly errors: string
 }
 
 /**
- * Hashes `paths` (absolute, bytes) where they are: one `b2sum` run in `context` (with its ionice and sudo).
+ * Hashes `paths` (absolute, their bytes as latin1 strings) where they are: one `b2sum` run in `context` (with its ionice and sudo).
  *
  * @throws {CliError} ERR_RSB_CLI_HASHES_FAILED when b2sum cannot run at all (not installed: coreutils 8.26 or later has it)
  */
-export async function hashFiles(context: Context, paths: readonly Buffer[], signal: AbortSignal | undefined): Promise<HashedFiles> {
+export async function hashFiles(context: Context, paths: readonly string[], signal: AbortSignal | undefined): Promise<HashedFiles> {
   const hashes = new Map<string, string>()
   if (paths.length === 0) return { hashes, errors: '' }
-  const input = Buffer.concat(paths.flatMap((p) => [p, Buffer.from([0])]))
+  const input = Buffer.from(`${paths.join('\0')}\0`, 'latin1')
   const result = await context.run(['sh', '-c', HASH_SCRIPT], { input, signal, check: false })
-  const bytes = Buffer.from(result.stdout.replace(/\s+/g, ''), 'hex')
-  const end = bytes.lastIndexOf(Buffer.from([0, 0]))
-  const status = end < 0 ? undefined : bytes.subarray(end + 2).toString('latin1')
+  const text = Buffer.from(result.stdout, 'base64').toString('latin1')
+  const end = text.lastIndexOf('\0\0')
+  const status = end < 0 ? undefined : text.slice(end + 2)
   if (result.exitCode !== 0 || end < 0 || status === '127' || status === '126') {
     throw new CliError(
       'ERR_RSB_CLI_HASHES_FAILED',
@@ -142,20 +151,13 @@ export async function hashFiles(context: Context, paths: readonly Buffer[], sign
       },
     )
   }
-  let from = 0
-  const list = bytes.subarray(0, end)
-  while (from < list.length) {
-    let to = list.indexOf(0, from)
-    if (to < 0) to = list.length
-    // HASH, two spaces, NAME (b2sum -z escapes nothing)
-    if (to - from > 66) hashes.set(list.subarray(from + 66, to).toString('latin1'), list.subarray(from, from + 64).toString('latin1'))
-    from = to + 1
-  }
+  // HASH, two spaces, NAME (b2sum -z escapes nothing)
+  for (const line of text.slice(0, end).split('\0')) if (line.length > 66) hashes.set(line.slice(66), line.slice(0, 64))
   return { hashes, errors: result.stderr.trim() }
 }
 
-// Prints `missing` when the record does not exist, else its bytes as od's hex after `record `.
-const READ_SCRIPT = `[ -f "$1" ] && [ ! -L "$1" ] || { printf missing; exit 0; }; printf 'record '; od -An -v -tx1 < "$1"`
+// Prints `missing` when the record does not exist, else its bytes as base64 after `record `.
+const READ_SCRIPT = `[ -f "$1" ] && [ ! -L "$1" ] || { printf missing; exit 0; }; printf 'record '; base64 -w0 < "$1"`
 
 /**
  * A snapshot's hash record (undefined when it has none: made before rsb recorded hashes, or its hashing failed).
@@ -180,7 +182,7 @@ export async function readHashRecord(
       },
     )
   }
-  return parseHashRecord(Buffer.from(result.stdout.slice('record '.length).replace(/\s+/g, ''), 'hex'), file)
+  return parseHashRecord(Buffer.from(result.stdout.slice('record '.length), 'base64'), file)
 }
 
 // Writes standard input to DIR/NAME atomically: a private temporary file (mktemp: O_EXCL, mode 0600), renamed over.

@@ -61,6 +61,8 @@ export interface VerifyRequest {
 }
 
 const latin1 = (name: Buffer) => name.toString('latin1')
+/** A name's bytes (a latin1 string) as UTF-8, for people. */
+const utf8 = (name: string) => Buffer.from(name, 'latin1').toString('utf8')
 
 /** `size` distinct numbers below `count`, at random (a partial Fisher–Yates shuffle). */
 function randomPick(count: number, size: number): Set<number> {
@@ -104,7 +106,7 @@ export async function verifySnapshots(request: VerifyRequest): Promise<Verificat
     signal,
   )
   // per current inode, the files expected to hold it (a shared inode is read once, judged for every snapshot)
-  const expected = new Map<number, { path: Buffer; size: number; expectations: Expectation[] }>()
+  const expected = new Map<number, { path: string; size: number; expectations: Expectation[] }>()
   const counts = new Map<string, { files: number; unhashed: number }>()
   walked.forEach((name, index) => {
     const record = records.get(name)!
@@ -114,10 +116,10 @@ export async function verifySnapshots(request: VerifyRequest): Promise<Verificat
     let unhashed = 0
     const recorded = new Set<string>()
     for (const entry of record.entries) {
-      const key = latin1(entry.name)
+      const key = entry.name
       recorded.add(key)
       const file = files.get(key)
-      const path = entry.name.toString('utf8')
+      const path = utf8(entry.name)
       if (file === undefined) {
         const other = others.get(key)
         problems.push({
@@ -136,8 +138,7 @@ export async function verifySnapshots(request: VerifyRequest): Promise<Verificat
         problems.push({ snapshot: name, kind: 'changed', path, detail: `its size is ${file.size} bytes, recorded ${entry.size}` })
         continue
       }
-      const slot = expected.get(file.inode) ?? { path: Buffer.from(`${store}/${name}/`), size: file.size, expectations: [] }
-      if (slot.expectations.length === 0) slot.path = Buffer.concat([slot.path, file.name])
+      const slot = expected.get(file.inode) ?? { path: latin1(Buffer.from(`${store}/${name}/`)) + key, size: file.size, expectations: [] }
       slot.expectations.push({ snapshot: name, entry })
       expected.set(file.inode, slot)
     }
@@ -160,13 +161,13 @@ export async function verifySnapshots(request: VerifyRequest): Promise<Verificat
   const checked = new Map<string, number>()
   let bytesRead = 0
   for (const slot of read) {
-    const actual = hashed.hashes.get(latin1(slot.path))
+    const actual = hashed.hashes.get(slot.path)
     if (actual !== undefined) bytesRead += slot.size
     for (const { snapshot, entry } of slot.expectations) {
       checked.set(snapshot, (checked.get(snapshot) ?? 0) + 1)
-      const path = entry.name.toString('utf8')
+      const path = utf8(entry.name)
       if (actual === undefined) {
-        const reason = errorFor(hashed.errors, slot.path.toString('utf8'))
+        const reason = errorFor(hashed.errors, utf8(slot.path))
         problems.push({ snapshot, kind: 'unreadable', path, detail: reason ?? 'it could not be read' })
       } else if (actual !== entry.hash) {
         problems.push({ snapshot, kind: 'changed', path, detail: 'its content differs from the hash recorded when the snapshot was made' })
