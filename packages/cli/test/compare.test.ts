@@ -34,6 +34,40 @@ function renamed(e: TreeEntry, path: string, fields: Partial<TreeEntry> = {}): T
   return { ...e, path, name: Buffer.from(path), ...fields }
 }
 
+describe('compareEntries with the content hashes the backups recorded', () => {
+  it('the same hash is metadata only (a touched file), another is content even with the same size and mtime', () => {
+    const a = entry('a')
+    const touched = entry('a', { mtime: '1700000009.0000000000' })
+    expect(compareEntries(a, touched, { before: 'h1', after: 'h1' })).toEqual({ kind: 'metadata', fields: ['mtime'] })
+    const rotten = entry('a')
+    expect(compareEntries(a, rotten)).toEqual({ kind: 'metadata', fields: [] })
+    expect(compareEntries(a, rotten, { before: 'h1', after: 'h2' })).toEqual({ kind: 'content', fields: ['data'] })
+  })
+
+  it('compareTrees takes the hashes by the bytes of the names; a tree without a record keeps size and mtime', () => {
+    const before = [entry('x'), entry('y')]
+    const after = [entry('x', { mtime: '1700000009.0000000000' }), entry('y')]
+    const hashes = {
+      before: new Map([
+        ['x', 'h1'],
+        ['y', 'h2'],
+      ]),
+      after: new Map([
+        ['x', 'h1'],
+        ['y', 'h3'],
+      ]),
+    }
+    expect(compareTrees(before, after, hashes).changes.map((c) => [c.path, c.kind, c.fields])).toEqual([
+      ['x', 'metadata', ['mtime']],
+      ['y', 'content', ['data']],
+    ])
+    expect(compareTrees(before, after, { before: undefined, after: hashes.after }).changes.map((c) => [c.path, c.kind])).toEqual([
+      ['x', 'content'],
+      ['y', 'metadata'],
+    ])
+  })
+})
+
 describe('compareEntries', () => {
   it('the same inode is unchanged; another inode with another size or mtime is content, with only the mode or owner metadata', () => {
     const a = entry('a')

@@ -1,7 +1,6 @@
 // `rsb diff` and `rsb versions` end to end with the built rsb, against a store made by five real `rsb backup` runs
 // (back-dated with libfaketime, so that each gets its own snapshot name) with known changes between them, locally and
 // over the test sshd on 127.0.0.1. Needs root (chown in the stores, the sshd); CI runs as root.
-import { createHash } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -59,7 +58,7 @@ type Version = {
   size: number
   mode: string
   type: string
-  sha256: string | null
+  hash: string | null
 }
 type VersionsDocument = {
   path: string
@@ -74,7 +73,8 @@ type VersionsDocument = {
 /**
  * A store (in a directory with a hostile name) made by five runs, one day apart: `tracked.txt` changes in runs 2 and 4
  * (3 versions); between runs 3 and 4 a file is added, one removed, one chmod-ed only, one rewritten with the same size
- * and another mtime, a hard link of a file added, and a file with a newline in its name changed; run 5 changes nothing.
+ * and another mtime, one touched only (another mtime, the same content), a hard link of a file added, and a file with
+ * a newline in its name changed; run 5 changes nothing.
  */
 async function fiveRuns() {
   const dir = await makeTempDir('rsb-diff-')
@@ -85,6 +85,7 @@ async function fiveRuns() {
     'source/gone.txt': 'gone',
     'source/mode.txt': 'mode',
     'source/same.txt': 'abc',
+    'source/touched.txt': 'touched',
     'source/tracked.txt': 'version 1',
     'source/sub/x': 'x',
     'source/dir/inner.txt': 'inner 1',
@@ -112,6 +113,7 @@ async function fiveRuns() {
   const same = path.join(source, 'same.txt')
   fs.writeFileSync(same, 'xyz')
   fs.utimesSync(same, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'))
+  fs.utimesSync(path.join(source, 'touched.txt'), new Date('2021-01-01T00:00:00Z'), new Date('2021-01-01T00:00:00Z'))
   fs.linkSync(path.join(source, 'a.txt'), path.join(source, 'hard link.txt'))
   fs.writeFileSync(path.join(source, NEWLINE_NAME), 'newline 2')
   fs.writeFileSync(path.join(source, 'dir/inner.txt'), 'inner 2')
@@ -136,14 +138,16 @@ async function versionsJson(args: readonly string[], env: Record<string, string>
 
 const KNOWN_CHANGES = [
   { path: 'dir/added.txt', change: 'added', type: 'file', fields: [], hardLinkOf: null },
-  { path: 'dir/inner.txt', change: 'content', type: 'file', fields: ['mtime'], hardLinkOf: null },
+  { path: 'dir/inner.txt', change: 'content', type: 'file', fields: ['mtime', 'data'], hardLinkOf: null },
   { path: 'gone.txt', change: 'removed', type: 'file', fields: [], hardLinkOf: null },
   { path: 'hard link.txt', change: 'added', type: 'file', fields: [], hardLinkOf: 'a.txt' },
-  { path: NEWLINE_NAME, change: 'content', type: 'file', fields: ['mtime'], hardLinkOf: null },
+  { path: NEWLINE_NAME, change: 'content', type: 'file', fields: ['mtime', 'data'], hardLinkOf: null },
   { path: 'mode.txt', change: 'metadata', type: 'file', fields: ['mode'], hardLinkOf: null },
   { path: 'new.txt', change: 'added', type: 'file', fields: [], hardLinkOf: null },
-  { path: 'same.txt', change: 'content', type: 'file', fields: ['mtime'], hardLinkOf: null },
-  { path: 'tracked.txt', change: 'content', type: 'file', fields: ['size', 'mtime'], hardLinkOf: null },
+  { path: 'same.txt', change: 'content', type: 'file', fields: ['mtime', 'data'], hardLinkOf: null },
+  // the same content with another mtime: the content hashes the backups recorded say metadata only
+  { path: 'touched.txt', change: 'metadata', type: 'file', fields: ['mtime'], hardLinkOf: null },
+  { path: 'tracked.txt', change: 'content', type: 'file', fields: ['size', 'mtime', 'data'], hardLinkOf: null },
 ]
 
 /** The changes without the entries' details (inodes, mtimes). */
@@ -172,7 +176,7 @@ describe.skipIf(!isRoot)('rsb diff and rsb versions (needs root: chown in the st
     expect(brief(document.changes)).toEqual(KNOWN_CHANGES)
     expect(document.totals.added).toEqual({ entries: 3, bytes: 'added'.length + 'a'.length + 'new'.length })
     expect(document.totals.removed).toEqual({ entries: 1, bytes: 4 })
-    expect(document.totals.metadata).toEqual({ entries: 1, bytes: 4 })
+    expect(document.totals.metadata).toEqual({ entries: 2, bytes: 4 + 'touched'.length })
     expect(document.totals.content.entries).toBe(4)
     const hardLink = document.changes!.find((c) => c.path === 'hard link.txt') as unknown as { after: { inode: number; links: number } }
     const original = fs.statSync(path.join(store.store, names[3]!, 'a.txt'))
@@ -184,11 +188,12 @@ describe.skipIf(!isRoot)('rsb diff and rsb versions (needs root: chown in the st
     expect(lines[0]).toBe(`Store ${store.store}: from ${names[2]} to ${names[3]}`)
     expect(lines[1]).toMatch(/^CHANGE +TYPE +SIZE +PATH$/)
     expect(lines.slice(2, -1)).toHaveLength(KNOWN_CHANGES.length)
-    expect(lines).toContain(`content   file   9 B  ${JSON.stringify(NEWLINE_NAME)} (mtime)`)
+    expect(lines).toContain(`content   file   9 B  ${JSON.stringify(NEWLINE_NAME)} (mtime, content hash)`)
+    expect(lines).toContain('metadata  file   7 B  touched.txt (mtime)')
     expect(lines).toContain('added     file   1 B  hard link.txt (hard link of a.txt)')
     expect(lines).toContain('metadata  file   4 B  mode.txt (mode 0644 → 0600)')
     expect(lines.at(-1)).toMatch(
-      /^Total: added 3 \(9 B\), removed 1 \(4 B\), content 4 \(\d+ B\), metadata only 1 \(4 B\); \d+ unchanged\.$/,
+      /^Total: added 3 \(9 B\), removed 1 \(4 B\), content 4 \(\d+ B\), metadata only 2 \(11 B\); \d+ unchanged\.$/,
     )
     expect(await listing(store.store)).toEqual(before)
   }, 60_000)
@@ -229,8 +234,9 @@ describe.skipIf(!isRoot)('rsb diff and rsb versions (needs root: chown in the st
       [names[1], names[2], 2, 'content', 16],
       [names[3], names[4], 2, 'content', 9],
     ])
-    const sha = (text: string) => createHash('sha256').update(text).digest('hex')
-    expect(document.versions.map((v) => v.sha256)).toEqual([sha('version 1'), sha('version 2 longer'), sha('version 3')])
+    // BLAKE2b-256 as coreutils' b2sum computes it (the hash the backups record for rsb verify)
+    const b2 = (text: string) => execFileSync('b2sum', ['-l', '256'], { input: text, encoding: 'utf8' }).slice(0, 64)
+    expect(document.versions.map((v) => v.hash)).toEqual([b2('version 1'), b2('version 2 longer'), b2('version 3')])
     expect(document.changes).toBeNull()
     const chmod = await versionsJson([latest, 'mode.txt'])
     expect(chmod.versions.map((v) => [v.first, v.last, v.change, v.mode])).toEqual([

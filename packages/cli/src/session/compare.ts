@@ -6,8 +6,11 @@ import type { TreeEntry } from './walk.js'
 /** How an entry changed: `added`, `removed`, `content` (or its type), `metadata` (mode, owner: content the same). */
 export type ChangeKind = 'added' | 'removed' | 'content' | 'metadata'
 
-/** A property of an entry that differs between two snapshots. */
-export type ChangedField = 'type' | 'size' | 'mtime' | 'target' | 'mode' | 'uid' | 'gid'
+/**
+ * A property of an entry that differs between two snapshots; `data`: the bytes differ by the content hashes the
+ * backups recorded (where both snapshots have them), also when size and mtime are the same.
+ */
+export type ChangedField = 'type' | 'size' | 'mtime' | 'target' | 'data' | 'mode' | 'uid' | 'gid'
 
 /** How the same path compares in two snapshots. */
 export interface EntryComparison {
@@ -52,15 +55,23 @@ export interface TreeDiff {
   readonly totals: DiffTotals
 }
 
-const CONTENT_FIELDS: ReadonlySet<ChangedField> = new Set(['type', 'size', 'mtime', 'target'])
+const CONTENT_FIELDS: ReadonlySet<ChangedField> = new Set(['type', 'size', 'mtime', 'target', 'data'])
+
+/** The content hashes the backups recorded for each tree, by the bytes of the names (latin1): see hashes.ts. */
+export interface RecordedHashes {
+  readonly before: ReadonlyMap<string, string | undefined> | undefined
+  readonly after: ReadonlyMap<string, string | undefined> | undefined
+}
 
 /**
  * Compares the same path in two snapshots. The same inode is the same file (unchanged). A directory is never shared
  * between snapshots: it compares by mode and owner only (its mtime follows what it holds, which the diff lists). Any
  * other entry with another inode changed its content when its type, size, mtime or link target differ, else only
- * its metadata (mode, owner, or what `find` does not show: ACLs, extended attributes).
+ * its metadata (mode, owner, or what `find` does not show: ACLs, extended attributes). Where the backups recorded
+ * both files' content hashes, they decide: the same hash is the same content (a touched file changed its metadata
+ * only), another one is new content even with the same size and mtime.
  */
-export function compareEntries(before: TreeEntry, after: TreeEntry): EntryComparison {
+export function compareEntries(before: TreeEntry, after: TreeEntry, hashes?: { before: string; after: string }): EntryComparison {
   if (before.type !== after.type) return { kind: 'content', fields: ['type', ...ownership(before, after)] }
   if (before.type === 'd') {
     const fields = ownership(before, after)
@@ -71,7 +82,9 @@ export function compareEntries(before: TreeEntry, after: TreeEntry): EntryCompar
   if (before.size !== after.size) fields.push('size')
   if (before.mtime !== after.mtime) fields.push('mtime')
   if (before.target !== after.target) fields.push('target')
+  if (hashes !== undefined && hashes.before !== hashes.after) fields.push('data')
   fields.push(...ownership(before, after))
+  if (hashes !== undefined && before.type === 'f') return { kind: hashes.before === hashes.after ? 'metadata' : 'content', fields }
   return { kind: fields.some((f) => CONTENT_FIELDS.has(f)) ? 'content' : 'metadata', fields }
 }
 
@@ -98,8 +111,11 @@ function byKey(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-/** Every change from the tree `before` to the tree `after` (entries as `walkTrees` gives them), with totals. */
-export function compareTrees(before: readonly TreeEntry[], after: readonly TreeEntry[]): TreeDiff {
+/**
+ * Every change from the tree `before` to the tree `after` (entries as `walkTrees` gives them), with totals; `hashes`:
+ * the content hashes recorded for the two trees (when the roots are snapshots), which decide content against metadata.
+ */
+export function compareTrees(before: readonly TreeEntry[], after: readonly TreeEntry[], hashes?: RecordedHashes): TreeDiff {
   const old = new Map(before.map((e) => [keyOf(e), e]))
   const now = new Map(after.map((e) => [keyOf(e), e]))
   // the entries of each shared inode in the newer tree (only entries with more than one link can share one)
@@ -130,7 +146,10 @@ export function compareTrees(before: readonly TreeEntry[], after: readonly TreeE
       count('added', entry)
       continue
     }
-    const { kind, fields } = compareEntries(previous, entry)
+    const hashBefore = hashes?.before?.get(key)
+    const hashAfter = hashes?.after?.get(key)
+    const recorded = hashBefore !== undefined && hashAfter !== undefined ? { before: hashBefore, after: hashAfter } : undefined
+    const { kind, fields } = compareEntries(previous, entry, recorded)
     count(kind, entry)
     if (kind !== 'unchanged') {
       changes.push({ key, change: { path: entry.path, kind, before: previous, after: entry, fields, hardLinkOf: undefined } })

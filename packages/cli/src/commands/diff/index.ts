@@ -8,6 +8,7 @@ import { json } from '../../kit/render.js'
 import type { MainIo } from '../../main.js'
 import type { CatalogSnapshot } from '../../session/catalog.js'
 import { compareTrees, type TreeDiff } from '../../session/compare.js'
+import { readHashRecord } from '../../session/hashes.js'
 import { findSnapshot, walkTrees } from '../../session/walk.js'
 import type { Parsed } from '../index.js'
 import { fail } from '../list/index.js'
@@ -113,7 +114,23 @@ export async function run(args: DiffArgs, io: MainIo): Promise<number> {
           })
         }
       }
-      const diff = compareTrees(before!.entries!, after!.entries!)
+      // the content hashes the backups recorded (metadata files, nothing read in the snapshots) decide content against
+      // metadata where both snapshots have them
+      const recorded = async (name: string) => {
+        try {
+          const record = await readHashRecord(opened.context, opened.catalog.store, name, io.signal)
+          return record === undefined ? undefined : new Map(record.entries.map((e) => [e.name, e.hash]))
+        } catch (error) {
+          if (io.signal?.aborted) throw error
+          logger.log(
+            'warning',
+            `The content hashes of snapshot ${name} cannot be read (${(error as Error).message}): size and mtime decide.`,
+          )
+          return undefined
+        }
+      }
+      const hashes = { before: await recorded(from.name), after: await recorded(to.name) }
+      const diff = compareTrees(before!.entries!, after!.entries!, hashes)
       const store = opened.catalog.store
       document = diffDocument(args, store, [from.name, to.name], roots, diff)
       text = diffText(args, store, [from.name, to.name], diff)

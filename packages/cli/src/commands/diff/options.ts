@@ -221,6 +221,8 @@ function fieldText(field: ChangedField, change: EntryChange): string {
       return 'mtime'
     case 'target':
       return `target ${shown(before.target)} → ${shown(after.target)}`
+    case 'data':
+      return 'content hash'
     case 'mode':
       return `mode ${modeText(before.mode)} → ${modeText(after.mode)}`
     case 'uid':

@@ -2,6 +2,7 @@
 // snapshot that hold it, its size, mtime, mode and owner, its content hash with --hash), as dirvish-locate; for a
 // directory also what changed inside it from one snapshot to the next. Walks where the store lives (on the server
 // over SSH); a symbolic link among PATH's parents inside a snapshot is never followed. Reads only.
+import { HASH_ALGORITHM, hashFiles } from '../../session/hashes.js'
 import path from 'node:path'
 import type { Context } from '@rsb/exec'
 import { CliError, UsageError } from '../../errors.js'
@@ -33,7 +34,7 @@ import {
 export const options = comparingOptions('Print the versions as one JSON document on standard output (see the README for its fields).', [
   {
     name: 'hash',
-    description: "Also print each file version's content hash (SHA-256, computed where the store lives: this reads the files).",
+    description: `Also print each file version's content hash (${HASH_ALGORITHM}, as rsb verify's; computed where the store lives: this reads the files).`,
   },
 ])
 
@@ -56,7 +57,7 @@ export function help(): string {
         'backed-up SOURCE: /etc/hosts and etc/hosts are SNAPSHOT/etc/hosts.',
       'Each line: the first and the last snapshot that hold the version, how many do, its size, mtime (UTC), mode, ' +
         'owner (uid:gid), how it came to be (new; content or metadata changed; reappeared after snapshots without ' +
-        'it) and with --hash its SHA-256. A version is what snapshots share unchanged (the same inode; a directory: ' +
+        `it) and with --hash its content hash (${HASH_ALGORITHM}). A version is what snapshots share unchanged (the same inode; a directory: ` +
         'the same mode and owner). For a directory, what changed inside it follows, for each pair of consecutive ' +
         "snapshots that hold it and differ there (as 'rsb diff' shows it). A symbolic link among PATH's parents in a " +
         'snapshot is never followed: that snapshot is taken as not holding PATH, and said so.',
@@ -155,28 +156,22 @@ async function checkParents(
   })
 }
 
-// One `sha256sum` per file, on standard input (a name with a newline would be escaped in its output line).
-const HASH_SCRIPT = `
-for f do
-  sha256sum < "$f" || exit 3
-done
-`
-
-async function hashFiles(context: Context, files: readonly string[], signal: AbortSignal | undefined): Promise<string[]> {
+/** Each file's content hash ({@link HASH_ALGORITHM}, as the backups record them), computed where the store lives. */
+async function hashVersions(context: Context, files: readonly string[], signal: AbortSignal | undefined): Promise<string[]> {
   if (files.length === 0) return []
-  const result = await context.run(['sh', '-c', HASH_SCRIPT, 'sh', ...files], { signal, check: false })
-  const hashes = result.stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => line.split(' ')[0]!)
-  if (result.exitCode !== 0 || hashes.length !== files.length || !hashes.every((h) => /^[0-9a-f]{64}$/.test(h))) {
+  const bytes = files.map((file) => Buffer.from(file).toString('latin1'))
+  const { hashes, errors } = await hashFiles(context, bytes, signal)
+  const found = bytes.map((file) => hashes.get(file))
+  if (found.some((hash) => hash === undefined)) {
     throw new CliError(
       'ERR_RSB_CLI_HASHES_FAILED',
-      `Could not compute the content hashes on ${context.host}: ${result.stderr.trim() || `exit status ${result.exitCode}`}`,
-      { hint: 'Run as root (or let rsb use sudo) to read every file; sha256sum (coreutils) must be installed there.' },
+      `Could not compute the content hashes on ${context.host}: ${errors || 'a file could not be read'}`,
+      {
+        hint: 'Run as root (or let rsb use sudo) to read every file; b2sum (coreutils 8.26 or later) must be installed there.',
+      },
     )
   }
-  return hashes
+  return found as string[]
 }
 
 /** What `rsb versions` found. */
@@ -186,7 +181,7 @@ export interface VersionsResult {
   readonly snapshots: number
   readonly holding: number
   readonly versions: readonly PathVersion[]
-  /** Each version's SHA-256 (files only, with --hash). */
+  /** Each version's content hash (files only, with --hash). */
   readonly hashes: readonly (string | undefined)[]
   /** For a directory: what changed inside it; undefined for anything else. */
   readonly changes: readonly SubtreeChange[] | undefined
@@ -243,7 +238,7 @@ export async function run(args: VersionsArgs, io: MainIo): Promise<number> {
       if (args.hash) {
         const files = versions.flatMap((v, i) => (v.entry.type === 'f' ? [i] : []))
         const byName = new Map(snapshots.map((s) => [s.name, s]))
-        const computed = await hashFiles(
+        const computed = await hashVersions(
           context,
           files.map((i) => path.posix.join(opened.directory(byName.get(versions[i]!.first)!), args.relative)),
           io.signal,
@@ -271,7 +266,7 @@ export function versionsText(args: VersionsArgs, result: VersionsResult): string
   const lines = [
     `Store ${result.store}: ${result.versions.length} version(s) of ${name} in ${result.holding} of ${result.snapshots} snapshot(s)`,
   ]
-  const header = ['FIRST', 'LAST', 'SNAPSHOTS', 'TYPE', 'SIZE', 'MTIME', 'MODE', 'OWNER', 'CHANGE', ...(args.hash ? ['SHA256'] : [])]
+  const header = ['FIRST', 'LAST', 'SNAPSHOTS', 'TYPE', 'SIZE', 'MTIME', 'MODE', 'OWNER', 'CHANGE', ...(args.hash ? ['HASH'] : [])]
   const rows = result.versions.map((v, i) => [
     v.first,
     v.last,
@@ -327,7 +322,7 @@ export function versionsDocument(args: VersionsArgs, result: VersionsResult) {
       change: v.change,
       fields: v.fields,
       ...entryDocument(v.entry),
-      sha256: result.hashes[i],
+      hash: result.hashes[i],
     })),
     changes:
       result.changes?.map((c) => ({
