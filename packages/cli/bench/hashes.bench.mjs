@@ -1,4 +1,4 @@
-// pnpm bench hashes — what recording content hashes costs a backup (issue 13): full `rsb backup` runs of a
+// pnpm bench hashes — what recording content hashes costs a backup: full `rsb backup` runs of a
 // 20,000-file tree (80 MiB) with nothing changed and with 1% of the files changed, interleaved (medians of 3).
 // - The hashing step (the walk of the mirror, the previous snapshot's record, the hashing of the new inodes and the
 //   writing of the record: the manifest's `hashes.seconds`) runs while cp --archive --link copies the mirror. What it

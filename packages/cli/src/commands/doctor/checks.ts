@@ -41,8 +41,8 @@ export interface KnownBadRsync {
 }
 
 /**
- * rsync releases with reported `--link-dest` (hard-link snapshot) problems. Source note: issue 13 of rsb (3.5.0's
- * slow `--link-dest`, the 2025–2026 link-dest regressions), and the rsync issue tracker
+ * rsync releases with reported `--link-dest` (hard-link snapshot) problems. Source note: users' reports of 3.5.0's
+ * slow `--link-dest` and of the 2025–2026 link-dest regressions, and the rsync issue tracker
  * (github.com/RsyncProject/rsync): #715 and #724 "failed verification" regressions of the CVE fixes in 3.4.x
  * receivers (fixed in master by #864, #913), #928 a relative `--link-dest=../…` over SSH failing verification in
  * 3.4.3 (fixed by #953), #915 `--link-dest` through a daemon broken by the security fixes (still seen with 3.5.0
@@ -65,7 +65,7 @@ export const KNOWN_BAD_RSYNC: readonly KnownBadRsync[] = Object.freeze([
     versions: ['3.5.0'],
     status: 'warn',
     problem: 'slow --link-dest reported, and --link-dest through an rsync daemon broken',
-    source: 'rsb issue 13; RsyncProject/rsync#915',
+    source: 'RsyncProject/rsync#915; slow --link-dest reported by users',
   },
 ])
 
