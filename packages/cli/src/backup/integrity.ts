@@ -253,11 +253,13 @@ const LINK_HEALTH_MINIMUM = 20
 /**
  * The warning of a run that changed little but whose snapshot is mostly new inodes (the "every snapshot is a full
  * copy" failure of hard-link backups), naming the likely cause; undefined when the snapshot is linked as it should be.
- * `transferred` is rsync's count of regular files it transferred (undefined: this run did not back up). Pure.
+ * `transferred` is rsync's count of regular files it transferred (undefined: this run did not back up, and only a
+ * snapshot that is all new copies is told). Pure.
  */
 export function linkHealthWarning(links: LinkFigures, transferred: number | undefined): string | undefined {
   if (links.previous === undefined || links.copied < LINK_HEALTH_MINIMUM || links.copied * 2 <= links.files) return undefined
-  if (transferred !== undefined && transferred * 4 >= links.copied) return undefined
+  // a snapshot alone (the daemon's post-xfer exec) does not know what its transfer changed: only a full copy is told
+  if (transferred === undefined ? links.copied < links.files : transferred * 4 >= links.copied) return undefined
   const changed = transferred === undefined ? '' : `, though rsync transferred only ${transferred}`
   return (
     `Link health: ${links.copied} of the ${links.files} files of this snapshot are new copies${changed}: it shares ` +
