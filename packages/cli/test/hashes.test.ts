@@ -50,6 +50,9 @@ describe('hash records', () => {
     ['cut short', Buffer.concat([formatHashRecord(record()).subarray(0, -3)])],
     ['a damaged hash', Buffer.from(`${JSON.stringify(record().header)}\nxyz 1 2 name\0`)],
     ['a damaged size', Buffer.from(`${JSON.stringify(record().header)}\n${HASH} 1 two name\0`)],
+    ['an empty inode', Buffer.from(`${JSON.stringify(record().header)}\n${HASH}  2 name\0`)],
+    ['a hash that is not hex', Buffer.from(`${JSON.stringify(record().header)}\n${'g'.repeat(64)} 1 2 name\0`)],
+    ['fewer entries than its header says (cut at an entry)', Buffer.from(`${JSON.stringify(record().header)}\n${HASH} 1 2 name\0`)],
   ])('refuses a record with %s (ERR_RSB_CLI_HASHES_FAILED, naming the file)', (_what, bytes) => {
     expect(() => parseHashRecord(bytes, '/s/.rsb/hashes/x.hashes')).toThrow(
       expect.objectContaining({ code: 'ERR_RSB_CLI_HASHES_FAILED', message: expect.stringContaining('/s/.rsb/hashes/x.hashes') }),

@@ -9,13 +9,14 @@ import {
   hashesDirectory,
   hashFileName,
   hashFiles,
-  parseHashRecord,
+  HashRecordParser,
   writeHashRecord,
   HASH_ALGORITHM,
   HASH_FORMAT,
   HASH_VERSION,
   type HashEntry,
 } from '../session/hashes.js'
+import { runFields } from '../session/fields.js'
 import type { MirrorRecord, StoreState } from '../session/store.js'
 
 /** The link health of a snapshot: its regular files (each name counted) by whether the previous snapshot holds the inode. */
@@ -46,6 +47,8 @@ export interface IntegrityRequest {
   readonly store: string
   /** The complete copy, in the destination's context (the snapshot's temporary name). */
   readonly copy: string
+  /** The mirror's id (the temporary name of its record carries it). */
+  readonly mirrorId: string
   /** The name the snapshot gets. */
   readonly snapshot: string
   /** The directory and name of the mirror's previous snapshot, if it has one. */
@@ -88,7 +91,9 @@ export async function recordIntegrity(request: IntegrityRequest): Promise<Integr
   }
   const prefix = Buffer.from(`${request.copy}/`).toString('latin1')
   const paths = [...toHash.values()].map((file) => prefix + file.name)
-  const hashed = await hashFiles(context, paths, signal)
+  let toHashBytes = 0
+  for (const file of toHash.values()) toHashBytes += file.size
+  const hashed = await hashFiles(context, paths, signal, toHashBytes)
   const byInode = new Map<number, string>()
   let hashedBytes = 0
   for (const [inode, file] of toHash) {
@@ -101,7 +106,8 @@ export async function recordIntegrity(request: IntegrityRequest): Promise<Integr
   const entries: HashEntry[] = []
   let unhashed = 0
   for (const file of files) {
-    const hash = byInode.get(file.inode) ?? known.get(file.inode)?.hash
+    // an inode that was to be hashed has this run's hash or none (never the previous record's: its size changed)
+    const hash = toHash.has(file.inode) ? byInode.get(file.inode) : known.get(file.inode)?.hash
     if (hash === undefined) unhashed++
     entries.push({ name: file.name, inode: file.inode, size: file.size, hash })
   }
@@ -123,6 +129,7 @@ export async function recordIntegrity(request: IntegrityRequest): Promise<Integr
       },
       entries,
     },
+    request.mirrorId,
     signal,
   )
   return {
@@ -146,16 +153,20 @@ interface CopyFile {
   readonly size: number
 }
 
-// One command for what the step reads: the previous snapshot's hash record (`record LENGTH`, then its bytes), or
-// without one the inodes of the previous snapshot's regular files; then the copy's regular files (`%i %s %P`). All as
-// base64 (names are bytes); `failed` where a find could not read its whole tree.
+// One command for what the step reads, as base64 of NUL-terminated fields: the previous snapshot's hash record
+// (`record`, its first line, its entries, an empty field), or without one `previous` and the inodes of the previous
+// snapshot's regular files, then `end`; then `copy` and the copy's regular files (`%i %s %P`), then `done`.
+// `failed` where a find could not read its whole tree.
 const INPUTS_SCRIPT = `
 set -u
 c=$1 r=$2 p=$3
 {
   if [ -n "$r" ] && [ -f "$r" ] && [ ! -L "$r" ]; then
-    printf 'record %s\\0' "$(wc -c < "$r")"
-    cat -- "$r"
+    printf 'record\\0'
+    head -n 1 -- "$r"
+    printf '\\0'
+    tail -n +2 -- "$r"
+    printf '\\0'
   elif [ -n "$p" ]; then
     printf 'previous\\0'
     find "$p" -type f -printf '%i\\0' || { printf 'failed\\0'; exit 0; }
@@ -175,76 +186,55 @@ interface Inputs {
 
 async function readInputs(context: Context, request: IntegrityRequest): Promise<Inputs> {
   const recordFile = request.previous ? `${hashesDirectory(request.store)}/${hashFileName(request.previous.name)}` : ''
-  const result = await context.run(['sh', '-c', INPUTS_SCRIPT, 'sh', request.copy, recordFile, request.previous?.directory ?? ''], {
-    signal: request.signal,
-    check: false,
-  })
   const failed = (why: string) =>
     new CliError('ERR_RSB_CLI_WALK_FAILED', `Could not read snapshot ${request.snapshot} on ${context.host}: ${why}`)
-  if (result.exitCode !== 0) throw failed(result.stderr.trim() || `exit status ${result.exitCode}`)
-  const text = Buffer.from(result.stdout, 'base64').toString('latin1')
-  let at = 0
   const known: Inputs['known'] = new Map()
-  if (text.startsWith('record ')) {
-    const end = text.indexOf('\0')
-    const length = Number(text.slice('record '.length, end))
-    if (!Number.isSafeInteger(length)) throw failed('its output is damaged')
-    // only the inodes, hashes and sizes are needed (the header is checked as parseHashRecord checks it)
-    const body = text.slice(end + 1, end + 1 + length)
-    const newline = body.indexOf('\n')
-    parseHashRecord(Buffer.from(body.slice(0, newline + 1), 'latin1'), recordFile)
-    for (const entry of recordInodes(body.slice(newline + 1), recordFile)) known.set(entry.inode, entry)
-    at = end + 1 + length
-  }
-  const fields = text.slice(at).split('\0')
-  let i = 0
-  if (fields[i] === 'previous') {
-    for (i++; i < fields.length && fields[i] !== 'end'; i++) {
-      if (fields[i] === 'failed') throw failed(result.stderr.trim() || 'find failed')
-      known.set(Number(fields[i]), undefined)
-    }
-    i++
-  }
-  if (fields[i++] !== 'copy') throw failed('its output is damaged')
   const files: CopyFile[] = []
-  for (; i < fields.length && fields[i] !== 'done'; i++) {
-    const field = fields[i]!
-    if (field === 'failed') throw failed(result.stderr.trim() || 'find failed')
-    const one = field.indexOf(' ')
-    const two = one < 0 ? -1 : field.indexOf(' ', one + 1)
-    if (two < 0) throw failed('its output is damaged')
-    files.push({
-      inode: Number(field.slice(0, one)),
-      size: Number(field.slice(one + 1, two)),
-      name: field.slice(two + 1),
-    })
-  }
-  if (fields[i] !== 'done') throw failed('its output is cut short')
+  const record = new HashRecordParser(recordFile, (entry) => known.set(entry.inode, entry))
+  let part = 'start' as 'start' | 'record' | 'previous' | 'copy' | 'done' | 'failed'
+  const result = await runFields(
+    context,
+    ['sh', '-c', INPUTS_SCRIPT, 'sh', request.copy, recordFile, request.previous?.directory ?? ''],
+    { signal: request.signal, check: false },
+    (field: string) => {
+      switch (part) {
+        case 'start':
+          if (field === 'record' || field === 'previous' || field === 'copy') part = field
+          else throw failed('its output is damaged')
+          return
+        case 'record':
+          if (!record.push(field)) {
+            record.finish()
+            if (field !== 'copy') throw failed('its output is damaged')
+            part = 'copy'
+          }
+          return
+        case 'previous':
+          if (field === 'end') part = 'start'
+          else if (field === 'failed') part = 'failed'
+          else known.set(Number(field), undefined)
+          return
+        case 'copy': {
+          if (field === 'done') part = 'done'
+          else if (field === 'failed') part = 'failed'
+          else {
+            const one = field.indexOf(' ')
+            const two = one < 0 ? -1 : field.indexOf(' ', one + 1)
+            if (two < 0) throw failed('its output is damaged')
+            files.push({ inode: Number(field.slice(0, one)), size: Number(field.slice(one + 1, two)), name: field.slice(two + 1) })
+          }
+          return
+        }
+        case 'done':
+        case 'failed':
+          return
+      }
+    },
+  )
+  if (result.exitCode !== 0) throw failed(result.stderr.trim() || `exit status ${result.exitCode}`)
+  if (part === 'failed') throw failed(result.stderr.trim() || 'find failed')
+  if (part !== 'done') throw failed('its output is cut short')
   return { known, files }
-}
-
-/** The inodes, hashes and sizes of a hash record's entries (its text after the header, as latin1). */
-function* recordInodes(text: string, file: string): Generator<{ inode: number; hash: string | undefined; size: number }> {
-  for (let from = 0; from < text.length;) {
-    const end = text.indexOf('\0', from)
-    const one = text.indexOf(' ', from)
-    const two = one < 0 ? -1 : text.indexOf(' ', one + 1)
-    const three = two < 0 ? -1 : text.indexOf(' ', two + 1)
-    const hash = text.slice(from, one)
-    const inode = Number(text.slice(one + 1, two))
-    const size = Number(text.slice(two + 1, three))
-    if (
-      end < 0 ||
-      three < 0 ||
-      three > end ||
-      (hash.length !== 64 && hash !== '-') ||
-      !Number.isSafeInteger(inode) ||
-      !Number.isSafeInteger(size)
-    )
-      throw new CliError('ERR_RSB_CLI_HASHES_FAILED', `The hash record ${file} cannot be read: an entry is damaged.`, { path: file })
-    yield { inode, hash: hash === '-' ? undefined : hash, size }
-    from = end + 1
-  }
 }
 
 /** Below this many new inodes a snapshot is never said to be a full copy (small trees change a lot in proportion). */

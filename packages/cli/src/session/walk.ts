@@ -3,6 +3,7 @@
 // `rsb verify`) and the backup's hash records. Metadata only: no file is read.
 import type { Context } from '@rsb/exec'
 import { CliError } from '../errors.js'
+import { runFields, splitFields } from './fields.js'
 import type { CatalogSnapshot } from './catalog.js'
 
 /** One entry of a tree, as `find -printf` sees it (never following a symbolic link). */
@@ -56,23 +57,23 @@ done; printf 'done\\0'; } | base64 -w0
 
 /**
  * Walks `roots` (absolute paths in the context) in one command, each with `find` (symbolic links are never followed,
- * not even a root that is one). Metadata only.
+ * not even a root that is one). Metadata only. The output is read as it arrives (see fields.ts).
  *
  * @throws {CliError} ERR_RSB_CLI_WALK_FAILED when find could not read all of a tree (its error is in the message)
  */
 export async function walkTrees(context: Context, roots: readonly string[], signal: AbortSignal | undefined): Promise<WalkedTree[]> {
   if (roots.length === 0) return []
-  const result = await context.run(['sh', '-c', WALK_SCRIPT, 'sh', ...roots], { signal, check: false })
-  const trees = result.exitCode === 0 ? parseWalk(Buffer.from(result.stdout, 'base64')) : undefined
-  if (trees === undefined) {
-    throw new CliError(
-      'ERR_RSB_CLI_WALK_FAILED',
-      `Could not read the snapshots on ${context.host}: ${result.stderr.trim() || `exit status ${result.exitCode}`}`,
-      {
-        hint: 'Run as root (or let rsb use sudo): snapshots keep the owners and modes of SOURCE.',
-      },
-    )
-  }
+  const parser = new WalkParser()
+  const failed = (why: string) =>
+    new CliError('ERR_RSB_CLI_WALK_FAILED', `Could not read the snapshots on ${context.host}: ${why}`, {
+      hint: 'Run as root (or let rsb use sudo): snapshots keep the owners and modes of SOURCE.',
+    })
+  const result = await runFields(context, ['sh', '-c', WALK_SCRIPT, 'sh', ...roots], { signal, check: false }, (field) =>
+    parser.push(field),
+  )
+  if (result.exitCode !== 0) throw failed(result.stderr.trim() || `exit status ${result.exitCode}`)
+  const trees = parser.finish()
+  if (trees === undefined) throw failed(result.stderr.trim() || 'find failed')
   return trees
 }
 
@@ -83,34 +84,77 @@ export async function walkTrees(context: Context, roots: readonly string[], sign
  * @throws {CliError} ERR_RSB_CLI_WALK_FAILED for output that is cut short or not the script's
  */
 export function parseWalk(output: Buffer): WalkedTree[] | undefined {
-  // latin1 maps each byte to one character and back: the split and the fields cost string operations only
-  const fields = output.toString('latin1').split('\0')
-  const trees: WalkedTree[] = []
-  let i = 0
-  const bad = () => new CliError('ERR_RSB_CLI_WALK_FAILED', 'The walk of the snapshots gave output rsb cannot read.')
-  while (fields[i] !== 'done') {
-    if (fields[i] === 'failed') return undefined
-    if (fields[i] !== 'root' || i + 1 >= fields.length) throw bad()
-    const root = Buffer.from(fields[i + 1]!, 'latin1').toString('utf8')
-    i += 2
-    if (fields[i] === 'missing') {
-      trees.push({ root, entries: undefined })
-      i += 2
-      continue
+  const parser = new WalkParser()
+  for (const field of splitFields(output)) parser.push(field)
+  return parser.finish()
+}
+
+const bad = () => new CliError('ERR_RSB_CLI_WALK_FAILED', 'The walk of the snapshots gave output rsb cannot read.')
+
+/** The walk script's fields, one at a time (latin1 strings of their bytes). */
+class WalkParser {
+  readonly #trees: WalkedTree[] = []
+  #state: 'root' | 'name' | 'first' | 'meta' | 'target' | 'missing-end' | 'done' | 'failed' = 'root'
+  #root = ''
+  #entries: TreeEntry[] = []
+  #meta = ''
+
+  push(field: string): void {
+    switch (this.#state) {
+      case 'root':
+        if (field === 'done') this.#state = 'done'
+        else if (field === 'failed') this.#state = 'failed'
+        else if (field === 'root') this.#state = 'name'
+        else throw bad()
+        return
+      case 'name':
+        this.#root = Buffer.from(field, 'latin1').toString('utf8')
+        this.#state = 'first'
+        return
+      case 'first':
+        if (field === 'missing') {
+          this.#trees.push({ root: this.#root, entries: undefined })
+          this.#state = 'missing-end'
+          return
+        }
+        this.#entries = []
+        this.#state = 'meta'
+        this.push(field)
+        return
+      case 'missing-end':
+        if (field !== 'end') throw bad()
+        this.#state = 'root'
+        return
+      case 'meta':
+        if (field === 'end') {
+          this.#trees.push({ root: this.#root, entries: this.#entries })
+          this.#entries = []
+          this.#state = 'root'
+        } else if (field === 'failed') this.#state = 'failed'
+        else {
+          this.#meta = field
+          this.#state = 'target'
+        }
+        return
+      case 'target': {
+        const entry = parseEntry(this.#meta, field)
+        if (entry === undefined) throw bad()
+        this.#entries.push(entry)
+        this.#state = 'meta'
+        return
+      }
+      case 'done':
+      case 'failed':
+        return
     }
-    const entries: TreeEntry[] = []
-    while (i < fields.length - 1 && fields[i] !== 'end') {
-      if (fields[i] === 'failed') return undefined
-      const entry = parseEntry(fields[i]!, fields[i + 1])
-      if (entry === undefined) throw bad()
-      entries.push(entry)
-      i += 2
-    }
-    if (fields[i] !== 'end') throw bad()
-    i++
-    trees.push({ root, entries })
   }
-  return trees
+
+  /** The trees (undefined when find failed). @throws {CliError} ERR_RSB_CLI_WALK_FAILED for output cut short */
+  finish(): WalkedTree[] | undefined {
+    if (this.#state === 'failed') return undefined
+    if (this.#state !== 'done') throw bad()
+    return this.#trees
+  }
 }
 
 // oxlint-disable-next-line no-control-regex -- bytes above 0x7f are what needs decoding
