@@ -177,21 +177,31 @@ describe.skipIf(!isRoot)('content hashes and rsb verify (needs root: FUSE, sshd)
     expect(text.stdout).toContain(`changed    ${c}  ${HOSTILE_NAME}: its content differs`)
   }, 60_000)
 
-  it('a file that is not UTF-8 and a snapshot without recorded hashes (unverifiable, not failed)', async () => {
+  it('a file that is not UTF-8; a snapshot without recorded hashes (unverifiable, not failed); a record removed by hand (failed)', async () => {
     const { store, destination, names } = await threeRuns()
     rot(Buffer.concat([Buffer.from(`${path.join(store, names[2]!)}/`), LATIN1]))
+    // a snapshot made before rsb recorded hashes: no record, and no `hashes` in its manifest
     fs.rmSync(path.join(store, '.rsb/hashes', `${names[0]}.hashes`))
+    const recordFile = path.join(store, '.rsb/snapshots', `${names[0]}.json`)
+    const snapshotRecord = JSON.parse(fs.readFileSync(recordFile, 'utf8')) as { manifest: Record<string, unknown> }
+    delete snapshotRecord.manifest.hashes
+    fs.writeFileSync(recordFile, `${JSON.stringify(snapshotRecord)}\n`)
     const result = await verify(['--json', destination])
     expect(result.document!.snapshots.map((s) => s.status)).toEqual(['unverifiable', 'failed', 'failed'])
     expect(result.document!.problems.map((p) => [p.kind, Buffer.from(p.path).equals(Buffer.from('caf\uFFFD'))])).toEqual([
       ['changed', true],
       ['changed', true],
     ])
+    // a record removed although the manifest says its backup wrote one (tampering): a failure, never unverifiable
     fs.rmSync(path.join(store, '.rsb/hashes', `${names[1]}.hashes`))
-    fs.rmSync(path.join(store, '.rsb/hashes', `${names[2]}.hashes`))
-    const none = await verify([destination])
-    expect(none.code).toBe(0)
-    expect(none.stdout.match(/unverifiable: no hashes were recorded/g)).toHaveLength(3)
+    const removed = await verify(['--json', destination, names[1]!])
+    expect(removed.code).toBe(1)
+    expect(removed.document!.problems).toEqual([
+      { snapshot: names[1], kind: 'record', path: '', detail: 'its hash record is gone (its backup recorded one)' },
+    ])
+    const text = await verify([destination])
+    expect(text.code).toBe(1)
+    expect(text.stdout.match(/unverifiable: no hashes were recorded/g)).toHaveLength(1)
   }, 60_000)
 
   it('--sample reads that share of the inodes (missing and added files are still all found); a damaged record fails', async () => {

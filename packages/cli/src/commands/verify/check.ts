@@ -4,7 +4,7 @@
 import { randomInt } from 'node:crypto'
 import type { Context } from '@rsb/exec'
 import { isRsbError } from '../../errors.js'
-import { hashFiles, readHashRecord, type HashEntry, type HashRecord } from '../../session/hashes.js'
+import { hashFiles, readHashEntries, type HashEntry, type HashHeader } from '../../session/hashes.js'
 import { walkTrees, type TreeEntry } from '../../session/walk.js'
 
 /** What is wrong with one file of a snapshot. */
@@ -30,8 +30,11 @@ export interface Problem {
 
 export interface SnapshotVerdict {
   readonly name: string
-  /** `unverifiable`: no hashes were recorded for it (made before rsb recorded them, or its hashing failed). */
-  readonly status: 'ok' | 'failed' | 'unverifiable'
+  /**
+   * `unverifiable`: no hashes were recorded for it (made before rsb recorded them, or its hashing failed); `gone`:
+   * deleted while it was verified (a rotation: verify takes no lock).
+   */
+  readonly status: 'ok' | 'failed' | 'unverifiable' | 'gone'
   /** Regular files recorded, and how many of them were read and compared (fewer with a sample). */
   readonly files: number
   readonly checked: number
@@ -51,8 +54,8 @@ export interface Verification {
 export interface VerifyRequest {
   readonly context: Context
   readonly store: string
-  /** The snapshots to verify (names), oldest first. */
-  readonly snapshots: readonly string[]
+  /** The snapshots to verify, oldest first, and whether their manifests say their backups recorded hashes. */
+  readonly snapshots: readonly { readonly name: string; readonly hashesRecorded: boolean }[]
   /** The share of the recorded files to read, 0 < sample ≤ 100 (100: all). */
   readonly sample: number
   readonly signal: AbortSignal | undefined
@@ -87,37 +90,42 @@ interface Expectation {
  */
 export async function verifySnapshots(request: VerifyRequest): Promise<Verification> {
   const { context, store, signal } = request
-  const records = new Map<string, HashRecord | undefined>()
   const problems: Problem[] = []
+  // per current inode, the files expected to hold it (a shared inode is read once, judged for every snapshot)
+  const expected = new Map<number, { path: string; size: number; expectations: Expectation[] }>()
+  const counts = new Map<string, { files: number; unhashed: number }>()
   const failedRecords = new Set<string>()
-  for (const name of request.snapshots) {
+  const gone = new Set<string>()
+  // one snapshot at a time: its record (read entry by entry) and its walk, so that memory holds one tree
+  for (const { name, hashesRecorded } of request.snapshots) {
+    const recorded = new Map<string, HashEntry>()
+    let header: HashHeader | undefined
     try {
-      records.set(name, await readHashRecord(context, store, name, signal))
+      header = await readHashEntries(context, store, name, signal, (entry) => recorded.set(entry.name, entry))
     } catch (error) {
       if (signal?.aborted || !isRsbError(error) || error.code !== 'ERR_RSB_CLI_HASHES_FAILED') throw error
       failedRecords.add(name)
       problems.push({ snapshot: name, kind: 'record', path: '', detail: error.message })
+      continue
     }
-  }
-  const walked = request.snapshots.filter((name) => records.get(name) !== undefined)
-  const trees = await walkTrees(
-    context,
-    walked.map((name) => `${store}/${name}`),
-    signal,
-  )
-  // per current inode, the files expected to hold it (a shared inode is read once, judged for every snapshot)
-  const expected = new Map<number, { path: string; size: number; expectations: Expectation[] }>()
-  const counts = new Map<string, { files: number; unhashed: number }>()
-  walked.forEach((name, index) => {
-    const record = records.get(name)!
+    if (header === undefined) {
+      // its manifest says its backup recorded hashes: the record was removed since
+      if (hashesRecorded) {
+        failedRecords.add(name)
+        problems.push({ snapshot: name, kind: 'record', path: '', detail: 'its hash record is gone (its backup recorded one)' })
+      }
+      continue
+    }
+    const [tree] = await walkTrees(context, [`${store}/${name}`], signal)
+    if (tree?.entries === undefined) {
+      gone.add(name)
+      continue
+    }
     const files = new Map<string, TreeEntry>()
     const others = new Map<string, TreeEntry>()
-    for (const entry of trees[index]?.entries ?? []) (entry.type === 'f' ? files : others).set(latin1(entry.name), entry)
+    for (const entry of tree.entries) (entry.type === 'f' ? files : others).set(latin1(entry.name), entry)
     let unhashed = 0
-    const recorded = new Set<string>()
-    for (const entry of record.entries) {
-      const key = entry.name
-      recorded.add(key)
+    for (const [key, entry] of recorded) {
       const file = files.get(key)
       const path = utf8(entry.name)
       if (file === undefined) {
@@ -130,12 +138,12 @@ export async function verifySnapshots(request: VerifyRequest): Promise<Verificat
         })
         continue
       }
-      if (entry.hash === undefined) {
-        unhashed++
-        continue
-      }
       if (file.size !== entry.size) {
         problems.push({ snapshot: name, kind: 'changed', path, detail: `its size is ${file.size} bytes, recorded ${entry.size}` })
+        continue
+      }
+      if (entry.hash === undefined) {
+        unhashed++
         continue
       }
       const slot = expected.get(file.inode) ?? { path: latin1(Buffer.from(`${store}/${name}/`)) + key, size: file.size, expectations: [] }
@@ -146,8 +154,8 @@ export async function verifySnapshots(request: VerifyRequest): Promise<Verificat
       if (!recorded.has(key))
         problems.push({ snapshot: name, kind: 'extra', path: file.path, detail: 'not in the snapshot when it was made' })
     }
-    counts.set(name, { files: record.entries.length, unhashed })
-  })
+    counts.set(name, { files: recorded.size, unhashed })
+  }
   const slots = [...expected.values()]
   const share = Math.min(100, request.sample)
   const size = share >= 100 ? slots.length : Math.min(slots.length, Math.ceil((slots.length * share) / 100))
@@ -157,6 +165,7 @@ export async function verifySnapshots(request: VerifyRequest): Promise<Verificat
     context,
     read.map((slot) => slot.path),
     signal,
+    read.reduce((sum, slot) => sum + slot.size, 0),
   )
   const checked = new Map<string, number>()
   let bytesRead = 0
@@ -174,11 +183,12 @@ export async function verifySnapshots(request: VerifyRequest): Promise<Verificat
       }
     }
   }
-  const order = new Map(request.snapshots.map((name, i) => [name, i]))
+  const order = new Map(request.snapshots.map(({ name }, i) => [name, i]))
   problems.sort((a, b) => order.get(a.snapshot)! - order.get(b.snapshot)! || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-  const snapshots: SnapshotVerdict[] = request.snapshots.map((name) => {
+  const snapshots: SnapshotVerdict[] = request.snapshots.map(({ name }) => {
     const count = counts.get(name)
     const found = problems.filter((p) => p.snapshot === name).length
+    if (gone.has(name)) return { name, status: 'gone', files: 0, checked: 0, unhashed: 0, problems: 0 }
     if (count === undefined && !failedRecords.has(name))
       return { name, status: 'unverifiable', files: 0, checked: 0, unhashed: 0, problems: 0 }
     return {

@@ -113,13 +113,17 @@ export async function run(args: VerifyArgs, io: MainIo): Promise<number> {
       const catalog = buildCatalog(opened.state, opened.mirrorNames, { scheme: DEFAULT_ROTATION_SCHEME, keepLatest: 0, now: new Date() })
       store = catalog.store
       const all = readableSnapshots(catalog.snapshots)
-      const names =
-        args.snapshots.length === 0
-          ? all.map((s) => s.name)
-          : [...new Set(args.snapshots.map((given) => findSnapshot(all, given, args.destination).name))]
+      const chosen =
+        args.snapshots.length === 0 ? all : [...new Set(args.snapshots.map((given) => findSnapshot(all, given, args.destination)))]
       const order = new Map(all.map((s, i) => [s.name, i]))
-      names.sort((a, b) => order.get(a)! - order.get(b)!)
-      result = await verifySnapshots({ context: opened.context, store, snapshots: names, sample: args.sample, signal: io.signal })
+      chosen.sort((a, b) => order.get(a.name)! - order.get(b.name)!)
+      result = await verifySnapshots({
+        context: opened.context,
+        store,
+        snapshots: chosen.map((s) => ({ name: s.name, hashesRecorded: s.manifest?.hashes !== undefined })),
+        sample: args.sample,
+        signal: io.signal,
+      })
     } finally {
       await opened.close()
     }
@@ -157,9 +161,11 @@ export function verifyText(result: Verification, store: string, args: VerifyArgs
   const width = Math.max(...result.snapshots.map((s) => s.name.length))
   for (const s of result.snapshots) {
     const what =
-      s.status === 'unverifiable'
-        ? 'unverifiable: no hashes were recorded when it was made'
-        : `${s.status === 'ok' ? 'ok' : `FAILED: ${s.problems} problem(s)`}, ${s.checked} of ${s.files} file(s) checked${s.unhashed > 0 ? `, ${s.unhashed} unreadable when recorded` : ''}`
+      s.status === 'gone'
+        ? 'gone: deleted while it was verified (a rotation)'
+        : s.status === 'unverifiable'
+          ? 'unverifiable: no hashes were recorded when it was made'
+          : `${s.status === 'ok' ? 'ok' : `FAILED: ${s.problems} problem(s)`}, ${s.checked} of ${s.files} file(s) checked${s.unhashed > 0 ? `, ${s.unhashed} unreadable when recorded` : ''}`
     lines.push(`  ${s.name.padEnd(width)}  ${what}`)
   }
   if (result.problems.length > 0) {
