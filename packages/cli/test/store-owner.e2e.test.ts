@@ -34,7 +34,7 @@ async function storeWithOneRun(): Promise<{ t: string; source: string; store: st
   const latest = path.join(t, 'b/latest')
   const first = await runRsb([...QUIET, source, latest])
   expect(first.code, first.stderr).toBe(0)
-  expect((await fs.readdir(path.join(t, 'b/.rsb'))).sort()).toEqual(['mirrors', 'runs', 'snapshots', 'store.json', 'synced'])
+  expect((await fs.readdir(path.join(t, 'b/.rsb'))).sort()).toEqual(['hashes', 'mirrors', 'runs', 'snapshots', 'store.json', 'synced'])
   return { t, source, store: path.join(t, 'b'), latest }
 }
 
@@ -98,6 +98,15 @@ describe.skipIf(!isRoot)('a store another user could steer is refused before any
       async ({ store }) => {
         await fs.chown(path.join(store, '.rsb/runs'), other.uid, other.gid)
         return path.join(store, '.rsb/runs')
+      },
+    ],
+    [
+      // the hash records decide what rsb verify says and are carried into the next snapshot's record: another user who
+      // could write them could hide a change made to a snapshot
+      '.rsb/hashes owned by the other user',
+      async ({ store }) => {
+        await fs.chown(path.join(store, '.rsb/hashes'), other.uid, other.gid)
+        return path.join(store, '.rsb/hashes')
       },
     ],
     [

@@ -163,8 +163,9 @@ export async function rotateSnapshots(step: RotateStep): Promise<RotateResult> {
       if (deleted.length === 1) await context.run(['mkdir', '-p', '--', deleting], { ionice: undefined, signal: step.signal })
       const hidden = `${deleting}/${decision.name}.${Date.now()}`
       await context.run(['mv', '--no-target-directory', '--', path, hidden], { ionice: undefined, signal: step.signal })
-      await removeRecords(context, metadataPath(store, 'snapshots'), [snapshotFileName(decision.name)], step.signal)
+      // the hash record first: a run killed in between leaves the snapshot record, by which the next run removes both
       await removeRecords(context, hashesDirectory(store), [hashFileName(decision.name)], step.signal)
+      await removeRecords(context, metadataPath(store, 'snapshots'), [snapshotFileName(decision.name)], step.signal)
       await context.run(['rm', '-fR', '--', hidden], { signal: step.signal, capture: false })
       logger.log('verbose', `Deleted ${path} in ${formatDuration(performance.now() - started)}.`)
     } catch (error) {

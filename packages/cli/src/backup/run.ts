@@ -114,6 +114,7 @@ async function snapshotIntegrity(
   logger: Logger,
   request: {
     store: string
+    mirrorId: string
     copy: string
     snapshot: string
     previous: string | undefined
@@ -128,6 +129,7 @@ async function snapshotIntegrity(
     report = await recordIntegrity({
       context,
       store: request.store,
+      mirrorId: request.mirrorId,
       copy: request.copy,
       snapshot: request.snapshot,
       previous:
@@ -342,17 +344,18 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         dryRun: options.dryRun,
         signal,
         // the link health and the hashes read the mirror while cp copies it (the copy has the mirror's inodes)
-        alongside: (snapshot: string) => {
+        alongside: (snapshot: string, stop: AbortSignal) => {
           const stats = summary.rsync?.statistics
           integrity = snapshotIntegrity(destination, logger, {
             store: plan.store,
+            mirrorId: mirror.id,
             copy: plan.destination,
             snapshot,
             previous: previousSnapshot(paths.state, mirror, new Date()),
             // the files this run meant to give new inodes: those rsync transferred, those moved aside for exactness
             transferred: stats?.regularFilesTransferred === undefined ? undefined : stats.regularFilesTransferred + renewed,
             warnings: integrityWarnings,
-            signal,
+            signal: stop,
           })
           return integrity
         },

@@ -3,7 +3,7 @@ import { formatSnapshotName, parseSnapshotName } from '@rsb/rotation'
 import { formatDuration, joinPath } from '@rsb/rotation/io'
 import { CliError } from '../errors.js'
 import type { Logger } from '../kit/log.js'
-import { hashesDirectory, hashFileName } from '../session/hashes.js'
+import { hashesDirectory, hashFileName, hashTemporaryPrefix } from '../session/hashes.js'
 import {
   metadataPath,
   removeRecords,
@@ -42,9 +42,10 @@ export interface SnapshotStep {
   /**
    * Work on the mirror that runs while cp copies it (the copy shares every inode with the mirror, which nothing
    * changes meanwhile: the run holds its lock), started once the snapshot's name is claimed; awaited before the
-   * snapshot is named or its claim released. Its failures are its own (it is awaited, never thrown from here).
+   * snapshot is named or its claim released. Its failures are its own (it is awaited, never thrown from here). Its
+   * signal is the run's, and is also aborted when the copy fails (nothing waits for work whose snapshot is not made).
    */
-  readonly alongside?: ((snapshot: string) => Promise<unknown>) | undefined
+  readonly alongside?: ((snapshot: string, signal: AbortSignal) => Promise<unknown>) | undefined
 }
 
 /** How many snapshot names (one per second) are tried before giving up. */
@@ -84,6 +85,11 @@ export async function removeLeftovers(step: SnapshotStep, state: StoreState): Pr
     await context.run(['rm', '-fR', '--', target], { signal: step.signal })
     removed.push(target)
   }
+  // hash records of this mirror's killed runs, half written (their temporary names carry the mirror's id)
+  await context.run(
+    ['find', hashesDirectory(step.store), '-maxdepth', '1', '-type', 'f', '-name', `${hashTemporaryPrefix(mirror.id)}*`, '-delete'],
+    { signal: step.signal, check: false, ionice: undefined },
+  )
   const stale = [...state.snapshots.values()].filter((r) => r.mirror === mirror.id && state.entries.get(r.snapshot) !== 'd')
   if (stale.length > 0) {
     logger.log('verbose', `Removing ${stale.length} record(s) of snapshots that no longer exist.`)
@@ -206,7 +212,9 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
       .then(() => removeRecords(context, records, [snapshotFileName(name)]))
       .catch(() => undefined)
   const started = performance.now()
-  const alongside = step.alongside?.(name).catch(() => undefined)
+  const stopAlongside = new AbortController()
+  const alongsideSignal = step.signal ? AbortSignal.any([step.signal, stopAlongside.signal]) : stopAlongside.signal
+  const alongside = step.alongside?.(name, alongsideSignal).catch(() => undefined)
   const temporary = joinPath(step.store, `${TEMPORARY_PREFIX}${step.mirror.id}-${process.pid}-${Date.now()}`)
   const warnings: string[] = []
   logger.log('info', `Creating snapshot: ${target}`)
@@ -237,6 +245,7 @@ export async function createSnapshot(step: SnapshotStep): Promise<SnapshotResult
     if (step.manifest) await writeManifest(step, records, record, temporary, warnings)
   } catch (error) {
     // also when stopped (SIGINT/SIGTERM): the half copy and the claim go now, not at the next run
+    stopAlongside.abort('the copy failed')
     await alongside
     await context.run(['rm', '-fR', '--', temporary], { check: false })
     await release()

@@ -261,6 +261,7 @@ export async function diagnose(args: DoctorArgs, io: MainIo, logger: Logger, sea
         ),
       )
     }
+    checks.push(await hashingCheck(context, signal))
     const ssh = target.destination.kind === 'ssh'
     const facts = await probePath(context, target.destination.directory, { tilde: ssh, what: 'DESTINATION', signal })
     if (facts.type === 'symlink' || facts.type === 'other') {
@@ -383,6 +384,20 @@ export function doctorDocument(report: DoctorReport, args: DoctorArgs) {
     worst: worstStatus(report.checks),
     exitCode: exitStatusOf(report.checks),
     error: undefined,
+  }
+}
+
+/** Whether the destination can hash content as the backups do for rsb verify (`b2sum -l 256 -z`, coreutils 8.30). */
+async function hashingCheck(context: Context, signal: AbortSignal | undefined): Promise<Check> {
+  const where = context.kind === 'ssh' ? ` on ${context.host}` : ''
+  const result = await context.run(['sh', '-c', 'b2sum -l 256 -z < /dev/null'], { check: false, signal, ionice: undefined })
+  if (result.exitCode === 0) return { id: 'hashing', title: 'content hashes', status: 'ok', detail: `b2sum -l 256 -z works${where}` }
+  return {
+    id: 'hashing',
+    title: 'content hashes',
+    status: 'warn',
+    detail: `b2sum -l 256 -z does not work${where} (${result.stderr.trim() || `exit status ${result.exitCode}`}): backups record no content hashes, and rsb verify reports their snapshots as unverifiable`,
+    hint: 'Install coreutils 8.30 or later there.',
   }
 }
 
