@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { isRoot, runChecked, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { HOSTILE_NAME, runRsb, snapshotsIn } from './helpers.ts'
+import { HOSTILE_NAME, runRsb, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 /** Every snapshot is kept (the default scheme keeps one an hour). */
@@ -245,6 +245,62 @@ describe.skipIf(!isRoot)('content hashes and rsb verify (needs root: FUSE, sshd)
     expect(unknown.code).toBe(1)
     expect(unknown.document!.error?.code).toBe('ERR_RSB_CLI_SNAPSHOT_NOT_FOUND')
     expect((await verify([path.dirname(destination) + '/nothing-here'])).stderr).toContain('ERR_RSB_CLI_NOT_A_BACKUP')
+  }, 60_000)
+})
+
+describe.skipIf(!isRoot)('hash records and interrupted runs (needs root)', () => {
+  it('a backup killed (SIGKILL, with its children) while it hashes: the next run leaves no record without its snapshot, and verifies clean', async () => {
+    const { t, store, source, destination, names } = await threeRuns()
+    fs.writeFileSync(path.join(source, 'dir/f5'), 'changed for the fourth run\n')
+    // b2sum waits (with the files to hash) until the test has killed the run: the kill lands inside the hashing
+    const bin = path.join(t, 'bin')
+    const waiting = path.join(t, 'waiting')
+    const b2sum = execFileSync('sh', ['-c', 'command -v b2sum'], { encoding: 'utf8' }).trim()
+    await writeProgram(bin, 'b2sum', `[ "$#" -gt 3 ] && { echo $$ > ${JSON.stringify(waiting)}; exec sleep 60; }\nexec ${b2sum} "$@"`)
+    const run = startRsb([...QUIET, ...KEEP, source, destination], {
+      path: [bin],
+      detached: true,
+      env: clockAt(new Date(Date.UTC(2026, 10, 24, 3))),
+    })
+    const started = () => fs.existsSync(waiting) && fs.readFileSync(waiting, 'utf8').trim() !== ''
+    for (let i = 0; i < 300 && !started(); i++) await new Promise((r) => setTimeout(r, 100))
+    expect(started(), run.stderr()).toBe(true)
+    // rsb's group, then the group of the hashing command (rsb runs commands in groups of their own): all of it dies
+    const hashing = Number(execFileSync('ps', ['-o', 'pgid=', '-p', fs.readFileSync(waiting, 'utf8').trim()], { encoding: 'utf8' }))
+    process.kill(-run.child.pid!, 'SIGKILL')
+    process.kill(-hashing, 'SIGKILL')
+    await run.done
+    // what it left: a temporary copy and its claim, perhaps a half-written record (all the next run's to remove)
+    expect(fs.readdirSync(store).some((n) => n.startsWith('.rsb-snapshot-'))).toBe(true)
+    const next = await runRsb([...QUIET, ...KEEP, source, destination], { env: clockAt(new Date(Date.UTC(2026, 10, 25, 3))) })
+    expect(next.code, next.stderr).toBe(0)
+    const now = await snapshotsIn(store)
+    expect(now).toHaveLength(names.length + 1)
+    expect(
+      fs
+        .readdirSync(store)
+        .filter((n) => n.startsWith('.'))
+        .sort(),
+    ).toEqual(['.rsb'])
+    expect(fs.readdirSync(path.join(store, '.rsb/hashes')).sort()).toEqual(now.map((n) => `${n}.hashes`))
+    expect(fs.readdirSync(path.join(store, '.rsb/snapshots')).sort()).toEqual(now.map((n) => `${n}.json`))
+    expect(manifestOf(store, now.at(-1)!).hashes).toMatchObject({ files: 41, hashedFiles: 1 })
+    const result = await verify(['--json', destination])
+    expect(result.code, result.stdout).toBe(0)
+    expect(result.document!.snapshots.every((s) => s.status === 'ok')).toBe(true)
+  }, 90_000)
+
+  it('a half-written record of this mirror is removed by its next run; one of another mirror of the store is left alone', async () => {
+    const { store, source, destination } = await threeRuns()
+    const id = (JSON.parse(fs.readFileSync(path.join(store, '.rsb/mirrors/latest.json'), 'utf8')) as { id: string }).id
+    const hashes = path.join(store, '.rsb/hashes')
+    fs.writeFileSync(path.join(hashes, `.tmp.${id}.AbCdEf12`), 'half')
+    fs.writeFileSync(path.join(hashes, '.tmp.ffffffff.AbCdEf12'), 'another mirror at work')
+    const result = await runRsb([...QUIET, ...KEEP, source, destination], { env: clockAt(new Date(Date.UTC(2026, 10, 24, 3))) })
+    expect(result.code, result.stderr).toBe(0)
+    expect(fs.readdirSync(hashes).filter((n) => n.startsWith('.'))).toEqual(['.tmp.ffffffff.AbCdEf12'])
+    // no probe of hard links was left in the store either (new mirrors are probed by making one)
+    expect(fs.readdirSync(store).filter((n) => n.startsWith('.'))).toEqual(['.rsb'])
   }, 60_000)
 })
 
