@@ -1,5 +1,5 @@
 // pnpm bench hashes — what recording content hashes costs a backup: full `rsb backup` runs of a
-// 20,000-file tree (80 MiB) with nothing changed and with 1% of the files changed, interleaved (medians of 3).
+// 20,000-file tree (80 MiB) with nothing changed and with 1% of the files changed, interleaved (medians of 5).
 // - The hashing step (the walk of the mirror, the previous snapshot's record, the hashing of the new inodes and the
 //   writing of the record: the manifest's `hashes.seconds`) runs while cp --archive --link copies the mirror. What it
 //   adds to the run is the snapshot step ("Took … to create snapshot") minus the same cp -al run alone (the baseline,
@@ -62,7 +62,7 @@ try {
   const some = []
   const reread = []
   const copy = []
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     still.push(backup())
     const target = path.join(dir, 'copy')
     const copying = performance.now()

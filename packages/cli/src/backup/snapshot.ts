@@ -85,9 +85,17 @@ export async function removeLeftovers(step: SnapshotStep, state: StoreState): Pr
     await context.run(['rm', '-fR', '--', target], { signal: step.signal })
     removed.push(target)
   }
-  // hash records of this mirror's killed runs, half written (their temporary names carry the mirror's id)
+  // hash records of this mirror's killed runs, half written (their temporary names carry the mirror's id); through sh,
+  // which the README's least-privilege sudoers rule allows (find is not in it)
   await context.run(
-    ['find', hashesDirectory(step.store), '-maxdepth', '1', '-type', 'f', '-name', `${hashTemporaryPrefix(mirror.id)}*`, '-delete'],
+    [
+      'sh',
+      '-c',
+      '[ -d "$1" ] || exit 0; find "$1" -maxdepth 1 -type f -name "$2*" -delete',
+      'sh',
+      hashesDirectory(step.store),
+      hashTemporaryPrefix(mirror.id),
+    ],
     { signal: step.signal, check: false, ionice: undefined },
   )
   const stale = [...state.snapshots.values()].filter((r) => r.mirror === mirror.id && state.entries.get(r.snapshot) !== 'd')
