@@ -7,25 +7,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { isRoot, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { BIN, HOSTILE_NAME, listing, runRecords, runRsb, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
+import { BIN, clockAt, HOSTILE_NAME, listing, nameAt, runRecords, runRsb, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 const DAY = 86_400_000
-
-const FAKETIME_LIBRARY = execFileSync('dpkg', ['-L', 'libfaketime'], { encoding: 'utf8' })
-  .split('\n')
-  .find((line) => line.endsWith('/libfaketime.so.1'))
-
-/** `YYYY-MM-DD HH:MM:SS` in UTC (the tests' TZ): a snapshot's name at that moment. */
-function nameAt(date: Date): string {
-  return date.toISOString().slice(0, 19).replace('T', ' ')
-}
-
-/** The environment of a run whose clock starts at `date` (and runs on). */
-function clockAt(date: Date): Record<string, string> {
-  expect(FAKETIME_LIBRARY, 'libfaketime is needed (scripts/setup.sh installs the faketime package)').toBeDefined()
-  return { LD_PRELOAD: FAKETIME_LIBRARY as string, FAKETIME: `@${nameAt(date)}`, FAKETIME_DONT_FAKE_MONOTONIC: '1' }
-}
 
 /** Runs rsb and expects exit 0. */
 async function ok(args: readonly string[], env: Record<string, string> = {}) {

@@ -6,28 +6,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { isRoot, makeTempDir, startSshd, testdir, writeTree, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HOSTILE_NAME, listing, runRsb, snapshotsIn } from './helpers.ts'
+import { clockAt as clockAtWithStat, HOSTILE_NAME, listing, runRsb, snapshotsIn } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 const DAY = 86_400_000
 
-const FAKETIME_LIBRARY = execFileSync('dpkg', ['-L', 'libfaketime'], { encoding: 'utf8' })
-  .split('\n')
-  .find((line) => line.endsWith('/libfaketime.so.1'))
-
-/** `YYYY-MM-DD HH:MM:SS` in UTC (the tests' TZ): a snapshot's name at that moment. */
-function nameAt(date: Date): string {
-  return date.toISOString().slice(0, 19).replace('T', ' ')
-}
-
-/**
- * The environment of a run whose clock starts at `date` (and runs on). Files' times are left as they are
- * (`NO_FAKE_STAT`): rsync copies the source's real mtimes, so an unchanged file stays the same between runs.
- */
-function clockAt(date: Date): Record<string, string> {
-  expect(FAKETIME_LIBRARY, 'libfaketime is needed (scripts/setup.sh installs the faketime package)').toBeDefined()
-  return { LD_PRELOAD: FAKETIME_LIBRARY as string, FAKETIME: `@${nameAt(date)}`, FAKETIME_DONT_FAKE_MONOTONIC: '1', NO_FAKE_STAT: '1' }
-}
+/** The clock of a run at `date`, files' times left as they are (see helpers.ts). */
+const clockAt = (date: Date) => clockAtWithStat(date, { fakeStat: false })
 
 /** Runs rsb and expects exit 0. */
 async function ok(args: readonly string[], env: Record<string, string> = {}) {

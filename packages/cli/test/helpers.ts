@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { copyPackageForUsers } from '@rsb/testkit'
@@ -246,4 +246,41 @@ export async function runRsbAs(
     child.once('error', reject)
     child.once('close', (code) => resolve({ code, stderr }))
   })
+}
+
+/** libfaketime's library (Debian's faketime package, which scripts/setup.sh installs), if it is installed. */
+let faketimeLibrary: string | null | undefined
+function faketime(): string | undefined {
+  if (faketimeLibrary === undefined) {
+    try {
+      faketimeLibrary =
+        execFileSync('dpkg', ['-L', 'libfaketime'], { encoding: 'utf8' })
+          .split('\n')
+          .find((line) => line.endsWith('/libfaketime.so.1')) ?? null
+    } catch {
+      faketimeLibrary = null
+    }
+  }
+  return faketimeLibrary ?? undefined
+}
+
+/** `YYYY-MM-DD HH:MM:SS` in UTC (the tests' TZ): a snapshot's name at that moment. */
+export function nameAt(date: Date): string {
+  return date.toISOString().slice(0, 19).replace('T', ' ')
+}
+
+/**
+ * The environment of a run whose clock starts at `date` (and runs on), with libfaketime. `fakeStat: false` leaves
+ * files' times as they are (`NO_FAKE_STAT`): rsync then copies the source's real mtimes, so an unchanged file stays
+ * the same between runs.
+ */
+export function clockAt(date: Date, options: { fakeStat?: boolean } = {}): Record<string, string> {
+  const library = faketime()
+  expect(library, 'libfaketime is needed (scripts/setup.sh installs the faketime package)').toBeDefined()
+  return {
+    LD_PRELOAD: library as string,
+    FAKETIME: `@${nameAt(date)}`,
+    FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    ...(options.fakeStat === false ? { NO_FAKE_STAT: '1' } : {}),
+  }
 }

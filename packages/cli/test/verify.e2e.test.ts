@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { isRoot, runChecked, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { HOSTILE_NAME, runRsb, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
+import { clockAt as clockAtWithStat, HOSTILE_NAME, runRsb, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
 
 const QUIET = ['--no-sudo', '--disable-notifications']
 /** Every snapshot is kept (the default scheme keeps one an hour). */
@@ -14,20 +14,8 @@ const KEEP = ['--keep-latest=20']
 /** A name that is not UTF-8 (latin1 "café"). */
 const LATIN1 = Buffer.from([0x63, 0x61, 0x66, 0xe9])
 
-const FAKETIME_LIBRARY = execFileSync('dpkg', ['-L', 'libfaketime'], { encoding: 'utf8' })
-  .split('\n')
-  .find((line) => line.endsWith('/libfaketime.so.1'))
-
-/** The environment of a run whose clock starts at `date` (snapshots are named by the second: each run its own). */
-function clockAt(date: Date): Record<string, string> {
-  expect(FAKETIME_LIBRARY, 'libfaketime is needed (scripts/setup.sh installs the faketime package)').toBeDefined()
-  return {
-    LD_PRELOAD: FAKETIME_LIBRARY as string,
-    FAKETIME: `@${date.toISOString().slice(0, 19).replace('T', ' ')}`,
-    FAKETIME_DONT_FAKE_MONOTONIC: '1',
-    NO_FAKE_STAT: '1',
-  }
-}
+/** The clock of a run at `date` (snapshots are named by the second: each run its own), files' times left as they are. */
+const clockAt = (date: Date) => clockAtWithStat(date, { fakeStat: false })
 
 interface Manifest {
   links: { previous?: string; files: number; linked: number; copied: number; copiedBytes: number }
