@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PNPM_VERSION=12.4.2
 SYSTEM_PACKAGES=(rsync openssh-server openssh-client sudo acl attr cryptsetup e2fsprogs iproute2 util-linux faketime)
 TEST_PACKAGES=()
-[ "${1-}" != --tests ] || TEST_PACKAGES=(prometheus dosfstools fusefat)
+[ "${1-}" != --tests ] || TEST_PACKAGES=(prometheus dosfstools fusefat systemd man-db)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

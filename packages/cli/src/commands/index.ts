@@ -77,6 +77,8 @@ export const COMMANDS: readonly Command[] = Object.freeze([
   { name: 'doctor', summary: 'check the machine and the store for known problems', load: () => import('./doctor/index.js') },
   { name: 'run', summary: 'run the jobs of the configuration file (not yet available)' },
   { name: 'config', summary: 'check the configuration file (not yet available)' },
+  { name: 'systemd', summary: 'systemd units or cron lines that run the jobs on a schedule', load: () => import('./systemd/index.js') },
+  { name: 'completion', summary: 'the bash completion script of rsb', load: () => import('./completion/index.js') },
   { name: 'help', summary: 'the help of rsb or of one command', load: () => import('./help/index.js') },
 ])
 
