@@ -76,6 +76,15 @@
  * - `ERR_RSB_CLI_PATH_NOT_IN_SNAPSHOTS`: `rsb versions` PATH is in no snapshot.
  * - `ERR_RSB_CLI_DU_FAILED`: `rsb du` could not read the store's space.
  * - `ERR_RSB_CLI_DOCTOR_FAILED`: `rsb doctor` could not run its checks at all.
+ *
+ * The configuration file of jobs (`/etc/rsb/rsb.toml`, `--config=FILE`, `$RSB_CONFIG`):
+ *
+ * - `ERR_RSB_CLI_CONFIG_MISSING`: there is no such file.
+ * - `ERR_RSB_CLI_CONFIG_UNSAFE`: another user could write the file or its directory (or it is a symbolic link): its
+ *   hooks run as rsb's user.
+ * - `ERR_RSB_CLI_CONFIG_INVALID`: it cannot be read, is not TOML, or has unknown keys or bad values (each problem with
+ *   file, line and key).
+ * - `ERR_RSB_CLI_JOB_UNKNOWN`: `--job=NAME` or `rsb run NAME` names no job of the file (exit 2).
  */
 export type CliErrorCode =
   | 'ERR_RSB_CLI_USAGE'
@@ -124,6 +133,10 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_PATH_NOT_IN_SNAPSHOTS'
   | 'ERR_RSB_CLI_DU_FAILED'
   | 'ERR_RSB_CLI_DOCTOR_FAILED'
+  | 'ERR_RSB_CLI_CONFIG_MISSING'
+  | 'ERR_RSB_CLI_CONFIG_UNSAFE'
+  | 'ERR_RSB_CLI_CONFIG_INVALID'
+  | 'ERR_RSB_CLI_JOB_UNKNOWN'
 
 /** Details a {@link CliError} may carry. */
 export interface CliErrorDetails {
