@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { checkRsyncOptions } from '@rsb/rsync/options'
 import { UsageError } from './errors.js'
 import { asksFor, getopt, type OptionDefinition } from './kit/getopt.js'
@@ -41,8 +42,16 @@ export interface TunnelSpec {
 
 /** Everything a run needs to know from the command line. */
 export interface RunOptions {
-  /** What to back up, as given (default `/`). */
+  /**
+   * What to back up, as given (default `/`). With several SOURCEs: `/`, the root the mirror keeps their whole paths
+   * from (what the records name as SOURCE, and what `rsb restore --in-place` restores below); `sources` lists them.
+   */
   readonly source: string
+  /**
+   * Every SOURCE as given, in order: one (`[source]`, default `['/']`), or several, each an absolute path, none
+   * inside another. Several are backed up into the one mirror under their whole paths (rsync `--relative`).
+   */
+  readonly sources: readonly string[]
   /** The destination expression, as given (or `$RSYNC_MODULE_PATH`). */
   readonly destination: string
   /** True when the destination came from `$RSYNC_MODULE_PATH`. */
@@ -63,6 +72,11 @@ export interface RunOptions {
   readonly dryRunOption: string | undefined
   readonly multiFs: boolean
   readonly exclude: readonly string[]
+  /**
+   * `--exclude-from=FILE`, as given, in order: files of exclude patterns (one per line, as `--exclude`), read when the
+   * backup starts (backup/excludes.ts), not here.
+   */
+  readonly excludeFrom: readonly string[]
   readonly force: boolean
   readonly notifications: boolean
   /** `-v` count minus `-q` count. */
@@ -177,6 +191,16 @@ export const OPTIONS: readonly OptionDefinition[] = [
       'Do not copy files matching PATTERN (an rsync --exclude pattern). Repeatable. PATTERN is always an exclude: ' +
       'the forms rsync would read as rules (!, or a "- " or "+ " prefix) exclude the name literally.',
   },
+  {
+    name: 'exclude-from',
+    value: 'FILE',
+    repeatable: true,
+    description:
+      'Read exclude patterns from FILE, one per line, each used as with --exclude (so a line "- NAME" excludes the ' +
+      'name "- NAME"); empty lines and lines starting with # or ; are skipped, as rsync does. Repeatable. FILE is read ' +
+      'when the backup starts: one that is missing, unreadable, not UTF-8 or holds a NUL byte stops the run before ' +
+      'anything is written (exit 1, ERR_RSB_CLI_EXCLUDE_FROM).',
+  },
   { name: 'force', original: true, short: 'f', description: 'Run even when uname does not say Linux (you are on your own).' },
   {
     name: 'disable-notifications',
@@ -246,10 +270,21 @@ export const OPTIONS: readonly OptionDefinition[] = [
 ]
 
 /**
+ * Whose grammar a command line follows: `rsb` (and `rsb backup`) take several SOURCEs; `rsync-system-backup` keeps
+ * the original's one SOURCE at most.
+ */
+export type BackupGrammar = 'rsb' | 'rsync-system-backup'
+
+/**
  * Parses rsb's command line. Pure: reads only `argv` and the given environment.
+ *
+ * `rsb [OPTIONS] [SOURCE…] DESTINATION`: the last positional argument is DESTINATION, the ones before it are the
+ * SOURCEs (none: `/`). Several SOURCEs must be absolute paths, none the same as or inside another (after `.`, `..`
+ * and `//` are normalised; what symbolic links make of them is checked on disk, backup/preflight.ts).
  *
  * @param argv - the arguments after the program name
  * @param env - the environment (`RSYNC_MODULE_PATH`)
+ * @param grammar - `rsync-system-backup`: more than two positional arguments are the original's usage error
  * @returns what to do: help, version, print the usage, or a run with its options
  * @throws {UsageError} ERR_RSB_CLI_USAGE for anything wrong with the command line (also an argument that is
  *   not valid UTF-8, a count above {@link MAX_COUNT}, options without DESTINATION or `$RSYNC_MODULE_PATH`)
@@ -261,7 +296,11 @@ export const OPTIONS: readonly OptionDefinition[] = [
  * // { kind: 'run', options: { source: '/srv', destination: '/mnt/backups/latest', dryRun: true, sudo: false, … } }
  * ```
  */
-export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+  grammar: BackupGrammar = 'rsb',
+): ParsedArgs {
   const { options: given, positionals } = getopt(argv, OPTIONS)
   if (given.some((o) => o.name === 'help')) return { kind: 'help' }
   if (given.some((o) => o.name === 'version')) return { kind: 'version' }
@@ -279,6 +318,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   let dryRunOption: string | undefined
   let multiFs = false
   const exclude: string[] = []
+  const excludeFrom: string[] = []
   let force = false
   let notifications: boolean | undefined
   let verbosity = 0
@@ -337,6 +377,9 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       case 'exclude':
         exclude.push(nonEmpty(value, as))
         break
+      case 'exclude-from':
+        excludeFrom.push(excludeFile(value, as))
+        break
       case 'force':
         force = true
         break
@@ -384,7 +427,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
 
   checkRsyncOptions(rsyncOptions)
 
-  if (positionals.length > 2) throw new UsageError(`Expected one or two positional arguments! (got ${positionals.length})`)
+  if (positionals.length > 2 && grammar === 'rsync-system-backup')
+    throw new UsageError(`Expected one or two positional arguments! (got ${positionals.length})`)
   if (daemonHook !== undefined && positionals.length > 0) {
     throw new UsageError(
       `--daemon-hook=${daemonHook} works on $RSYNC_MODULE_PATH, not on a SOURCE or DESTINATION given on the command line.`,
@@ -393,12 +437,12 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       },
     )
   }
-  let source = '/'
+  let sources = ['/']
   let destination: string
   let destinationFromEnv = false
-  if (positionals.length === 2) {
-    source = positionals[0] as string
-    destination = positionals[1] as string
+  if (positionals.length >= 2) {
+    sources = positionals.slice(0, -1)
+    destination = positionals.at(-1) as string
   } else if (positionals.length === 1) {
     destination = positionals[0] as string
   } else if (env.RSYNC_MODULE_PATH) {
@@ -415,11 +459,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   }
 
   if (destination === '') throw new UsageError('Failed to parse expression! ()')
-  if (source === '') throw new UsageError('SOURCE is empty.', { hint: 'Leave SOURCE out to back up /.' })
-  for (const [what, text] of [
-    ['SOURCE', source],
-    ['DESTINATION', destination],
-  ] as const) {
+  if (sources.includes('')) throw new UsageError('SOURCE is empty.', { hint: 'Leave SOURCE out to back up /.' })
+  for (const [what, text] of [...sources.map((source) => ['SOURCE', source] as const), ['DESTINATION', destination] as const]) {
     if (text.startsWith('-')) {
       throw new UsageError(`${what} '${text}' starts with '-', so rsync would read it as an option.`, {
         hint: `Write it as ./${text} if it really is a path.`,
@@ -448,13 +489,16 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     throw new UsageError('--tunnel only applies to a DESTINATION given on the command line, not to $RSYNC_MODULE_PATH.')
   }
 
+  if (sources.length > 1) checkSeveralSources(sources)
+
   const dryRun = dryRunOption !== undefined
   // the pre hook runs no action: it only records the connection
   if (daemonHook === 'pre') backup = snapshot = rotate = false
   return {
     kind: 'run',
     options: {
-      source,
+      source: sources.length === 1 ? (sources[0] as string) : '/',
+      sources,
       destination,
       destinationFromEnv,
       backup: backup ?? true,
@@ -470,6 +514,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       dryRunOption,
       multiFs,
       exclude,
+      excludeFrom,
       force,
       notifications: notifications ?? !dryRun,
       verbosity,
@@ -502,6 +547,49 @@ export function parseDaemonHook(value: string): DaemonHook {
   throw new UsageError(`Invalid --daemon-hook '${value}': expected pre or post.`, {
     hint: "Use 'rsb --daemon-hook=pre' in a module's pre-xfer exec and 'rsb --daemon-hook=post --snapshot --rotate' in its post-xfer exec.",
   })
+}
+
+/**
+ * Several SOURCEs: each absolute (it lands in the mirror under its whole path; a relative one would land under
+ * whatever the working directory makes of it), none given twice, none inside another (rsync would copy the inner
+ * one twice, and `--delete` of the outer one would fight over it). Compared after `.`, `..`, `//` and trailing
+ * slashes are normalised.
+ *
+ * @throws {UsageError} ERR_RSB_CLI_USAGE
+ */
+function checkSeveralSources(sources: readonly string[]): void {
+  const relative = sources.find((source) => !source.startsWith('/'))
+  if (relative !== undefined) {
+    throw new UsageError(
+      `SOURCE '${relative}' is a relative path: with several SOURCEs each is backed up under its absolute path, so each must be given as one.`,
+      { hint: `Write it as an absolute path (in a shell: "$PWD/${relative}").` },
+    )
+  }
+  const normal = sources.map((source) => path.posix.normalize(source).replace(/(.)\/+$/, '$1'))
+  for (let i = 0; i < normal.length; i++) {
+    for (let j = 0; j < normal.length; j++) {
+      if (i === j) continue
+      const [a, b] = [normal[i] as string, normal[j] as string]
+      if (a === b && i < j) {
+        throw new UsageError(`SOURCE '${sources[j]}' is given twice (as '${sources[i]}').`, { hint: 'Give each SOURCE once.' })
+      }
+      if (a !== b && (b === '/' || a.startsWith(`${b}/`))) {
+        throw new UsageError(`SOURCE '${sources[i]}' is inside SOURCE '${sources[j]}': its files would be backed up twice.`, {
+          hint: `Leave out '${sources[i]}' (the backup of '${sources[j]}' holds it), or exclude it there with --exclude.`,
+        })
+      }
+    }
+  }
+}
+
+/** An `--exclude-from` FILE: a name (read later, when the backup starts); `-` (rsync's standard input) is refused. */
+function excludeFile(value: string, as: string): string {
+  if (value === '-') {
+    throw new UsageError(`${as}=- would read standard input in rsync; rsb reads exclude patterns from files only.`, {
+      hint: `Give the file's name (./- for a file named -).`,
+    })
+  }
+  return nonEmpty(value, as)
 }
 
 function nonEmpty(value: string, as: string): string {

@@ -37,6 +37,10 @@
  * - `ERR_RSB_CLI_SOURCE_EMPTY`: SOURCE is empty (an unmounted filesystem?); `--allow-empty-source` accepts it.
  * - `ERR_RSB_CLI_SOURCE_IS_BACKUP`: SOURCE is an rsb mirror or store (swapped arguments?).
  * - `ERR_RSB_CLI_OVERLAP`: SOURCE and DESTINATION are the same directory or one holds the other.
+ * - `ERR_RSB_CLI_SOURCE_OVERLAP`: two of several SOURCEs are the same directory or one holds the other once resolved
+ *   (symbolic links; as typed, that is a usage error).
+ * - `ERR_RSB_CLI_EXCLUDE_FROM`: an `--exclude-from` FILE is missing, unreadable, not a regular file, not valid UTF-8 or
+ *   holds a NUL byte (read when the backup starts, before anything is written).
  * - `ERR_RSB_CLI_STORE_UNREADABLE`: the store's metadata (`.rsb/`) is damaged or of a newer format.
  * - `ERR_RSB_CLI_STORE_UNSAFE`: another user could steer what rsb writes and deletes in the store: the store, `.rsb/`
  *   or a directory in it belongs to a user other than root, rsb's user and the one who ran sudo, may be written by
@@ -116,6 +120,8 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_SOURCE_EMPTY'
   | 'ERR_RSB_CLI_SOURCE_IS_BACKUP'
   | 'ERR_RSB_CLI_OVERLAP'
+  | 'ERR_RSB_CLI_SOURCE_OVERLAP'
+  | 'ERR_RSB_CLI_EXCLUDE_FROM'
   | 'ERR_RSB_CLI_STORE_UNREADABLE'
   | 'ERR_RSB_CLI_STORE_UNSAFE'
   | 'ERR_RSB_CLI_MODULE_PATH_UNSAFE'

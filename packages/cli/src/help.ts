@@ -10,10 +10,24 @@ export const USAGE = 'Usage: rsb [OPTIONS] [SOURCE] DESTINATION'
 /** Which program's help: `rsb` (with its commands), `rsb backup`, or `rsync-system-backup` (no commands). */
 export type HelpProgram = 'rsb' | 'rsb backup' | 'rsync-system-backup'
 
+/** The usage line of several SOURCEs (rsb's grammar; `rsync-system-backup` takes one). */
+const SEVERAL = 'SOURCE… DESTINATION   (several SOURCEs into one mirror)'
+
 function usageLines(program: HelpProgram): string[] {
-  if (program === 'rsb') return [USAGE, '       rsb COMMAND [OPTIONS] [ARGS]   (rsb help COMMAND: its help)']
+  if (program === 'rsb')
+    return [USAGE, `       rsb [OPTIONS] ${SEVERAL}`, '       rsb COMMAND [OPTIONS] [ARGS]   (rsb help COMMAND: its help)']
+  if (program === 'rsb backup') return [`Usage: ${program} [OPTIONS] [SOURCE] DESTINATION`, `       ${program} [OPTIONS] ${SEVERAL}`]
   return [`Usage: ${program} [OPTIONS] [SOURCE] DESTINATION`]
 }
+
+/** What several SOURCEs do (rsb's grammar only). */
+const SEVERAL_SOURCES =
+  'Several SOURCEs (absolute paths, none inside another) are backed up into the one DESTINATION under their ' +
+  'whole paths, as rsync --relative does: rsb /etc /home /mnt/backups/latest makes latest/etc and latest/home ' +
+  '(and /srv/a/b becomes latest/srv/a/b). Each is a SOURCE of its own for every check and for --one-file-system ' +
+  '(/home on its own filesystem is copied whole). A SOURCE left out of a later run is never deleted from the ' +
+  'mirror: its copy stays as it was, and rsb warns with the command that removes it. The records name / as ' +
+  'their SOURCE, so rsb restore --in-place etc/hosts writes /etc/hosts.'
 
 function commandLines(): string[] {
   const lines = ['Commands:']
@@ -65,6 +79,7 @@ export function helpText(program: HelpProgram = 'rsb'): string {
       '',
     ),
     '',
+    ...(program === 'rsync-system-backup' ? [] : [...wrap(SEVERAL_SOURCES, WIDTH, ''), '']),
     ...wrap(
       'Use --dry-run until the command line is known to be right: swapping SOURCE and DESTINATION ' +
         'destroys data (rsync runs with --delete).',
@@ -95,7 +110,8 @@ export function helpText(program: HelpProgram = 'rsb'): string {
     '  0    success (also when rsync reported a partial transfer, 23 or 24, with',
     '       a warning; and when the --crypto disk is not connected in a run',
     '       without a terminal)',
-    '  1    error',
+    '  1    error (also a refused SOURCE or DESTINATION, and an --exclude-from',
+    '       FILE that cannot be read; nothing was written)',
     '  2    usage error (wrong command line); nothing was done',
     '  130  interrupted by SIGINT (Ctrl-C); cleanups ran',
     '  143  stopped by SIGTERM; cleanups ran',

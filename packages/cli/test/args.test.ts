@@ -12,6 +12,7 @@ import {
   wantsJson,
 } from '../src/index.ts'
 import type { RunOptions } from '../src/index.ts'
+import { parseExcludeLines } from '../src/backup/excludes.ts'
 
 function run(argv: string[], env: Record<string, string> = {}): RunOptions {
   const parsed = parseArgs(argv, env)
@@ -124,6 +125,7 @@ describe('parseArgs', () => {
   it('defaults: all three actions, source /, sudo, notifications, the default scheme', () => {
     expect(run(['/mnt/backups/latest'])).toEqual({
       source: '/',
+      sources: ['/'],
       destination: '/mnt/backups/latest',
       destinationFromEnv: false,
       backup: true,
@@ -139,6 +141,7 @@ describe('parseArgs', () => {
       dryRunOption: undefined,
       multiFs: false,
       exclude: [],
+      excludeFrom: [],
       force: false,
       notifications: true,
       verbosity: 0,
@@ -182,7 +185,59 @@ describe('parseArgs', () => {
 
   it('takes SOURCE and DESTINATION, options anywhere', () => {
     const options = run(['/srv', '-n', '/mnt/backups/latest', '-u'])
-    expect(options).toMatchObject({ source: '/srv', destination: '/mnt/backups/latest', dryRun: true, sudo: false })
+    expect(options).toMatchObject({ source: '/srv', sources: ['/srv'], destination: '/mnt/backups/latest', dryRun: true, sudo: false })
+    // one SOURCE may be relative (resolved on disk, as always)
+    expect(run(['srv', 'd/x'])).toMatchObject({ source: 'srv', sources: ['srv'] })
+  })
+
+  it('takes several SOURCEs before DESTINATION: source is then /, the root their whole paths are kept from', () => {
+    const options = run(['/etc', '-n', '/home', '/srv/data/', '/mnt/backups/latest'])
+    expect(options).toMatchObject({ source: '/', sources: ['/etc', '/home', '/srv/data/'], destination: '/mnt/backups/latest' })
+    expect(run(['/a b', "/it's", 'd/x']).sources).toEqual(['/a b', "/it's"])
+  })
+
+  it.each([
+    [['/etc', 'home', 'd/x'], "SOURCE 'home' is a relative path"],
+    [['./etc', '/home', 'd/x'], "SOURCE './etc' is a relative path"],
+    [['/etc', '/etc', 'd/x'], "SOURCE '/etc' is given twice (as '/etc')."],
+    [['/etc', '/etc/', 'd/x'], "SOURCE '/etc/' is given twice (as '/etc')."],
+    [['/etc', '/x/../etc', 'd/x'], "SOURCE '/x/../etc' is given twice (as '/etc')."],
+    [['/home', '/home/alice', 'd/x'], "SOURCE '/home/alice' is inside SOURCE '/home'"],
+    [['/home//alice/.', '/home', 'd/x'], "SOURCE '/home//alice/.' is inside SOURCE '/home'"],
+    [['/etc', '/', 'd/x'], "SOURCE '/etc' is inside SOURCE '/'"],
+    [['/etc', '', 'd/x'], 'SOURCE is empty.'],
+    [['--', '/etc', '-weird', 'd/x'], "SOURCE '-weird' starts with '-'"],
+  ])('several SOURCEs: usage error for %j', (argv, message) => {
+    const error = usageError(argv)
+    expect(error.code).toBe('ERR_RSB_CLI_USAGE')
+    expect(error.message).toContain(message)
+  })
+
+  it('keeps /home and /homes apart, and /a-b beside /a (a prefix is not a parent)', () => {
+    expect(run(['/home', '/homes', '/a', '/a-b', 'd/x']).sources).toEqual(['/home', '/homes', '/a', '/a-b'])
+  })
+
+  it("rsync-system-backup's grammar keeps the original's error for more than two positional arguments", () => {
+    expect(() => parseArgs(['/etc', '/home', 'd/x'], {}, 'rsync-system-backup')).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_CLI_USAGE', message: 'Expected one or two positional arguments! (got 3)' }),
+    )
+    const parsed = parseArgs(['/etc', 'd/x'], {}, 'rsync-system-backup')
+    expect(parsed.kind === 'run' && parsed.options.sources).toEqual(['/etc'])
+  })
+
+  it('records --exclude-from FILEs as given, in order, without reading them', () => {
+    const options = run(['--exclude-from=/no/such/file', '--exclude-from', 'rel ative', '--exclude-f=x', '-x', 'a', 'd/x'])
+    expect(options.excludeFrom).toEqual(['/no/such/file', 'rel ative', 'x'])
+    expect(options.exclude).toEqual(['a'])
+    // --excl is still --exclude (the original's option wins over rsb's longer one)
+    expect(run(['--excl=a', 'd/x'])).toMatchObject({ exclude: ['a'], excludeFrom: [] })
+  })
+
+  it.each([
+    [['--exclude-from=', 'd/x'], 'option --exclude-from requires a non-empty argument'],
+    [['--exclude-from=-', 'd/x'], '--exclude-from=- would read standard input in rsync; rsb reads exclude patterns from files only.'],
+  ])('--exclude-from: usage error for %j', (argv, message) => {
+    expect(usageError(argv)).toMatchObject({ code: 'ERR_RSB_CLI_USAGE', message })
   })
 
   it('records the dry-run option as typed and turns notifications off in a dry run', () => {
@@ -266,7 +321,10 @@ describe('parseArgs', () => {
   })
 
   it.each([
-    [['a', 'b', 'c'], 'Expected one or two positional arguments! (got 3)'],
+    [
+      ['a', 'b', 'c'],
+      "SOURCE 'a' is a relative path: with several SOURCEs each is backed up under its absolute path, so each must be given as one.",
+    ],
     [[''], 'Failed to parse expression! ()'],
     [['', 'dest/x'], 'SOURCE is empty.'],
     [['--ionice=foo'], "Invalid I/O scheduling class! (got 'foo' while valid options are idle, best-effort, realtime, 1, 2 and 3)"],
@@ -430,5 +488,22 @@ describe('wantsJson', () => {
     [[], false],
   ])('%j → %s', (argv, expected) => {
     expect(wantsJson(argv)).toBe(expected)
+  })
+})
+
+describe('parseExcludeLines (--exclude-from)', () => {
+  it("reads lines as rsync's --exclude-from: empty lines and # or ; comments skipped, the rest verbatim", () => {
+    expect(parseExcludeLines('*.log\n# comment\n\n; also\n- literal\n+ plus\n!\n  spaced \n#\n')).toEqual([
+      '*.log',
+      '- literal',
+      '+ plus',
+      '!',
+      '  spaced ',
+    ])
+  })
+
+  it('ends lines at CR as well (CRLF files), and reads a last line without a newline', () => {
+    expect(parseExcludeLines('a\r\nb\rc')).toEqual(['a', 'b', 'c'])
+    expect(parseExcludeLines('')).toEqual([])
   })
 })

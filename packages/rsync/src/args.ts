@@ -59,6 +59,13 @@ export interface RsyncArgsOptions {
   /** What to back up. Default: `/`. Passed with exactly one trailing slash. */
   source?: string | undefined
   /**
+   * Several directories to back up into one DESTINATION, each an absolute path (wins over `source` when given).
+   * One is the same as `source`. With two or more rsync gets `--relative` (after rsb's base options) and each with
+   * one trailing slash, so that each lands in DESTINATION under its whole path (`/etc` → `DESTINATION/etc/`) and
+   * `--delete` acts only inside them.
+   */
+  sources?: readonly string[] | undefined
+  /**
    * Where to: a destination (from `@rsb/destination`'s `parseDestination`, or see {@link RsyncDestination}) or
    * its expression as text (parsed with `parseDestination`). Daemon destinations are always written
    * `rsync://[user@]host:port/module[/dir]/`.
@@ -185,6 +192,9 @@ function operand(value: string, what: string): string {
  *       [--one-file-system] --filter=-/ ROOT… --exclude=PATTERN… SOURCE/ DESTINATION/
  * ```
  *
+ * With several `sources` (rsb's addition), `--relative` follows `--xattrs` and the operands are `SOURCE/…` (each
+ * absolute): each lands at `DESTINATION/SOURCE/`. rsync's `--one-file-system` applies to each of them on its own.
+ *
  * An exclude pattern that rsync's `--exclude` would read as a rule (`!` clears the list, `- `/`+ ` prefixes)
  * is passed as `--filter=- PATTERN` instead, so it stays a literal exclude.
  *
@@ -196,7 +206,8 @@ function operand(value: string, what: string): string {
  * @param options - source, destination and the variant (see {@link RsyncArgsOptions})
  * @returns the argv, starting with `rsync`
  * @throws {RsyncError} ERR_RSB_RSYNC_INVALID_OPTION when the source or destination starts with `-`, when a
- *   pass-through option does not start with `-`, for an empty exclude pattern, or for a bad port
+ *   pass-through option does not start with `-`, for an empty exclude pattern, for a bad port, for an empty
+ *   `sources`, or for several sources of which one is not an absolute path
  * @throws {RsyncError} ERR_RSB_RSYNC_UNSAFE_OPTION for a pass-through option that would break hard-link
  *   snapshots or change SOURCE (`--inplace`, `-b`, `--link-dest=DIR`, …; see `UNSAFE_RSYNC_OPTIONS`)
  * @throws {DestinationError} ERR_RSB_DESTINATION_* for a destination that cannot be parsed or formatted
@@ -211,6 +222,8 @@ export function buildRsyncArgs(options: RsyncArgsOptions): string[] {
   const argv = ['rsync']
   if (options.dryRun) argv.push('--dry-run', '--verbose')
   argv.push(...BASE_RSYNC_OPTIONS)
+  const sources = checkSources(options)
+  if (sources.length > 1) argv.push('--relative')
   if (!options.multiFs) argv.push('--one-file-system')
   for (const root of options.excludedRoots ?? DEFAULT_EXCLUDED_ROOTS) argv.push(`--filter=-/ ${root}`)
   for (const pattern of options.excludes ?? []) argv.push(formatExcludeArgument(pattern))
@@ -233,6 +246,23 @@ export function buildRsyncArgs(options: RsyncArgsOptions): string[] {
   checkRsyncOptions(rsyncOptions)
   argv.push(...rsyncOptions)
   const destination = formatRsyncLocation(options.destination, options.tunnelPort)
-  argv.push(operand(options.source ?? '/', 'source'), operand(destination, 'destination'))
+  argv.push(...sources.map((source) => operand(source, 'source')), operand(destination, 'destination'))
   return argv
+}
+
+/** The sources of a transfer: `sources`, else `source` (default `/`); several must each be absolute. */
+function checkSources(options: RsyncArgsOptions): readonly string[] {
+  const sources = options.sources ?? [options.source ?? '/']
+  if (sources.length === 0) {
+    throw new RsyncError('ERR_RSB_RSYNC_INVALID_OPTION', 'No source to back up was given.', { hint: 'Give at least one source.' })
+  }
+  const relative = sources.length > 1 ? sources.find((source) => !source.startsWith('/')) : undefined
+  if (relative !== undefined) {
+    throw new RsyncError(
+      'ERR_RSB_RSYNC_INVALID_OPTION',
+      `The source '${relative}' is not an absolute path: with several sources each lands in the destination under its whole path.`,
+      { hint: 'Give every source as an absolute path.' },
+    )
+  }
+  return sources
 }

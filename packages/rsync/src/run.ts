@@ -459,7 +459,8 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
       destinationKind(options.destination),
       options.rsyncOptions ?? [],
     )
-    args.splice(args.length - 2, 0, ...envOptions)
+    // before the operands: every source and the destination
+    args.splice(args.length - 1 - (options.sources?.length ?? 1), 0, ...envOptions)
     const parse = onEvent !== undefined || options.stats === true || options.dryRun === true
     const parser = parse ? new RsyncOutputParser({ onEvent, unitBase: unitBaseOf(options.rsyncOptions ?? []) }) : undefined
     const runOptions: RunOptions = {

@@ -84,6 +84,46 @@ describe('buildRsyncArgs: the original argv', () => {
   })
 })
 
+describe('buildRsyncArgs: several sources', () => {
+  it('one source in `sources` is the same argv as `source` (no --relative)', () => {
+    const one = buildRsyncArgs({ source: '/srv', destination: '/b/latest', excludes: ['x'] })
+    expect(buildRsyncArgs({ sources: ['/srv'], destination: '/b/latest', excludes: ['x'] })).toEqual(one)
+    expect(one).not.toContain('--relative')
+  })
+
+  it('several: --relative after --xattrs, each source with one trailing slash before the destination', () => {
+    const argv = buildRsyncArgs({ sources: ['/etc', '/home//', '/it\'s a "name"'], destination: '/b/latest', excludes: ['*.log'] })
+    expect(quoteCommandLine(argv)).toBe(
+      `rsync ${BASE} --relative --one-file-system ${FILTERS} '--exclude=*.log' /etc/ /home/ '/it'"'"'s a "name"/' /b/latest/`,
+    )
+  })
+
+  it('several, over SSH and to a daemon: the operands are the sources, then the destination', () => {
+    expect(buildRsyncArgs({ sources: ['/etc', '/home'], destination: 'u@h:/b/latest', multiFs: true }).slice(-3)).toEqual([
+      '/etc/',
+      '/home/',
+      'u@h:/b/latest/',
+    ])
+    expect(buildRsyncArgs({ sources: ['/etc', '/home'], destination: 'h::m/latest' }).slice(-3)).toEqual([
+      '/etc/',
+      '/home/',
+      'rsync://h:873/m/latest/',
+    ])
+  })
+
+  it('refuses no source, a relative one among several, and one that starts with -', () => {
+    expect(() => buildRsyncArgs({ sources: [], destination: '/d' })).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_RSYNC_INVALID_OPTION' }),
+    )
+    expect(() => buildRsyncArgs({ sources: ['/etc', 'home'], destination: '/d' })).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_RSYNC_INVALID_OPTION', message: expect.stringContaining("'home' is not an absolute path") }),
+    )
+    expect(() => buildRsyncArgs({ sources: ['/etc', '-x'], destination: '/d' })).toThrow(
+      expect.objectContaining({ code: 'ERR_RSB_RSYNC_INVALID_OPTION' }),
+    )
+  })
+})
+
 describe('buildRsyncArgs: daemon destinations', () => {
   const last = (destination: Parameters<typeof formatRsyncLocation>[0], tunnelPort?: number) =>
     buildRsyncArgs({ destination, tunnelPort }).at(-1)

@@ -66,6 +66,25 @@ export function optionsFingerprint(shape: RsyncShape): string {
   return createHash('sha256').update(text).digest('hex')
 }
 
+/**
+ * What a sync record's `source` holds: the resolved SOURCE, or for several SOURCEs their JSON array (`["/etc","/home"]`,
+ * which no absolute path can be), so that a run with another list is another SOURCE.
+ */
+export function sourceKey(sources: readonly string[]): string {
+  return sources.length === 1 ? (sources[0] as string) : JSON.stringify(sources)
+}
+
+/** The SOURCEs a sync record's `source` names ({@link sourceKey} read back); undefined for a damaged one. */
+export function recordedSources(key: string): string[] | undefined {
+  if (key.startsWith('/')) return [key]
+  try {
+    const list: unknown = JSON.parse(key)
+    return Array.isArray(list) && list.every((item) => typeof item === 'string') ? (list as string[]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** How the run keeps the snapshots exact. */
 export type ExactPlan =
   /** Nothing shares the mirror's inodes (no mirror yet, or nothing else in the store). */
@@ -183,6 +202,33 @@ export async function findChanged(
       facts.set(name, { size: Number(list.subarray(from, one).toString()), mtime: Number(list.subarray(one + 1, two).toString()) })
     }
     from = to + 1
+  }
+  return { names, facts }
+}
+
+/**
+ * {@link findChanged} in each of `roots`: one root's names as they are (relative to the mirror), several roots' (rsync
+ * `--relative`) each below the root's path without its leading `/`, as they lie in the mirror. The first error wins.
+ */
+export async function findChangedIn(
+  context: Context,
+  roots: readonly string[],
+  since: number,
+  options: Parameters<typeof findChanged>[3],
+): ReturnType<typeof findChanged> {
+  if (roots.length === 1) return findChanged(context, roots[0] as string, since, options)
+  const names: Buffer[] = []
+  const facts = new Map<Buffer, { size: number; mtime: number }>()
+  for (const root of roots) {
+    const found = await findChanged(context, root, since, options)
+    if ('error' in found) return found
+    const prefix = Buffer.from(`${root.replace(/^\/+|\/+$/g, '')}/`, 'utf8')
+    for (const name of found.names) {
+      const full = Buffer.concat([prefix, name])
+      names.push(full)
+      const fact = found.facts.get(name)
+      if (fact !== undefined) facts.set(full, fact)
+    }
   }
   return { names, facts }
 }
@@ -500,8 +546,13 @@ export interface ExactStep {
   readonly directory: string
   readonly mirror: MirrorRecord
   readonly state: StoreState
-  /** The resolved SOURCE. */
+  /** The resolved SOURCE (with several: `/`, see `sources`). */
   readonly source: string
+  /**
+   * Several resolved SOURCEs, backed up with rsync `--relative` (each at its whole path in the mirror): the files
+   * changed in each are found under that path, and the record keeps them all (see {@link sourceKey}).
+   */
+  readonly sources?: readonly string[] | undefined
   readonly shape: RsyncShape
   /** Absolute locations find leaves out. */
   readonly prune: readonly string[]
@@ -552,11 +603,13 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
   const leftovers = allLeftovers.slice(0, 19)
   const mirrorName = step.directory.slice(step.directory.lastIndexOf('/') + 1)
   const others = [...state.entries.keys()].some((name) => name !== mirrorName)
+  const roots = step.sources !== undefined && step.sources.length > 1 ? step.sources : [step.source]
+  const key = sourceKey(roots)
   let plan = planExact({
     record: state.synced?.get(mirror.id),
     clock,
     host,
-    source: step.source,
+    source: key,
     options,
     shared: step.mirrorExists && others,
   })
@@ -565,7 +618,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
   let removing: Promise<Error | undefined> | undefined
   let renewed = 0
   if (plan.kind === 'changed') {
-    const found = await findChanged(step.sourceContext, step.source, plan.since, {
+    const found = await findChangedIn(step.sourceContext, roots, plan.since, {
       follow: step.shape.rsyncOptions.some((option) => COPY_LINKS.test(option)),
       multiFs: step.shape.multiFs,
       prune: step.prune,
@@ -647,7 +700,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
         boot: clock.boot ?? '',
         uptime: clock.uptime ?? -1,
         host,
-        source: step.source,
+        source: key,
         options,
       }
       try {

@@ -142,7 +142,10 @@ export interface FinishedRun {
   readonly ended: Date
   readonly argv: readonly string[]
   readonly actions: readonly string[]
+  /** SOURCE as given; with several SOURCEs `/` (the root the mirror keeps their whole paths from). */
   readonly source: string | undefined
+  /** Every SOURCE as given, only when there are several. */
+  readonly sources?: readonly string[] | undefined
   readonly destination: string
   readonly outcome: RunOutcome
   readonly exitCode: number
@@ -175,7 +178,8 @@ export async function recordRun(trail: RunTrail, run: FinishedRun): Promise<stri
     mirror = state.mirrors.find((m) => m.name === (trail.mirrorName ?? path.posix.basename(store)))
     if (mirror === undefined) return `${store} has no mirror named ${trail.mirrorName ?? ''}`
   }
-  const record: RunRecord = {
+  // several SOURCEs: `sources` lists them (RunRecord's `source` is then `/`); a record of one SOURCE is as it was
+  const record: RunRecord & { readonly sources?: readonly string[] } = {
     version: STORE_VERSION,
     mirror: mirror.id,
     mirrorName: mirror.name,
@@ -189,6 +193,7 @@ export async function recordRun(trail: RunTrail, run: FinishedRun): Promise<stri
     actions: run.actions,
     argv: run.argv,
     source: run.source,
+    ...(run.sources !== undefined && run.sources.length > 1 ? { sources: run.sources } : {}),
     destination: run.destination,
     outcome: run.outcome,
     exitCode: run.exitCode,

@@ -27,9 +27,14 @@ export interface PathCheckInput {
   readonly destination: PathFacts
   /** The store (the destination's parent) as read. */
   readonly store: StoreState
-  /** SOURCE, when the backup action runs. */
+  /** SOURCE, when the backup action runs (with several: the first; see `sources`). */
   readonly source: PathFacts | undefined
   readonly sourceText: string
+  /**
+   * Every SOURCE with its text, when the backup action runs and more than one is given (then `source` and
+   * `sourceText` are ignored): each gets every check of SOURCE.
+   */
+  readonly sources?: readonly SourceFacts[] | undefined
   /** Whether SOURCE and DESTINATION are on the same machine (a local destination). */
   readonly sameMachine: boolean
   /** The resolved `--mount` point, when given. */
@@ -37,6 +42,12 @@ export interface PathCheckInput {
   readonly backup: boolean
   readonly acceptDestination: boolean
   readonly allowEmptySource: boolean
+}
+
+/** One SOURCE: what the probe found, and the text given. */
+export interface SourceFacts {
+  readonly facts: PathFacts
+  readonly text: string
 }
 
 /** The outcome of the checks: what the run works on. */
@@ -49,9 +60,14 @@ export interface PathPlan {
   readonly mirrorName: string
   /** The mirror's record, when the store knows it already. */
   readonly mirror: MirrorRecord | undefined
-  /** The resolved SOURCE (when the backup runs). */
+  /**
+   * The resolved SOURCE (when the backup runs). With several SOURCEs `/`: the root the mirror keeps their whole paths
+   * from (what the records name, and what an in-place restore restores below).
+   */
   readonly source: string | undefined
-  /** The store lies inside SOURCE: it is excluded from the backup (an rsync filter on its absolute path). */
+  /** Every resolved SOURCE, in order (one: `[source]`), when the backup runs. */
+  readonly sources: readonly string[] | undefined
+  /** The store lies inside (one) SOURCE: it is excluded from the backup (an rsync filter on its absolute path). */
   readonly excludeStore: boolean
   /** Snapshot-named directories with no record that this mirror takes as its own (an adopted store). */
   readonly adopt: readonly string[]
@@ -125,12 +141,10 @@ export function checkPaths(input: PathCheckInput): PathPlan {
 
   const { legacy, cleanAdoption } = storeShape(store, name)
 
-  let source: string | undefined
+  const given: readonly SourceFacts[] = input.sources ?? (input.source ? [{ facts: input.source, text: input.sourceText }] : [])
   let excludeStore = false
-  const s = input.source
-  if (s) {
+  for (const { facts: s, text: shownSource } of given) {
     const src = s.resolved
-    const shownSource = input.sourceText
     checkSource(s, shownSource, input.allowEmptySource)
     if (input.sameMachine) {
       if (src === R || isInside(src, R)) {
@@ -153,8 +167,10 @@ export function checkPaths(input: PathCheckInput): PathPlan {
         excludeStore = true
       }
     }
-    source = src
   }
+  checkSourcesApart(given)
+  const sources = given.length > 0 ? given.map(({ facts }) => facts.resolved) : undefined
+  const source = sources === undefined ? undefined : sources.length === 1 ? sources[0] : '/'
   if (!input.backup && d.type === 'missing') {
     throw refuse(
       'ERR_RSB_CLI_DESTINATION_MISSING',
@@ -179,7 +195,31 @@ export function checkPaths(input: PathCheckInput): PathPlan {
   }
   const { adopt, unowned } = adoption(store, name, accepted)
 
-  return { destination: R, store: S, mirrorName: name, mirror, source, excludeStore, adopt, unowned, accepted }
+  return { destination: R, store: S, mirrorName: name, mirror, source, sources, excludeStore, adopt, unowned, accepted }
+}
+
+/**
+ * Several SOURCEs, once resolved (symbolic links followed): none the same directory as another or inside another. The
+ * command line's text was checked already (args.ts); this catches `/srv/data` and a `/data` that is its target.
+ *
+ * @throws {CliError} ERR_RSB_CLI_SOURCE_OVERLAP
+ */
+export function checkSourcesApart(sources: readonly SourceFacts[]): void {
+  for (const a of sources) {
+    for (const b of sources) {
+      if (a === b) continue
+      const same = a.facts.resolved === b.facts.resolved
+      if (!same && !isInside(a.facts.resolved, b.facts.resolved)) continue
+      throw refuse(
+        'ERR_RSB_CLI_SOURCE_OVERLAP',
+        same
+          ? `SOURCEs ${b.text} and ${a.text} are the same directory (${a.facts.resolved}).`
+          : `SOURCE ${a.text} (${a.facts.resolved}) is inside SOURCE ${b.text} (${b.facts.resolved}): its files would be backed up twice.`,
+        same ? 'Give each SOURCE once.' : `Leave out ${a.text}: the backup of ${b.text} holds it.`,
+        a.facts.resolved,
+      )
+    }
+  }
 }
 
 /**
@@ -265,6 +305,8 @@ export interface InspectOptions {
   readonly directory: string
   readonly sshDestination: boolean
   readonly sourceText: string
+  /** Every SOURCE as given, when several are (`sourceText` is then ignored). */
+  readonly sourceTexts?: readonly string[] | undefined
   readonly mount: string | undefined
   readonly backup: boolean
   readonly acceptDestination: boolean
@@ -296,17 +338,20 @@ export async function inspectPaths(options: InspectOptions): Promise<Inspection>
     options.mount === undefined
       ? undefined
       : (await probePath(dc, options.mount, { what: 'the --mount point', signal, source: true })).resolved
-  const source = options.backup
-    ? await probePath(options.sourceContext, options.sourceText, { what: 'SOURCE', source: true, signal })
-    : undefined
+  const texts = options.sourceTexts ?? [options.sourceText]
+  const probed: SourceFacts[] = []
+  if (options.backup)
+    for (const text of texts)
+      probed.push({ facts: await probePath(options.sourceContext, text, { what: 'SOURCE', source: true, signal }), text })
   await options.beforeStore?.(destination)
   const state = await readStore(dc, path.posix.dirname(destination.resolved), signal)
   const plan = checkPaths({
     destinationText: options.destinationText,
     destination,
     store: state,
-    source,
-    sourceText: options.sourceText,
+    source: probed[0]?.facts,
+    sourceText: probed[0]?.text ?? options.sourceText,
+    sources: probed.length > 1 ? probed : undefined,
     sameMachine: !options.sshDestination,
     mountPoint: mount,
     backup: options.backup,

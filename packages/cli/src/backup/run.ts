@@ -1,6 +1,6 @@
 import os from 'node:os'
 import path from 'node:path'
-import { CleanupScope, LocalContext, SshContext, type Context } from '@rsb/exec'
+import { CleanupScope, LocalContext, SshContext, quoteArgument, type Context } from '@rsb/exec'
 import type { RunOptions } from '../args.js'
 import { formatDuration, joinWords } from '@rsb/rotation/io'
 import { buildRsyncArgs, DEFAULT_EXCLUDED_ROOTS } from '@rsb/rsync'
@@ -10,11 +10,12 @@ import { assertInside } from '@rsb/mount'
 import { Notifier } from './notify.js'
 import { checkPlatform } from './platform.js'
 import { rotateSnapshots } from './rotate.js'
-import { checkSource, inspectPaths, isInside, literalFilterPath, type Inspection } from './preflight.js'
+import { checkSource, checkSourcesApart, inspectPaths, isInside, literalFilterPath, type Inspection } from './preflight.js'
 import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
 import { linkHealthWarning, previousSnapshot, recordIntegrity, type IntegrityReport } from './integrity.js'
-import { prepareExact, stagePrefix, type ExactRun } from './exact.js'
+import { prepareExact, recordedSources, stagePrefix, type ExactRun } from './exact.js'
+import { readExcludeFiles } from './excludes.js'
 import { metadataPath, readStore, registerMirror, STORE_VERSION, type MirrorRecord } from '../session/store.js'
 import { createSummary, type RunSummary } from './summary.js'
 import { checkTarget } from './target.js'
@@ -77,6 +78,7 @@ function interrupted(signal: AbortSignal): CliError {
 export async function runWorkflow(options: RunOptions, io: WorkflowIo): Promise<WorkflowResult> {
   const started = performance.now()
   const summary = createSummary(options.source, options.destination, options.dryRun)
+  if (options.sources.length > 1) summary.sources = [...options.sources]
   const scope = new CleanupScope()
   const trail: RunTrail = {}
   let error: unknown
@@ -175,6 +177,7 @@ async function leaveRecord(options: RunOptions, io: WorkflowIo, trail: RunTrail,
       argv: redactArgv(options.argv),
       actions: [options.backup && 'backup', options.snapshot && 'snapshot', options.rotate && 'rotate'].filter((a) => a !== false),
       source: options.backup ? options.source : undefined,
+      sources: options.backup && options.sources.length > 1 ? options.sources : undefined,
       destination: options.destination,
       outcome,
       exitCode,
@@ -196,8 +199,14 @@ async function leaveRecord(options: RunOptions, io: WorkflowIo, trail: RunTrail,
   }
 }
 
-async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope, summary: RunSummary, trail: RunTrail): Promise<void> {
+async function workflow(given: RunOptions, io: WorkflowIo, scope: CleanupScope, summary: RunSummary, trail: RunTrail): Promise<void> {
   const { logger, signal } = io
+  // the --exclude-from files, read before anything else happens (nothing is written when one cannot be read): their
+  // patterns join the --exclude ones (rsync's command line, the exactness fingerprint, the manifest's excludes)
+  const options: RunOptions =
+    given.excludeFrom.length === 0 || given.destinationFromEnv
+      ? given
+      : { ...given, exclude: [...given.exclude, ...(await readExcludeFiles(given.excludeFrom))] }
   const checkAbort = () => {
     if (signal?.aborted) throw interrupted(signal)
   }
@@ -220,7 +229,12 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     )
   }
   try {
-    buildRsyncArgs({ source: options.source, destination: target.rsync, excludes: options.exclude, rsyncOptions: options.rsyncOptions })
+    buildRsyncArgs({
+      sources: options.sources,
+      destination: target.rsync,
+      excludes: options.exclude,
+      rsyncOptions: options.rsyncOptions,
+    })
   } catch (error) {
     throw new UsageError((error as Error).message, { hint: (error as { hint?: string }).hint, cause: error })
   }
@@ -271,13 +285,19 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
     let paths: Inspection | undefined
     let mirror: MirrorRecord | undefined
     let mirrorLock: MirrorLock | undefined
+    /** The resolved SOURCEs of a daemon destination (whose side rsb cannot look at). */
+    let daemonSources: string[] | undefined
     if (target.destination.kind === 'daemon' && actions.backup) {
       // rsb cannot look at the daemon's side, but SOURCE is here: a missing or empty one must not become the backup
-      checkSource(
-        await probePath(source, options.source, { what: 'SOURCE', source: true, signal }),
-        options.source,
-        options.allowEmptySource,
-      )
+      const probed = []
+      for (const text of options.sources) {
+        const facts = await probePath(source, text, { what: 'SOURCE', source: true, signal })
+        checkSource(facts, text, options.allowEmptySource)
+        probed.push({ facts, text })
+      }
+      checkSourcesApart(probed)
+      // one SOURCE goes to rsync as given (as before); several as resolved (each lands under its whole path)
+      if (probed.length > 1) daemonSources = probed.map(({ facts }) => facts.resolved)
     }
     if (destination && target.destination.kind !== 'daemon') {
       paths = await inspectPaths({
@@ -287,6 +307,7 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         directory: target.destination.directory,
         sshDestination: target.destination.kind === 'ssh',
         sourceText: options.source,
+        sourceTexts: options.sources.length > 1 ? options.sources : undefined,
         mount: options.mount,
         backup: actions.backup,
         acceptDestination: options.acceptDestination,
@@ -324,8 +345,9 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
         local: rsyncVersion(source, signal),
         remote: target.destination.kind === 'ssh' && destination ? rsyncVersion(destination, signal) : Promise.resolve(undefined),
       }
+    if (actions.backup && paths && mirror) warnDroppedSources(paths, mirror, logger, summary)
     if (actions.backup) {
-      renewed = await backupStep(options, io, target, source, destination, summary, paths, mirror)
+      renewed = await backupStep(options, io, target, source, destination, summary, paths, mirror, daemonSources)
       done.push('create backup')
       summary.actions.push('backup')
     }
@@ -372,6 +394,8 @@ async function workflow(options: RunOptions, io: WorkflowIo, scope: CleanupScope
             host: os.hostname(),
             user: userName(),
             source: actions.backup ? plan.source : undefined,
+            // several SOURCEs: `source` is `/` (the mirror holds each under its whole path), `sources` lists them
+            ...(actions.backup && plan.sources !== undefined && plan.sources.length > 1 ? { sources: plan.sources } : {}),
             destination: target.expression,
             rsbVersion: version(),
             rsyncVersion: { local: await versions?.local, remote: await versions?.remote },
@@ -443,6 +467,7 @@ async function backupStep(
   summary: RunSummary,
   paths: Inspection | undefined,
   mirror: MirrorRecord | undefined,
+  daemonSources: readonly string[] | undefined,
 ): Promise<number> {
   const { logger, signal } = io
   const directory = paths?.plan.destination ?? target.destination.directory
@@ -482,6 +507,7 @@ async function backupStep(
             mirror,
             state: paths.state,
             source: paths.plan.source,
+            sources: paths.plan.sources,
             shape: { excludes: options.exclude, excludedRoots, rsyncOptions: options.rsyncOptions, multiFs: options.multiFs },
             prune: [
               ...DEFAULT_EXCLUDED_ROOTS.filter((root) => !/[*?[]/.test(root)).map((root) => root.replace(/\/+$/, '')),
@@ -498,6 +524,7 @@ async function backupStep(
       options,
       destination: paths && target.rsync.kind !== 'daemon' ? { ...target.rsync, directory: paths.plan.destination } : target.rsync,
       source: paths?.plan.source ?? options.source,
+      sources: paths?.plan.sources ?? daemonSources,
       excludedRoots,
       linkDest: exact?.linkDest ?? [],
       tunnel: gateway,
@@ -606,9 +633,41 @@ async function checkHardLinks(context: Context, store: string, signal: AbortSign
 /**
  * A store inside SOURCE that rsync's system excludes do not leave out already: a root such as `/mnt/` is left
  * out only when it lies inside SOURCE (it is then an entry of the transfer), as with `rsb / /mnt/backups/latest`.
+ * With several SOURCEs, the one that holds the store.
  */
 function storeNeedsExclude({ plan }: Inspection): boolean {
-  if (!plan.excludeStore || plan.source === undefined) return false
-  const source = plan.source
+  if (!plan.excludeStore || plan.sources === undefined) return false
+  const source = plan.sources.find((s) => isInside(plan.store, s))
+  if (source === undefined) return false
   return !DEFAULT_EXCLUDED_ROOTS.some((root) => `${plan.store}/`.startsWith(root) && isInside(root.replace(/\/+$/, ''), source))
+}
+
+/**
+ * A SOURCE that this mirror's last finished backup had and this run has not is never deleted from the mirror: rsync
+ * `--delete` acts only inside the SOURCEs it is given. Its copy stays as it was (and in every snapshot); this says
+ * so, once per run, with the command that removes it. Likewise a mirror of one SOURCE (its files at the top) that now
+ * gets several (each under its whole path): the old files stay beside them.
+ */
+function warnDroppedSources(paths: Inspection, mirror: MirrorRecord, logger: Logger, summary: RunSummary): void {
+  const now = paths.plan.sources
+  const record = paths.state.synced?.get(mirror.id)
+  if (now === undefined || record === undefined) return
+  const before = recordedSources(record.source)
+  if (before === undefined) return
+  let message: string | undefined
+  if (now.length > 1 && before.length === 1) {
+    message =
+      `The last backup into ${paths.plan.destination} was of the one SOURCE ${before[0]}, whose files lie at its top: they are kept there ` +
+      `beside the SOURCEs' whole paths (never updated again). Back up into a new DESTINATION for a clean layout, or remove them by hand.`
+  } else if (now.length > 1) {
+    const dropped = before.filter((s) => !now.includes(s))
+    if (dropped.length > 0)
+      message =
+        `${dropped.join(', ')} ${dropped.length === 1 ? 'was a SOURCE' : 'were SOURCEs'} of the last backup into ${paths.plan.destination} and ${dropped.length === 1 ? 'is' : 'are'} not now: ` +
+        `${dropped.length === 1 ? 'its copy is' : 'their copies are'} kept in the mirror as ${dropped.length === 1 ? 'it was' : 'they were'} (never updated, never deleted; the snapshots keep theirs). ` +
+        `To drop ${dropped.length === 1 ? 'it' : 'them'}: rm -r -- ${dropped.map((s) => quoteArgument(path.posix.join(paths.plan.destination, s))).join(' ')}`
+  }
+  if (message === undefined) return
+  logger.log('warning', message)
+  summary.warnings.push(message)
 }

@@ -6,7 +6,10 @@ import type { RsyncStats } from '@rsb/rsync'
  */
 export interface RunSummary {
   schemaVersion: 1
+  /** SOURCE as given; with several SOURCEs `/` (the mirror holds each under its whole path), and `sources` lists them. */
   source: string
+  /** Every SOURCE as given, only when there are several. */
+  sources?: string[] | undefined
   destination: string
   dryRun: boolean
   /** The actions that completed (in a dry run: that were simulated), in order: `backup`, `snapshot`, `rotate`. */

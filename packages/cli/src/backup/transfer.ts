@@ -12,6 +12,8 @@ export interface TransferStep {
   readonly destination: RsyncDestination
   /** The resolved SOURCE. */
   readonly source: string
+  /** Several resolved SOURCEs (rsync `--relative`: each at its whole path in DESTINATION); `source` is then ignored. */
+  readonly sources?: readonly string[] | undefined
   /** Absolute locations never copied (default: rsync's DEFAULT_EXCLUDED_ROOTS). */
   readonly excludedRoots?: readonly string[] | undefined
   /** rsync's `--link-dest` directories on the destination (exact.ts: the files moved aside for new inodes). */
@@ -62,7 +64,7 @@ export async function runTransfer(step: TransferStep): Promise<TransferResult> {
   try {
     const result = await runRsync({
       context: step.context,
-      source: step.source,
+      ...(step.sources !== undefined && step.sources.length > 1 ? { sources: step.sources } : { source: step.source }),
       excludedRoots: step.excludedRoots,
       linkDest: step.linkDest,
       destination: step.destination,
