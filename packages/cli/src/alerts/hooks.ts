@@ -21,7 +21,7 @@ export interface HookResult {
   readonly timedOut: boolean
   /** Stopped because `signal` was aborted. */
   readonly aborted: boolean
-  /** Its standard output and error as they came, interleaved: the last {@link HOOK_OUTPUT_LIMIT} bytes. */
+  /** Its standard output and error (one pipe, in the order written): the last {@link HOOK_OUTPUT_LIMIT} bytes. */
   readonly output: string
 }
 
@@ -114,7 +114,9 @@ export function runHook(command: string, env: Readonly<Record<string, string>>, 
     let aborted = false
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
     let killTimer: NodeJS.Timeout | undefined
-    const child = spawn('/bin/sh', ['-c', command], {
+    // one pipe for both streams, so that the output keeps the order in which the hook wrote it: the outer shell
+    // points its standard error at its standard output and becomes (exec) the hook's shell, same PID and group
+    const child = spawn('/bin/sh', ['-c', 'exec 2>&1; exec /bin/sh -c "$1"', 'sh', command], {
       cwd: options.cwd ?? '/',
       env: environment,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ export {
   DEFAULT_SYSLOG_SOCKET,
   SyslogWriter,
   sendSyslog,
+  withSyslog,
   syslogPriority,
   type SendSyslogOptions,
   type SyslogEntry,

@@ -1,4 +1,5 @@
 import type { Context } from '@rsb/exec'
+import type { Logger, LogLevel } from '../kit/log.js'
 import type { SyslogFacility } from './types.js'
 
 /** The syslog socket where nothing else is said: journald's on systemd machines, rsyslog's elsewhere. */
@@ -146,8 +147,8 @@ export class SyslogWriter {
       const entries = this.#pending
       this.#pending = []
       this.#context ??= new (await import('@rsb/exec')).LocalContext()
-      const { context: _, onError, ...target } = this.#options
-      const result = await sendSyslog(entries, { ...target, context: this.#context })
+      const { tag, facility, socket, pid, onError } = this.#options
+      const result = await sendSyslog(entries, { tag, facility, socket, pid, context: this.#context })
       if (!result.ok) onError?.(result.detail)
     }
     this.#sending = undefined
@@ -156,5 +157,46 @@ export class SyslogWriter {
   /** Resolves when every line written so far was sent (or failed). */
   async close(): Promise<void> {
     while (this.#sending) await this.#sending
+  }
+}
+
+/** The syslog severity of each log level; levels below INFO never go to syslog. */
+const LEVEL_SEVERITY: Readonly<Partial<Record<LogLevel, SyslogSeverity>>> = {
+  info: 'info',
+  notice: 'notice',
+  warning: 'warning',
+  success: 'notice',
+  error: 'err',
+  critical: 'crit',
+}
+
+/**
+ * A logger that also sends its lines to syslog: every line the program's logger shows (on standard error) at
+ * INFO or above goes to `writer` too, as `LEVEL message` (rotate-backups' syslog format, `tag[pid]: LEVEL
+ * message`) with the matching severity (SUCCESS and NOTICE are notice, ERROR err, CRITICAL crit).
+ *
+ * @example
+ * ```ts
+ * const syslog = new SyslogWriter({ tag: 'rsb-rotate' })
+ * const logger = withSyslog(createLogger(process.stderr), syslog)
+ * logger.log('info', 'Deleting /backups/2024-01-01 ..')
+ * await syslog.close()
+ * ```
+ */
+export function withSyslog(logger: Logger, writer: SyslogWriter): Logger {
+  return {
+    get beforeWrite() {
+      return logger.beforeWrite
+    },
+    set beforeWrite(hook) {
+      logger.beforeWrite = hook
+    },
+    flush: () => logger.flush(),
+    enabled: (level) => logger.enabled(level),
+    log(level, message) {
+      logger.log(level, message)
+      const severity = LEVEL_SEVERITY[level]
+      if (severity && logger.enabled(level)) writer.write(severity, `${level.toUpperCase()} ${message}`)
+    },
   }
 }
