@@ -56,7 +56,8 @@ export const OPTIONS: readonly OptionDefinition[] = [
     name: 'syslog',
     short: 'S',
     value: 'CHOICE',
-    description: 'Accepted for compatibility (yes/no); rsb-rotate logs to standard error only.',
+    description:
+      'yes: also send the log lines (INFO and above) to syslog, as rsb-rotate[PID] through logger(1), on /dev/log or $RSB_SYSLOG_SOCKET; no (the default): standard error only.',
   },
   { name: 'force', short: 'f', description: 'Continue when a location is missing, unreadable or unwritable.' },
   { name: 'dry-run', short: 'n', description: 'Show what would be kept and deleted; delete nothing.' },

@@ -22,6 +22,7 @@ import { defaultConfigFiles, findSection, loadConfig, resolveLocalDirectory, typ
 import { helpText } from './help.js'
 import { compilePythonTimestampPattern } from './python-regex.js'
 import { createLogger, type Logger, type TextSink } from '../../kit/log.js'
+import { SyslogWriter, withSyslog } from '../../alerts/syslog.js'
 import { errorLine, errorReport } from '../../kit/render.js'
 import { pythonListRepr } from './values.js'
 
@@ -49,7 +50,7 @@ export interface MainIo {
   readonly stdout: TextSink
   /** Log lines and errors. */
   readonly stderr: TextSink
-  /** The environment (HOME, XDG_CONFIG_HOME, RSB_SSH_CONFIG). */
+  /** The environment (HOME, XDG_CONFIG_HOME, RSB_SSH_CONFIG, RSB_SYSLOG_SOCKET). */
   readonly env: Readonly<Record<string, string | undefined>>
   /** Aborted with reason `SIGINT` or `SIGTERM` to stop. */
   readonly signal?: AbortSignal | undefined
@@ -103,7 +104,21 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
 
 /** Rotates with parsed options: every location given (or configured). Returns the exit status. */
 export async function rotate(options: CliOptions, io: MainIo): Promise<number> {
-  const logger = createLogger(io.stderr, options.verbosity, { program: 'rsb-rotate', batch: true })
+  const stderr = createLogger(io.stderr, options.verbosity, { program: 'rsb-rotate', batch: true })
+  // --syslog=yes: as rotate-backups 8.1, the log lines (INFO and above) also go to syslog, `rsb-rotate[PID]: LEVEL
+  // message`, through logger(1) on /dev/log (or $RSB_SYSLOG_SOCKET). A failure to reach it is one warning on stderr.
+  let syslogFailed = false
+  const syslog = options.syslog
+    ? new SyslogWriter({
+        tag: 'rsb-rotate',
+        socket: io.env.RSB_SYSLOG_SOCKET || undefined,
+        onError: (detail) => {
+          if (!syslogFailed) stderr.log('warning', `Could not log to syslog: ${detail}`)
+          syslogFailed = true
+        },
+      })
+    : undefined
+  const logger = syslog ? withSyslog(stderr, syslog) : stderr
   const run = new Run(options, io, logger)
   try {
     return await run.start()
@@ -111,6 +126,7 @@ export async function rotate(options: CliOptions, io: MainIo): Promise<number> {
     return run.report(error)
   } finally {
     await run.close()
+    await syslog?.close()
     logger.flush()
     // Built only now and only for --json: the plans are final, and nothing is made that would be thrown away.
     if (options.json)
