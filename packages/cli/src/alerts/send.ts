@@ -67,7 +67,7 @@ async function mailOutcome(
     date: options.now ?? new Date(),
     body: mailBody(message),
   })
-  const result = await sendMail(text, { context: await context(), sendmail, signal: options.signal })
+  const result = await sendMail(text, { context: await context(), sendmail, signal: options.signal, timeout: options.timeout })
   return { channel: 'mail', ok: result.ok, detail: result.ok ? `sent to ${settings.mailTo.join(', ')} (${result.detail})` : result.detail }
 }
 
