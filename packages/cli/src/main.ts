@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { OPTIONS, wantsJson } from './args.js'
-import { findCommand, unavailable, type CommandModule } from './commands/index.js'
+import { commandHelp, findCommand, JOB_COMMANDS, unavailable, type CommandModule } from './commands/index.js'
 import { UsageError } from './errors.js'
 import { asksFor, getopt } from './kit/getopt.js'
 import type { TextSink } from './kit/log.js'
@@ -40,15 +40,27 @@ export async function main(argv: readonly string[], io: MainIo, program: 'rsb' |
   if (program === 'rsync-system-backup') return (await import('./commands/backup/index.js')).runBackup(argv, io, program)
   const command = findCommand(argv[0])
   if (command !== undefined) {
-    const rest = argv.slice(1)
+    let rest = argv.slice(1)
     let module: CommandModule<unknown> | undefined
     try {
       if (command.load === undefined) throw unavailable(command.name)
-      if (command.name === 'backup') refuseAmbiguousBackup(rest)
       module = (await command.load()) as CommandModule<unknown>
+      let fromJob = false
+      if (JOB_COMMANDS.has(command.name)) {
+        const { splitJobOptions, jobCommandLine } = await import('./config/expand.js')
+        const selection = splitJobOptions(rest, module.options)
+        const all = command.name === 'status' && selection?.job === undefined
+        const code = all ? await (await import('./commands/status/jobs.js')).allJobsStatus(selection, rest, module, io) : undefined
+        if (code !== undefined) return code
+        if (selection !== undefined) {
+          rest = await jobCommandLine(command.name, selection, module.options, io.env)
+          fromJob = true
+        }
+      }
+      if (command.name === 'backup' && !fromJob) refuseAmbiguousBackup(rest)
       const parsed = module.parse(rest, io.env)
       if (parsed.kind === 'help') {
-        io.stdout.write(module.help())
+        io.stdout.write(commandHelp(command.name, module))
         return 0
       }
       if (parsed.kind === 'version') {
@@ -61,12 +73,16 @@ export async function main(argv: readonly string[], io: MainIo, program: 'rsb' |
       return refuseCommandLine(error, io, 'rsb', asksFor(rest, module?.options ?? OPTIONS, 'json'))
     }
   }
+  let line = argv
   try {
     refuseMisplacedCommand(argv)
+    const { splitJobOptions, jobCommandLine } = await import('./config/expand.js')
+    const selection = splitJobOptions(argv, OPTIONS)
+    if (selection !== undefined) line = await jobCommandLine('backup', selection, OPTIONS, io.env)
   } catch (error) {
     return refuseCommandLine(error, io, 'rsb', wantsJson(argv))
   }
-  return (await import('./commands/backup/index.js')).runBackup(argv, io, 'rsb')
+  return (await import('./commands/backup/index.js')).runBackup(line, io, 'rsb')
 }
 
 /** The positional arguments of a backup command line, or undefined where getopt refuses it (the backup reports it). */

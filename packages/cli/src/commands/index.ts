@@ -75,12 +75,46 @@ export const COMMANDS: readonly Command[] = Object.freeze([
     load: () => import('./verify/index.js'),
   },
   { name: 'doctor', summary: 'check the machine and the store for known problems', load: () => import('./doctor/index.js') },
-  { name: 'run', summary: 'run the jobs of the configuration file (not yet available)' },
-  { name: 'config', summary: 'check the configuration file (not yet available)' },
+  { name: 'run', summary: 'run the jobs of the configuration file (all, or the ones named)', load: () => import('./run/index.js') },
+  {
+    name: 'config',
+    summary: 'check the configuration file of jobs, list its jobs, print its schema',
+    load: () => import('./config/index.js'),
+  },
   { name: 'systemd', summary: 'systemd units or cron lines that run the jobs on a schedule', load: () => import('./systemd/index.js') },
   { name: 'completion', summary: 'the bash completion script of rsb', load: () => import('./completion/index.js') },
   { name: 'help', summary: 'the help of rsb or of one command', load: () => import('./help/index.js') },
 ])
+
+/** The commands that take a DESTINATION, and so also `--job=NAME` and `--config=FILE` (../config/expand.ts). */
+export const JOB_COMMANDS: ReadonlySet<string> = new Set([
+  'backup',
+  'list',
+  'status',
+  'restore',
+  'diff',
+  'du',
+  'versions',
+  'verify',
+  'doctor',
+])
+
+/** The help of a command as `rsb COMMAND --help` and `rsb help COMMAND` print it (with `--job` where it has it). */
+export function commandHelp(name: string, module: CommandModule<unknown>): string {
+  if (!JOB_COMMANDS.has(name)) return module.help()
+  return `${module.help().trimEnd()}\n\n${JOB_HELP}`
+}
+
+/** The section on jobs of the help of every command in {@link JOB_COMMANDS}. */
+export const JOB_HELP = [
+  'Jobs:',
+  '  --job=NAME',
+  "      Take DESTINATION (for rsb backup and rsb doctor also SOURCE) and the job's options from the job NAME of the",
+  '      configuration file, instead of the command line; options given here are added.',
+  '  --config=FILE',
+  '      The configuration file of jobs (default $RSB_CONFIG, else /etc/rsb/rsb.toml).',
+  '',
+].join('\n')
 
 /** The command of this word, if it is one. */
 export function findCommand(word: string | undefined): Command | undefined {

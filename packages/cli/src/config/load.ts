@@ -16,7 +16,6 @@ import {
   DEFAULT_RANDOMIZED_DELAY,
   DEFAULT_SCHEDULE,
   findKey,
-  JOB_NAME,
   type ConfigKey,
 } from './keys.js'
 
@@ -408,8 +407,10 @@ function describe(error: ErrorObject): { keyPath: (string | number)[]; message: 
 }
 
 function suggest(name: string): string {
-  const close = CONFIG_KEYS.map((key) => key.name).filter((known) => distance(known, name) <= 2)
-  return close.length > 0 ? ` (did you mean '${close[0]}'?)` : ''
+  const close = CONFIG_KEYS.map((key) => ({ known: key.name, d: distance(key.name, name) }))
+    .filter(({ d }) => d <= 2)
+    .sort((a, b) => a.d - b.d)
+  return close.length > 0 ? ` (did you mean '${close[0]!.known}'?)` : ''
 }
 
 function distance(a: string, b: string): number {
@@ -504,7 +505,7 @@ function optionsOf(values: Readonly<Record<string, unknown>>): string[] {
   const actions = (['backup', 'snapshot', 'rotate'] as const).filter((action) => action in values)
   const argv: string[] = []
   // Actions: none given runs all three; any given false runs the others (as -b/-s/-r name what runs).
-  if (actions.length > 0 && actions.some((action) => values[action] === false)) {
+  if (actions.some((action) => values[action] === false)) {
     for (const action of ['backup', 'snapshot', 'rotate'] as const) if (values[action] !== false) argv.push(`--${action}`)
   }
   for (const key of CONFIG_KEYS) {

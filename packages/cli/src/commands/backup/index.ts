@@ -8,6 +8,7 @@ import type { MainIo } from '../../main.js'
 import { version } from '../../version.js'
 import { errorLine, json, oneLine, refuseCommandLine } from '../../kit/render.js'
 
+import type { RunSummary } from '../../backup/summary.js'
 import type { Parsed } from '../index.js'
 
 /** The options of `rsb backup`. */
@@ -62,14 +63,27 @@ export async function runBackup(
 }
 
 async function runWorkflow(options: RunOptions, io: MainIo, program: string): Promise<number> {
-  const logger = createLogger(io.stderr, options.verbosity)
+  const { exitCode, summary } = await backupOnce(options, io, program, createLogger(io.stderr, options.verbosity))
+  if (options.json) io.stdout.write(json(summary))
+  return exitCode
+}
+
+/**
+ * One backup run (the workflow, its error logged as `rsb backup` logs it) and its exit status; prints nothing on
+ * stdout (`rsb run` runs each job through it).
+ */
+export async function backupOnce(
+  options: RunOptions,
+  io: MainIo,
+  program: string,
+  logger: Logger,
+): Promise<{ readonly exitCode: number; readonly summary: RunSummary }> {
   if (options.dryRunOption !== undefined) logger.log('info', `Performing a dry run (because of ${options.dryRunOption} option) ..`)
   const { runWorkflow: workflow } = await import('../../backup/run.js')
   const { summary, error } = await workflow(options, { logger, stdout: io.stdout, stderr: io.stderr, env: io.env, signal: io.signal })
   const exitCode = error === undefined ? 0 : reportError(error, options, logger, io, program)
   summary.exitCode = exitCode
-  if (options.json) io.stdout.write(json(summary))
-  return exitCode
+  return { exitCode, summary }
 }
 
 /**

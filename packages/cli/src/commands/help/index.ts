@@ -2,7 +2,7 @@
 import { UsageError } from '../../errors.js'
 import { helpText } from '../../help.js'
 import type { MainIo } from '../../main.js'
-import { findCommand, unavailable, type Parsed } from '../index.js'
+import { commandHelp, findCommand, unavailable, type Parsed } from '../index.js'
 
 /** `rsb help` takes no options (`rsb help --help` is its own help). */
 export const options = []
@@ -25,6 +25,6 @@ export function parse(argv: readonly string[]): Parsed<{ readonly command: strin
 
 export async function run(args: { readonly command: string | undefined }, io: MainIo): Promise<number> {
   const command = findCommand(args.command)
-  io.stdout.write(command?.load ? (await command.load()).help() : helpText('rsb'))
+  io.stdout.write(command?.load ? commandHelp(command.name, await command.load()) : helpText('rsb'))
   return 0
 }

@@ -1,0 +1,300 @@
+// rsb run, rsb status and --job with a configuration file of real jobs: a local one, one over SSH to the test sshd,
+// one to an rsync daemon on 127.0.0.1 (one of them failing), with a webhook receiver (node:http on 127.0.0.1), a
+// sendmail stand-in on PATH and hooks that write what they get. The sshd and the daemon need root (CI is root).
+import fs from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { isRoot, startRsyncDaemon, startSshd, testdir, type SshServer } from '@rsb/testkit'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { HOSTILE_NAME, runRsb, shellQuote, snapshotsIn, writeProgram } from './helpers.ts'
+
+/** A TOML basic string (JSON's escapes are TOML's for these characters). */
+const toml = (text: string) => JSON.stringify(text)
+
+interface Ping {
+  readonly method: string
+  readonly url: string
+  readonly body: Record<string, unknown>
+}
+
+/** A healthchecks-style receiver: records every request with its JSON body, answers 200. */
+async function startReceiver(): Promise<{ url: string; pings: Ping[]; close: () => Promise<void> }> {
+  const pings: Ping[] = []
+  const server = http.createServer((request, response) => {
+    let text = ''
+    request.setEncoding('utf8')
+    request.on('data', (chunk: string) => (text += chunk))
+    request.on('end', () => {
+      pings.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+      })
+      response.end('OK')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}`, pings, close: () => new Promise((resolve) => server.close(() => resolve())) }
+}
+
+/** Writes the configuration file, root's and not writable by others (rsb refuses it otherwise). */
+async function writeConfig(dir: string, text: string): Promise<string> {
+  await fs.chmod(dir, 0o755)
+  const file = path.join(dir, 'rsb.toml')
+  await fs.writeFile(file, text, { mode: 0o644 })
+  return file
+}
+
+/** The hook lines: each appends one line with the variables it got to `log`. */
+function hookKeys(log: string): string {
+  const append = (what: string) => `printf '%s\\n' "${what}" >> ${shellQuote(log)}`
+  return [
+    `before = ${toml(append('before $RSB_JOB $RSB_STATUS'))}`,
+    `after = ${toml(append('after $RSB_JOB $RSB_STATUS $RSB_EXIT_CODE snapshot=$RSB_SNAPSHOT'))}`,
+    `on-failure = ${toml(append('on-failure $RSB_JOB $RSB_STATUS $RSB_EXIT_CODE error=$RSB_ERROR'))}`,
+  ].join('\n')
+}
+
+describe.skipIf(!isRoot)('rsb run: three jobs (local, SSH, rsync daemon), one failing (needs root: sshd and the daemon)', () => {
+  let server: SshServer
+  beforeAll(async () => {
+    server = await startSshd()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  it('makes the two snapshots, reports the failure, exits 1; webhook pings, one mail and the hooks in order; rsb status checks every job', async () => {
+    const t = await testdir({ [`${HOSTILE_NAME}/source/a.txt`]: 'a\n', [`${HOSTILE_NAME}/source/sub/b.txt`]: 'b\n' }, 'rsb-jobs-')
+    const base = path.join(t, HOSTILE_NAME)
+    const source = path.join(base, 'source')
+    const receiver = await startReceiver()
+    onTestFinished(() => receiver.close())
+    // a daemon whose module refuses writes: the job pushing to it fails
+    const daemon = await startRsyncDaemon({ modules: { ro: { path: path.join(t, 'ro'), extra: { 'read only': 'yes' } } } })
+    onTestFinished(() => daemon.stop())
+    await fs.mkdir(path.join(t, 'ro'), { recursive: true })
+    const mails = path.join(t, 'mails')
+    const bin = path.join(t, 'bin')
+    await writeProgram(bin, 'sendmail', `{ printf 'ARGV:%s\\n' "$*"; cat; printf '\\n--END--\\n'; } >> ${shellQuote(mails)}`)
+    const hooksLog = path.join(t, 'hooks.log')
+    const config = await writeConfig(
+      base,
+      [
+        '[defaults]',
+        'sudo = false',
+        'notifications = false',
+        'mail-to = "admin@example.org"',
+        hookKeys(hooksLog),
+        '',
+        '[jobs.local]',
+        `source = ${toml(source)}`,
+        `destination = ${toml(path.join(base, 'local-store/latest'))}`,
+        `webhook = ${toml(`${receiver.url}/ping/local-uuid`)}`,
+        '',
+        '[jobs.ssh]',
+        `source = ${toml(source)}`,
+        `destination = ${toml(`${server.alias}:${path.join(base, 'ssh-store/latest')}`)}`,
+        `webhook = ${toml(`${receiver.url}/ping/ssh-uuid`)}`,
+        '',
+        '[jobs.daemon]',
+        `source = ${toml(source)}`,
+        `destination = ${toml(`rsync://127.0.0.1:${daemon.port}/ro/latest`)}`,
+        'snapshot = false',
+        'rotate = false',
+        `webhook = ${toml(`${receiver.url}/ping/daemon-uuid`)}`,
+        '',
+      ].join('\n'),
+    )
+    const env = { RSYNC_RSH: server.rsyncRsh }
+
+    const check = await runRsb(['config', 'check', `--config=${config}`])
+    expect(check.code, check.stderr).toBe(0)
+    expect(check.stdout).toContain('valid, 3 jobs: local, ssh, daemon')
+
+    const run = await runRsb(['run', `--config=${config}`], { env, path: [bin] })
+    expect(run.code, run.stderr).toBe(1)
+    const lines = run.stdout.trimEnd().split('\n')
+    expect(lines).toHaveLength(3)
+    expect(lines[0]).toMatch(/^local: ok, snapshot \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+\.\d s\)$/)
+    expect(lines[1]).toMatch(/^ssh: ok, snapshot /)
+    expect(lines[2]).toMatch(/^daemon: FAILED \(exit 1\): .*ERR_RSB_RSYNC_/)
+
+    // the two snapshots, with the source's files
+    for (const store of ['local-store', 'ssh-store']) {
+      const snapshots = await snapshotsIn(path.join(base, store))
+      expect(snapshots, store).toHaveLength(1)
+      expect(await fs.readFile(path.join(base, store, snapshots[0]!, 'sub/b.txt'), 'utf8')).toBe('b\n')
+    }
+    expect(await fs.readdir(path.join(t, 'ro'))).toEqual([])
+
+    // webhook: start, then success or fail, each with the run record as JSON
+    const by = (job: string) => receiver.pings.filter((p) => p.url.startsWith(`/ping/${job}-uuid`))
+    expect(by('local').map((p) => `${p.method} ${p.url}`)).toEqual(['POST /ping/local-uuid/start', 'POST /ping/local-uuid'])
+    expect(by('ssh').map((p) => `${p.method} ${p.url}`)).toEqual(['POST /ping/ssh-uuid/start', 'POST /ping/ssh-uuid'])
+    expect(by('daemon').map((p) => `${p.method} ${p.url}`)).toEqual(['POST /ping/daemon-uuid/start', 'POST /ping/daemon-uuid/fail'])
+    expect(by('local')[0]!.body).toMatchObject({ job: 'local', event: 'start', host: os.hostname() })
+    expect(by('local')[1]!.body).toMatchObject({ job: 'local', event: 'success', status: 'success', exitCode: 0, summary: { exitCode: 0 } })
+    expect((by('local')[1]!.body.summary as { snapshot: string }).snapshot).toContain(path.join(base, 'local-store'))
+    expect(by('daemon')[1]!.body).toMatchObject({
+      job: 'daemon',
+      event: 'failure',
+      status: 'failure',
+      exitCode: 1,
+      summary: { error: { code: expect.stringMatching(/^ERR_RSB_RSYNC_/) } },
+    })
+
+    // one mail (mail-to is on failure only), with the error
+    const mail = await fs.readFile(mails, 'utf8')
+    expect(mail.match(/--END--/g)).toHaveLength(1)
+    expect(mail).toMatch(/^ARGV:-t -oi/m)
+    expect(mail).toMatch(/^To: admin@example.org$/m)
+    expect(mail).toMatch(/^Subject: .*daemon: backup failed/m)
+    expect(mail).toMatch(/ERR_RSB_RSYNC_/)
+
+    // the hooks, in order, with their variables
+    const hookLines = (await fs.readFile(hooksLog, 'utf8')).trimEnd().split('\n')
+    expect(hookLines.map((l) => l.split(' ').slice(0, 3).join(' '))).toEqual([
+      'before local starting',
+      'after local success',
+      'before ssh starting',
+      'after ssh success',
+      'before daemon starting',
+      'on-failure daemon failure',
+      'after daemon failure',
+    ])
+    expect(hookLines[1]!.startsWith(`after local success 0 snapshot=${path.join(base, 'local-store')}/20`), hookLines[1]).toBe(true)
+    expect(hookLines[5]).toMatch(/^on-failure daemon failure 1 error=.*ERR_RSB_RSYNC_/)
+    expect(hookLines[6]).toMatch(/^after daemon failure 1 snapshot=$/)
+
+    // rsb status without DESTINATION: every job (the daemon's store is read on its machine)
+    const status = await runRsb(['status', `--config=${config}`], { env })
+    expect(status.stdout).toMatch(/^local: OK: latest of /m)
+    expect(status.stdout).toMatch(/^ssh: OK: latest of /m)
+    expect(status.stdout).toMatch(/^daemon: not checked: /m)
+    expect(status.code, status.stderr).toBe(0)
+    const statusJson = await runRsb(['status', '--json', `--config=${config}`], { env })
+    const document = JSON.parse(statusJson.stdout) as { jobs: { job: string; fresh: boolean }[]; exitCode: number }
+    expect(document.jobs.map((j) => [j.job, j.fresh])).toEqual([
+      ['local', true],
+      ['ssh', true],
+    ])
+
+    // --job on the commands that take a DESTINATION
+    const list = await runRsb(['list', '--json', '--job=ssh', `--config=${config}`], { env })
+    expect(list.code, list.stderr).toBe(0)
+    expect((JSON.parse(list.stdout) as { snapshots: unknown[] }).snapshots).toHaveLength(1)
+    const verify = await runRsb(['verify', '--job=local', `--config=${config}`])
+    expect(verify.code, verify.stderr).toBe(0)
+    const du = await runRsb(['du', '--job', 'local', `--config=${config}`])
+    expect(du.code, du.stderr).toBe(0)
+    const restored = path.join(t, 'restored')
+    await fs.mkdir(restored)
+    const restore = await runRsb(['restore', '--job=local', `--config=${config}`, 'sub/b.txt', `--to=${restored}`])
+    expect(restore.code, restore.stderr).toBe(0)
+    expect(await fs.readFile(path.join(restored, 'b.txt'), 'utf8')).toBe('b\n')
+    const unknown = await runRsb(['list', '--job=nope', `--config=${config}`])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain("There is no job 'nope'")
+    expect(unknown.stderr).toContain('(ERR_RSB_CLI_JOB_UNKNOWN) Hint: Its jobs: local, ssh, daemon.')
+    expect(await fs.readdir(t)).not.toContain('pwned')
+  }, 180_000)
+})
+
+describe('rsb run: hooks and alerts of one job', () => {
+  it('a failing before hook skips its job (no backup), reports it as failed with its alerts, runs on-failure and after', async () => {
+    const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-before-')
+    const receiver = await startReceiver()
+    onTestFinished(() => receiver.close())
+    const hooksLog = path.join(t, 'hooks.log')
+    const config = await writeConfig(
+      t,
+      [
+        '[jobs.first]',
+        `source = ${toml(path.join(t, 'source'))}`,
+        `destination = ${toml(path.join(t, 'store/latest'))}`,
+        'sudo = false',
+        'notifications = false',
+        `webhook = ${toml(`${receiver.url}/p/first`)}`,
+        `before = ${toml(`echo "the disk is not there" >&2; echo before >> ${shellQuote(hooksLog)}; exit 7`)}`,
+        `on-failure = ${toml(`echo "on-failure $RSB_STATUS $RSB_EXIT_CODE" >> ${shellQuote(hooksLog)}`)}`,
+        `after = ${toml(`echo "after $RSB_STATUS" >> ${shellQuote(hooksLog)}`)}`,
+        '[jobs.second]',
+        `source = ${toml(path.join(t, 'source'))}`,
+        `destination = ${toml(path.join(t, 'store2/latest'))}`,
+        'sudo = false',
+        'notifications = false',
+      ].join('\n'),
+    )
+    const run = await runRsb(['run', '--json', `--config=${config}`])
+    expect(run.code, run.stderr).toBe(1)
+    const document = JSON.parse(run.stdout) as {
+      jobs: { job: string; status: string; exitCode: number; reason: string; hooks: unknown[] }[]
+    }
+    expect(document.jobs.map((j) => [j.job, j.status, j.exitCode])).toEqual([
+      ['first', 'skipped', 1],
+      ['second', 'success', 0],
+    ])
+    expect(document.jobs[0]!.reason).toBe('the before hook failed (exit 7)')
+    expect(run.stderr).toContain('[first before] the disk is not there')
+    await expect(fs.stat(path.join(t, 'store'))).rejects.toThrow()
+    expect(await snapshotsIn(path.join(t, 'store2'))).toHaveLength(1)
+    expect((await fs.readFile(hooksLog, 'utf8')).trimEnd().split('\n')).toEqual(['before', 'on-failure failure 1', 'after failure'])
+    // no start ping for a job that never started; its failure is pinged
+    expect(receiver.pings.map((p) => p.url)).toEqual(['/p/first/fail'])
+    expect(receiver.pings[0]!.body).toMatchObject({ job: 'first', status: 'skipped', reason: 'the before hook failed (exit 7)' })
+  }, 60_000)
+
+  it('--dry-run runs no hook, sends no alert and writes nothing', async () => {
+    const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-dry-')
+    const receiver = await startReceiver()
+    onTestFinished(() => receiver.close())
+    const marker = path.join(t, 'hook-ran')
+    const config = await writeConfig(
+      t,
+      [
+        '[jobs.only]',
+        `source = ${toml(path.join(t, 'source'))}`,
+        `destination = ${toml(path.join(t, 'store/latest'))}`,
+        'sudo = false',
+        `webhook = ${toml(`${receiver.url}/p`)}`,
+        `before = ${toml(`touch ${shellQuote(marker)}`)}`,
+        `after = ${toml(`touch ${shellQuote(marker)}`)}`,
+      ].join('\n'),
+    )
+    const run = await runRsb(['run', '-n', `--config=${config}`, 'only'])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).toMatch(/^only: ok \(dry run\)/)
+    expect(run.stderr).toContain('dry run: the before hook would run')
+    expect(receiver.pings).toEqual([])
+    await expect(fs.stat(marker)).rejects.toThrow()
+    await expect(fs.stat(path.join(t, 'store'))).rejects.toThrow()
+  }, 60_000)
+
+  it('an unknown job, a broken or unsafe configuration file: exit 2, nothing runs', async () => {
+    const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-refused-')
+    const config = await writeConfig(
+      t,
+      `[jobs.a]\nsource = ${toml(path.join(t, 'source'))}\ndestination = ${toml(path.join(t, 'store/latest'))}\n`,
+    )
+    const unknown = await runRsb(['run', `--config=${config}`, 'b'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('(ERR_RSB_CLI_JOB_UNKNOWN)')
+    await fs.chmod(config, 0o666)
+    const unsafe = await runRsb(['run', `--config=${config}`])
+    expect(unsafe.code).toBe(2)
+    expect(unsafe.stderr).toContain('(ERR_RSB_CLI_CONFIG_UNSAFE)')
+    await fs.chmod(config, 0o644)
+    await fs.appendFile(config, 'rotaton = "daily=1"\n')
+    const broken = await runRsb(['run', `--config=${config}`])
+    expect(broken.code).toBe(2)
+    expect(broken.stderr).toContain(`${config}:4: jobs.a.rotaton: unknown key 'rotaton' in [jobs.a] (did you mean 'rotation'?)`)
+    const missing = await runRsb(['run', `--config=${path.join(t, 'none.toml')}`])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('(ERR_RSB_CLI_CONFIG_MISSING)')
+    await expect(fs.stat(path.join(t, 'store'))).rejects.toThrow()
+  }, 60_000)
+})
