@@ -1,0 +1,183 @@
+// `rsb systemd --install`: the unit directory checked, each unit written atomically (a temporary file in the same
+// directory, then rename), the timers of jobs no longer in the configuration found (and with --prune removed), then
+// systemctl: `daemon-reload` and `enable --now` for the running system's unit directories, `systemctl --root=ROOT
+// enable` for ROOT/etc/systemd/system (an image or a chroot: nothing is started), nothing for any other directory.
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { systemdError } from './errors.js'
+import { jobOfTimer, serviceName, timerName, WRITTEN_BY, type UnitFile } from './units.js'
+
+/** The system unit directories of systemd (systemd.unit(5)), where the running manager finds units. */
+const SYSTEM_UNIT_DIRS = [
+  '/etc/systemd/system',
+  '/run/systemd/system',
+  '/usr/local/lib/systemd/system',
+  '/usr/lib/systemd/system',
+  '/lib/systemd/system',
+]
+
+/**
+ * How the written units are put to use: the systemctl commands to run, each undefined where there is none to run.
+ * `disable` (the `--prune`d timers) runs before their files are removed, `reload` and `enable` after the units are
+ * written.
+ */
+export interface Activation {
+  /** `live`: the running system's units; `root`: those of the system under `root`; `none`: not a unit directory. */
+  readonly kind: 'live' | 'root' | 'none'
+  /** For `root`: the directory systemctl is given as `--root`. */
+  readonly root: string | undefined
+  readonly disable: readonly string[] | undefined
+  readonly reload: readonly string[] | undefined
+  readonly enable: readonly string[] | undefined
+}
+
+/**
+ * The systemctl commands that enable (and start) these timers once their units are in `unitDir`, and first disable
+ * the `stale` ones: `systemctl daemon-reload` and `systemctl enable --now` for a unit directory of the running system;
+ * `systemctl --root=ROOT enable` (nothing started, no reload: another system's units) for ROOT/etc/systemd/system and
+ * the other system directories under a ROOT; none for any other directory. Pure.
+ *
+ * @example
+ * ```ts
+ * planActivation('/srv/image/etc/systemd/system', ['rsb-home.timer'], []).enable
+ * // ['systemctl', '--root=/srv/image', 'enable', 'rsb-home.timer']
+ * ```
+ */
+export function planActivation(unitDir: string, timers: readonly string[], stale: readonly string[]): Activation {
+  const dir = path.resolve(unitDir)
+  const some = (argv: readonly string[], names: readonly string[]) => (names.length > 0 ? [...argv, ...names] : undefined)
+  if (SYSTEM_UNIT_DIRS.includes(dir)) {
+    return {
+      kind: 'live',
+      root: undefined,
+      disable: some(['systemctl', 'disable', '--now'], stale),
+      reload: ['systemctl', 'daemon-reload'],
+      enable: some(['systemctl', 'enable', '--now'], timers),
+    }
+  }
+  const system = SYSTEM_UNIT_DIRS.find((system) => dir.endsWith(system))
+  if (system === undefined) return { kind: 'none', root: undefined, disable: undefined, reload: undefined, enable: undefined }
+  const root = dir.slice(0, -system.length)
+  return {
+    kind: 'root',
+    root,
+    disable: some(['systemctl', `--root=${root}`, 'disable'], stale),
+    reload: undefined,
+    enable: some(['systemctl', `--root=${root}`, 'enable'], timers),
+  }
+}
+
+/**
+ * Refuses a unit directory that is missing or that another user could write: it must be a directory owned by root or
+ * this user and writable by nobody else, and every directory above it owned by root or this user and writable by
+ * others only with the sticky bit (as /tmp).
+ *
+ * @returns the directory's real path
+ * @throws {CliError} ERR_RSB_CLI_UNIT_DIR_UNSAFE
+ */
+export function checkUnitDirectory(unitDir: string): string {
+  const uid = process.getuid?.() ?? 0
+  const unsafe = (why: string, hint: string) =>
+    systemdError('ERR_RSB_CLI_UNIT_DIR_UNSAFE', `The unit directory ${unitDir} ${why}.`, { path: unitDir, hint })
+  let real: string
+  try {
+    real = fs.realpathSync(unitDir)
+  } catch {
+    throw unsafe('does not exist', 'Give --unit-dir an existing directory (systemd reads /etc/systemd/system).')
+  }
+  const stat = fs.statSync(real)
+  if (!stat.isDirectory()) throw unsafe('is not a directory', 'Give --unit-dir a directory.')
+  const fix = (dir: string) => `Make it root's (or yours) and not writable by others: chown root: '${dir}' && chmod go-w '${dir}'.`
+  if ((stat.uid !== 0 && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
+    throw unsafe(stat.uid !== 0 && stat.uid !== uid ? `belongs to user ${stat.uid}` : 'may be written by other users', fix(real))
+  }
+  for (let above = path.dirname(real); ; above = path.dirname(above)) {
+    const facts = fs.statSync(above)
+    if (facts.uid !== 0 && facts.uid !== uid) throw unsafe(`lies in ${above}, which user ${facts.uid} owns`, fix(above))
+    if ((facts.mode & 0o022) !== 0 && (facts.mode & 0o1000) === 0)
+      throw unsafe(`lies in ${above}, which other users may write to`, fix(above))
+    if (above === '/') break
+  }
+  return real
+}
+
+/** What became of one unit file. */
+export type WriteOutcome = 'written' | 'unchanged'
+
+/**
+ * Writes a unit into the directory atomically (a new temporary file there, mode 0644, synced, renamed over the unit),
+ * unless the file holds that text already.
+ *
+ * @throws {CliError} ERR_RSB_CLI_INSTALL_FAILED
+ */
+export function writeUnit(dir: string, unit: UnitFile): WriteOutcome {
+  const target = path.join(dir, unit.name)
+  try {
+    if (fs.readFileSync(target, 'utf8') === unit.text && (fs.statSync(target).mode & 0o7777) === 0o644) return 'unchanged'
+  } catch {
+    // missing or unreadable: written below
+  }
+  const temporary = path.join(dir, `.${unit.name}.${randomBytes(6).toString('hex')}.tmp`)
+  try {
+    const fd = fs.openSync(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644)
+    try {
+      fs.writeFileSync(fd, unit.text)
+      fs.fchmodSync(fd, 0o644)
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+    fs.renameSync(temporary, target)
+    return 'written'
+  } catch (error) {
+    fs.rmSync(temporary, { force: true })
+    throw systemdError('ERR_RSB_CLI_INSTALL_FAILED', `Cannot write ${target}: ${(error as Error).message}`, { path: target, cause: error })
+  }
+}
+
+/** The `rsb-NAME.timer` files in the directory whose NAME is none of these jobs, sorted. */
+export function staleTimers(dir: string, jobs: readonly string[]): string[] {
+  let entries: string[]
+  try {
+    entries = fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+  return entries
+    .filter((entry) => {
+      const job = jobOfTimer(entry)
+      return job !== undefined && !jobs.includes(job)
+    })
+    .sort()
+}
+
+/** Whether rsb wrote this unit file (its first line says so). */
+export function writtenByRsb(file: string): boolean {
+  try {
+    return (fs.readFileSync(file, 'utf8').split('\n', 1)[0] ?? '').includes(WRITTEN_BY)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Removes the timer and service of a job that is gone, each only if rsb wrote it (see {@link writtenByRsb}).
+ *
+ * @returns the files removed
+ * @throws {CliError} ERR_RSB_CLI_INSTALL_FAILED
+ */
+export function removeUnits(dir: string, job: string): string[] {
+  const removed: string[] = []
+  for (const name of [timerName(job), serviceName(job)]) {
+    const file = path.join(dir, name)
+    if (!writtenByRsb(file)) continue
+    try {
+      fs.rmSync(file)
+      removed.push(file)
+    } catch (error) {
+      throw systemdError('ERR_RSB_CLI_INSTALL_FAILED', `Cannot remove ${file}: ${(error as Error).message}`, { path: file, cause: error })
+    }
+  }
+  return removed
+}
