@@ -8,7 +8,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { isRoot, startRsyncDaemon, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { HOSTILE_NAME, runRsb, shellQuote, snapshotsIn, writeProgram } from './helpers.ts'
+import { BIN, HOSTILE_NAME, runRsb, shellQuote, snapshotsIn, writeProgram } from './helpers.ts'
+import { startSyslogReceiver } from './syslog-receiver.ts'
 
 /** A TOML basic string (JSON's escapes are TOML's for these characters). */
 const toml = (text: string) => JSON.stringify(text)
@@ -202,6 +203,86 @@ describe.skipIf(!isRoot)('rsb run: three jobs (local, SSH, rsync daemon), one fa
     expect(unknown.stderr).toContain('(ERR_RSB_CLI_JOB_UNKNOWN) Hint: Its jobs: local, ssh, daemon.')
     expect(await fs.readdir(t)).not.toContain('pwned')
   }, 180_000)
+})
+
+/** Polls until `check` gives a value (the daemon runs post-xfer exec after the client has gone). */
+async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs / 1000} s`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe.skipIf(!isRoot)('the server end: an rsync daemon module whose hooks name a job (needs root: the daemon runs as root)', () => {
+  it("rsb run --daemon-hook=pre|post nas in rsyncd.conf snapshots and rotates a push with the job's options, alerts and syslog lines", async () => {
+    const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-daemon-')
+    const receiver = await startReceiver()
+    onTestFinished(() => receiver.close())
+    const syslog = await startSyslogReceiver()
+    const serverDir = path.join(t, 'server')
+    await fs.mkdir(path.join(serverDir, 'nas/latest'), { recursive: true })
+    // an old snapshot of the store: the job's rotation (daily=1) removes it
+    await fs.mkdir(path.join(serverDir, 'nas/2020-01-01 00:00:00'))
+    const serverConfig = await writeConfig(
+      serverDir,
+      [
+        '[jobs.nas]',
+        'daemon = true',
+        'rotation = "daily=1"',
+        'sudo = false',
+        'notifications = false',
+        'syslog = true',
+        `webhook = ${toml(`${receiver.url}/p/nas`)}`,
+      ].join('\n'),
+    )
+    const rsb = `${shellQuote(process.execPath)} ${shellQuote(BIN)} run --config=${shellQuote(serverConfig)}`
+    const log = path.join(t, 'hooks.log')
+    const daemon = await startRsyncDaemon({
+      modules: {
+        m: {
+          path: path.join(serverDir, 'nas/latest'),
+          postXferExec: `${rsb} --daemon-hook=post nas >> ${shellQuote(log)} 2>&1`,
+          extra: { 'pre-xfer exec': `${rsb} --daemon-hook=pre nas 2>> ${shellQuote(log)}` },
+        },
+      },
+      env: { ...process.env, RSB_SYSLOG_SOCKET: syslog.socket },
+    })
+    onTestFinished(() => daemon.stop())
+    const clientConfig = await writeConfig(
+      t,
+      [
+        '[jobs.media]',
+        `source = ${toml(path.join(t, 'source'))}`,
+        `destination = ${toml(`rsync://127.0.0.1:${daemon.port}/m/`)}`,
+        'snapshot = false',
+        'rotate = false',
+        'notifications = false',
+      ].join('\n'),
+    )
+    const check = await runRsb(['config', 'check', `--config=${serverConfig}`])
+    expect(check.stdout).toContain('valid, 1 job: nas (daemon)')
+    const refused = await runRsb(['run', `--config=${serverConfig}`, 'nas'])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain("Job 'nas' is a daemon job")
+
+    const run = await runRsb(['run', `--config=${clientConfig}`])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).toMatch(/^media: ok \(\d+\.\d s\)\n$/)
+    const snapshots = await eventually(async () => {
+      const names = await snapshotsIn(path.join(serverDir, 'nas'))
+      return names.length === 1 && names[0] !== '2020-01-01 00:00:00' ? names : undefined
+    }, "the daemon job's snapshot (and the rotation of the old one)")
+    expect(await fs.readFile(path.join(serverDir, 'nas', snapshots[0]!, 'a.txt'), 'utf8')).toBe('a\n')
+    await eventually(async () => (receiver.pings.length >= 2 ? true : undefined), "the daemon job's pings")
+    expect(receiver.pings.map((p) => p.url)).toEqual(['/p/nas/start', '/p/nas'])
+    expect(receiver.pings[1]!.body).toMatchObject({ job: 'nas', status: 'success' })
+    const lines = await syslog.waitFor(2)
+    expect(lines[0]).toMatch(/^<14>.* rsb\[\d+\]: job nas: backup started/)
+    expect(lines[1]).toMatch(/^<14>.* rsb\[\d+\]: job nas: backup succeeded/)
+  }, 120_000)
 })
 
 describe('rsb run: hooks and alerts of one job', () => {

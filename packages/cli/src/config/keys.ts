@@ -119,6 +119,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = Object.freeze([
   },
   { name: 'mail-to', kind: 'one-or-list', description: "E-mail address(es) told of a failure, through the system's sendmail." },
   { name: 'mail-on-success', kind: 'boolean', description: 'Also mail when the job succeeds (default false).' },
+  { name: 'mail-from', kind: 'string', description: 'The From address of the mails (default rsb@HOSTNAME).' },
+  {
+    name: 'sendmail',
+    kind: 'string',
+    description:
+      'The sendmail program (default /usr/sbin/sendmail, which every Debian mail transfer agent provides, else sendmail on PATH).',
+  },
   { name: 'syslog', kind: 'boolean', description: 'Log the start, end and failure of the job to syslog (the journal) (default false).' },
   {
     name: 'before',

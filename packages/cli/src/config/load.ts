@@ -6,6 +6,9 @@ import path from 'node:path'
 import { parseDestination, parentDirectory, type Destination } from '@rsb/destination'
 import { Ajv, type ErrorObject } from 'ajv'
 import { getStaticTOMLValue, parseTOML, type AST } from 'toml-eslint-parser'
+import type { AlertSettings } from '../alerts/types.js'
+import { checkMailAddress } from '../alerts/mail.js'
+import { checkWebhookUrl } from '../alerts/webhook.js'
 import { parseArgs } from '../args.js'
 import { CliError, isRsbError } from '../errors.js'
 import { parseDuration } from '../kit/values.js'
@@ -54,12 +57,7 @@ export class ConfigError extends CliError {
 }
 
 /** The alert settings of a job (sent by ../alerts). */
-export interface JobAlerts {
-  readonly webhook: string | undefined
-  readonly mailTo: readonly string[]
-  readonly mailOnSuccess: boolean
-  readonly syslog: boolean
-}
+export type JobAlerts = AlertSettings
 
 /** The hooks of a job: shell commands, and how long each may run. */
 export interface JobHooks {
@@ -157,16 +155,19 @@ export function checkConfig(text: string, file: string): Config {
   try {
     ast = parseTOML(text)
   } catch (error) {
-    const line = (error as { lineNumber?: unknown }).lineNumber
+    const given = (error as { lineNumber?: unknown }).lineNumber
+    const line = typeof given === 'number' ? given : 1
     const message = error instanceof Error ? error.message : String(error)
-    throw invalid(file, [{ file, line: typeof line === 'number' ? line : 1, key: '', message: `not valid TOML: ${message}` }])
+    throw invalid(file, [{ file, line, key: keyOnLine(text, line), message: `not valid TOML: ${message}.` }])
   }
   const lines = lineIndex(ast)
   const where = (keyPath: readonly (string | number)[]): number => lineOf(lines, keyPath)
   const value = getStaticTOMLValue(ast) as Record<string, unknown>
   const problems: ConfigProblem[] = []
   const problem = (keyPath: readonly (string | number)[], message: string): void => {
-    problems.push({ file, line: where(keyPath), key: keyText(keyPath), message })
+    const found = { file, line: where(keyPath), key: keyText(keyPath), message }
+    // a value of [defaults] is checked with each job: said once
+    if (!problems.some((p) => p.line === found.line && p.key === found.key && p.message === found.message)) problems.push(found)
   }
 
   const failed = new Set<string>()
@@ -210,6 +211,9 @@ export function checkConfig(text: string, file: string): Config {
     } else if (destination === undefined) {
       problem(['jobs', name], `job '${name}' has no destination.`)
     }
+    if (merged.backup === false && merged.snapshot === false && merged.rotate === false) {
+      problem(origin('backup'), 'backup, snapshot and rotate are all false: the job would do nothing.')
+    }
     const options = optionsOf(merged)
     if (problems.length === before && !schemaBroken) {
       const job: ConfigJob = {
@@ -226,6 +230,8 @@ export function checkConfig(text: string, file: string): Config {
           webhook: typeof merged.webhook === 'string' ? merged.webhook : undefined,
           mailTo: merged['mail-to'] === undefined ? [] : listOf(merged['mail-to']),
           mailOnSuccess: merged['mail-on-success'] === true,
+          mailFrom: stringOf(merged['mail-from']),
+          sendmail: stringOf(merged.sendmail),
           syslog: merged.syslog === true,
         },
         hooks: {
@@ -271,6 +277,14 @@ export function checkConfig(text: string, file: string): Config {
       problems.sort((a, b) => a.line - b.line),
     )
   return { file, jobs }
+}
+
+/** The key a line of a file that is not TOML defines (its table's name before it), for the message. */
+function keyOnLine(text: string, line: number): string {
+  const lines = text.split('\n').slice(0, line)
+  const table = lines.findLast((l) => /^\s*\[/.test(l))?.replace(/^\s*\[+\s*|\s*\]+.*$/g, '')
+  const key = /^\s*([A-Za-z0-9_.-]+|"[^"]*")\s*=/.exec(lines[line - 1] ?? '')?.[1]
+  return [table, key].filter((part) => part !== undefined && part !== '').join('.')
 }
 
 /** Reads the file, refusing one that another user could have written: its hooks run as the user rsb runs as. */
@@ -440,6 +454,13 @@ function checkValue(key: ConfigKey, value: unknown): string | undefined {
     return listOf(value)
       .map((file) => absolute(file, 'an exclude file'))
       .find((m) => m !== undefined)
+  if (key.name === 'sendmail' && typeof value === 'string') return absolute(value, 'the sendmail program')
+  if (key.name === 'webhook' && typeof value === 'string') return checkWebhookUrl(value)
+  if (key.name === 'mail-to' || key.name === 'mail-from')
+    return listOf(value)
+      .map(checkMailAddress)
+      .find((m) => m !== undefined)
+  if (key.name === 'schedule' && typeof value === 'string' && /[\0\n\r]/.test(value)) return 'must not hold a NUL byte or a line break.'
   if (key.kind === 'time' && key.option === undefined) {
     try {
       parseDuration(String(value), key.name)
