@@ -288,6 +288,29 @@ find . -mindepth 1 -maxdepth 1 -exec mv -f -t "$s" -- {} + 2>/dev/null
 find . -mindepth 1 -maxdepth 1 -exec sh -c 'for p do printf "left %s/%s\\0" "$PWD" "\${p#./}"; done' sh {} +
 `
 
+// Several SOURCEs (rsync --relative): moves the entries of each SOURCE's directory in the mirror M ($3…: their paths
+// relative to M, no leading /) into the same path below the new stage S, and nothing else: what lies outside the
+// SOURCEs (one left out of this run, the directories above them) is not in the transfer, and stays. A directory on the
+// way that is a symlink (its physical path is not M/PATH) or missing is skipped: nothing of the mirror is there.
+const MOVE_ROOTS_SCRIPT = `
+set -u
+s=$2
+cd -P -- "$1" || exit 71
+m=$PWD
+shift 2
+{ [ -d "\${s%/*}" ] && [ ! -L "\${s%/*}" ]; } || mkdir -m 700 -- "\${s%/*}" || exit 72
+mkdir -m 700 -- "$s" || exit 72
+for r do
+  t=$m/$r
+  if cd -P -- "$t" 2>/dev/null && [ "$PWD" = "$t" ]; then
+    mkdir -p -- "$s/$r" || exit 72
+    find . -mindepth 1 -maxdepth 1 -exec mv -f -t "$s/$r" -- {} + 2>/dev/null
+    find . -mindepth 1 -maxdepth 1 -exec sh -c 'for p do printf "left %s/%s\\0" "$PWD" "\${p#./}"; done' sh {} +
+  fi
+  cd -P -- "$m" || exit 71
+done
+`
+
 function leftOver(stdout: string, mirror: string): void {
   const left = stdout
     .split('\0')
@@ -520,8 +543,22 @@ export async function moveChanged(
   leftOver(result.stdout, mirror)
 }
 
-export async function moveAll(context: Context, mirror: string, stage: string, signal: AbortSignal | undefined): Promise<void> {
-  const result = await context.run(['sh', '-c', MOVE_ALL_SCRIPT, 'sh', mirror, stage], { ionice: undefined, signal, check: false })
+/**
+ * Moves every file of the mirror into the new stage (its top-level entries), or with `roots` (several SOURCEs, their
+ * paths in the mirror) only what lies in those: a SOURCE left out of this run keeps its copy in the mirror.
+ */
+export async function moveAll(
+  context: Context,
+  mirror: string,
+  stage: string,
+  signal: AbortSignal | undefined,
+  roots?: readonly string[],
+): Promise<void> {
+  const command =
+    roots === undefined
+      ? ['sh', '-c', MOVE_ALL_SCRIPT, 'sh', mirror, stage]
+      : ['sh', '-c', MOVE_ROOTS_SCRIPT, 'sh', mirror, stage, ...roots.map((root) => root.replace(/^\/+|\/+$/g, ''))]
+  const result = await context.run(command, { ionice: undefined, signal, check: false })
   if (result.exitCode !== 0) throw moveFailed(mirror, result.stderr)
   leftOver(result.stdout, mirror)
 }
@@ -675,7 +712,7 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
       `Every file of ${step.directory} gets checked for a new inode this time, because ${plan.reason}: rsync links the unchanged ones back (slower than a usual run; older snapshots never change).`,
     )
     if (!step.dryRun) {
-      await moveAll(step.destinationContext, step.directory, stage, step.signal)
+      await moveAll(step.destinationContext, step.directory, stage, step.signal, roots.length > 1 ? roots : undefined)
       staged = true
     }
   }
