@@ -251,6 +251,18 @@ describe('what the package ships', () => {
     expect(JSON.parse(fs.readFileSync(path.join(PACKAGE, 'schema/rsb.schema.json'), 'utf8'))).toEqual(configSchema())
   })
 
+  it("the README's table of keys names every key of the file, in order, with its description", () => {
+    const readme = fs.readFileSync(path.join(PACKAGE, 'README.md'), 'utf8')
+    const start = readme.indexOf('| key | value | where | meaning |')
+    const rows = readme.slice(start).split('\n').slice(2)
+    const table = rows.slice(
+      0,
+      rows.findIndex((row) => !row.startsWith('|')),
+    )
+    expect(table.map((row) => /^\| `([^`]+)`/.exec(row)?.[1])).toEqual(CONFIG_KEYS.map((key) => key.name))
+    CONFIG_KEYS.forEach((key, i) => expect(table[i], key.name).toContain(key.description.replaceAll('|', '\\|')))
+  })
+
   it('examples/rsb.toml (rsb config example) is valid, and the README holds it as it is', () => {
     const example = fs.readFileSync(path.join(PACKAGE, 'examples/rsb.toml'), 'utf8')
     const config = checkConfig(example, FILE)
