@@ -31,10 +31,11 @@ const SEVERAL_SOURCES =
 
 function commandLines(): string[] {
   const lines = ['Commands:']
+  const column = Math.max(...COMMANDS.map((command) => command.name.length)) + 2
   for (const command of COMMANDS)
     lines.push(
-      ...wrap(command.summary, WIDTH, ' '.repeat(12)).map((line, i) =>
-        i === 0 ? `  ${command.name.padEnd(10)}${line.trimStart()}` : line,
+      ...wrap(command.summary, WIDTH, ' '.repeat(column + 2)).map((line, i) =>
+        i === 0 ? `  ${command.name.padEnd(column)}${line.trimStart()}` : line,
       ),
     )
   lines.push(

@@ -34,6 +34,10 @@ describe('the layout of @rsb/cli', () => {
       'versions',
       'verify',
       'doctor',
+      'run',
+      'config',
+      'systemd',
+      'completion',
       'help',
     ])
     for (const command of available) {
