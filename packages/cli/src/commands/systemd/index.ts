@@ -5,7 +5,7 @@
 import path from 'node:path'
 import type { Context } from '@rsb/exec'
 import { CliError, isRsbError, UsageError } from '../../errors.js'
-import { ConfigError, configFile, loadConfig, type Config, type ConfigJob, type ConfigProblem } from '../../config/load.js'
+import { ConfigError, configFile, formatProblem, loadConfig, type Config, type ConfigJob, type ConfigProblem } from '../../config/load.js'
 import { getopt, type OptionDefinition } from '../../kit/getopt.js'
 import { formatOptions, HELP_WIDTH, paragraphs, wrap } from '../../kit/help.js'
 import { createLogger, type Logger } from '../../kit/log.js'
@@ -244,7 +244,8 @@ async function normalizeSchedules(
   }
   if (problems.length > 0) {
     const first = problems[0] as ConfigProblem
-    throw new ConfigError('ERR_RSB_CLI_CONFIG_INVALID', `${first.file}:${first.line}: ${first.key}: ${first.message}`, {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''
+    throw new ConfigError('ERR_RSB_CLI_CONFIG_INVALID', `${formatProblem(first)}${more}`, {
       path: config.file,
       problems,
       hint: 'Write a calendar event of systemd.time(7): hourly, daily, weekly, *-*-* 03:00, Mon..Fri 02:30, *:0/15.',

@@ -132,7 +132,12 @@ export function writeUnit(dir: string, unit: UnitFile): WriteOutcome {
     return 'written'
   } catch (error) {
     fs.rmSync(temporary, { force: true })
-    throw systemdError('ERR_RSB_CLI_INSTALL_FAILED', `Cannot write ${target}: ${(error as Error).message}`, { path: target, cause: error })
+    const code = (error as NodeJS.ErrnoException).code
+    throw systemdError('ERR_RSB_CLI_INSTALL_FAILED', `Cannot write ${target}: ${(error as Error).message}`, {
+      path: target,
+      cause: error,
+      ...(code === 'EACCES' || code === 'EPERM' ? { hint: 'Install as root: sudo rsb systemd --install …' } : {}),
+    })
   }
 }
 
