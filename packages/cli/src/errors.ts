@@ -89,6 +89,13 @@
  * - `ERR_RSB_CLI_CONFIG_INVALID`: it cannot be read, is not TOML, or has unknown keys or bad values (each problem with
  *   file, line and key).
  * - `ERR_RSB_CLI_JOB_UNKNOWN`: `--job=NAME` or `rsb run NAME` names no job of the file (exit 2).
+ *
+ * `rsb systemd`:
+ *
+ * - `ERR_RSB_CLI_UNIT_DIR_UNSAFE`: the unit directory is missing, no directory, or another user could write it (or a
+ *   directory above it without the sticky bit): the units' commands run as root.
+ * - `ERR_RSB_CLI_INSTALL_FAILED`: a unit file could not be written, or an old one removed, or systemctl failed.
+ * - `ERR_RSB_CLI_SCHEDULE_UNSUPPORTED`: `--cron` for a job whose schedule cron cannot express.
  */
 export type CliErrorCode =
   | 'ERR_RSB_CLI_USAGE'
@@ -143,6 +150,9 @@ export type CliErrorCode =
   | 'ERR_RSB_CLI_CONFIG_UNSAFE'
   | 'ERR_RSB_CLI_CONFIG_INVALID'
   | 'ERR_RSB_CLI_JOB_UNKNOWN'
+  | 'ERR_RSB_CLI_UNIT_DIR_UNSAFE'
+  | 'ERR_RSB_CLI_INSTALL_FAILED'
+  | 'ERR_RSB_CLI_SCHEDULE_UNSUPPORTED'
 
 /** Details a {@link CliError} may carry. */
 export interface CliErrorDetails {

@@ -1,5 +1,5 @@
 import { OPTIONS } from './args.js'
-import { COMMANDS } from './commands/index.js'
+import { COMMANDS, JOB_HELP } from './commands/index.js'
 import { formatOptions, HELP_WIDTH, wrap } from './kit/help.js'
 
 const WIDTH = HELP_WIDTH
@@ -104,6 +104,7 @@ export function helpText(program: HelpProgram = 'rsb'): string {
   ]
   const options = formatOptions(OPTIONS)
   const tail = [
+    ...(program === 'rsync-system-backup' ? [] : ['', ...JOB_HELP.trimEnd().split('\n')]),
     '',
     'Long options may be abbreviated to any unique prefix (--dry, --disable).',
     '',
@@ -131,6 +132,7 @@ export function helpText(program: HelpProgram = 'rsb'): string {
     "                     RSB_SSH_CONFIG is set. rsync's ssh gets a keepalive",
     '                     (-o ServerAliveInterval=15 -o ServerAliveCountMax=4)',
     '                     unless one is set already',
+    ...(program === 'rsync-system-backup' ? [] : ['  RSB_CONFIG         the configuration file of jobs (default /etc/rsb/rsb.toml)']),
     "  RSB_SSH_CONFIG     the ssh_config file for rsb's own SSH connections",
     '  RSB_LOCK_DIR       where run locks are kept (default /run/rsb as root)',
     '  TZ                 the time zone of snapshot names',

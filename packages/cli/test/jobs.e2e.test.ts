@@ -378,4 +378,40 @@ describe('rsb run: hooks and alerts of one job', () => {
     expect(missing.stderr).toContain('(ERR_RSB_CLI_CONFIG_MISSING)')
     await expect(fs.stat(path.join(t, 'store'))).rejects.toThrow()
   }, 60_000)
+
+  it('rsb config check on broken files: each problem as FILE:LINE: KEY: MESSAGE on stderr (also --json), exit 1', async () => {
+    const t = await testdir({}, 'rsb-config-check-')
+    await fs.chmod(t, 0o755)
+    const job = '[jobs.a]\ndestination = "/srv/b/a/latest"\n'
+    const cases: [string, string, string][] = [
+      ['schedule', `${job}schedule = "every tuesday"\n`, ':3: jobs.a.schedule: '],
+      ['toml', `${job}rotation = "daily=7\n`, ':3: jobs.a.rotation: not valid TOML'],
+      ['unknown', `${job}exclud = ["x"]\n`, ":3: jobs.a.exclud: unknown key 'exclud' in [jobs.a] (did you mean 'exclude'?)."],
+      ['type', `${job}keep-latest = "2"\n`, ':3: jobs.a.keep-latest: must be a whole number from 0.'],
+      ['value', `${job}ionice = "lazy"\n`, ':3: jobs.a.ionice: '],
+      [
+        'store',
+        `${job}[jobs.b]\ndestination = "/srv/b/a/other"\n`,
+        ":4: jobs.b.destination: jobs 'a' and 'b' write into one store (/srv/b/a)",
+      ],
+      ['defaults', `[defaults]\ntimeout = "soon"\n${job}`, ':2: defaults.timeout: '],
+      ['source', `${job}source = "home"\n`, ':3: jobs.a.source: a source must be an absolute path'],
+      ['webhook', `${job}webhook = "hc-ping.com/uuid"\n`, ':3: jobs.a.webhook: '],
+      ['mail', `${job}mail-to = "ops at example.org"\n`, ':3: jobs.a.mail-to: '],
+    ]
+    for (const [name, text, expected] of cases) {
+      const file = path.join(t, `${name}.toml`)
+      await fs.writeFile(file, text, { mode: 0o644 })
+      const result = await runRsb(['config', 'check', `--config=${file}`])
+      expect(result.code, name).toBe(1)
+      expect(result.stderr.startsWith(`${file}${expected}`), `${name}: ${result.stderr}`).toBe(true)
+      expect(result.stderr).toMatch(/\nrsb: error: .*: 1 problem \(ERR_RSB_CLI_CONFIG_INVALID\)\n$/)
+      const json = await runRsb(['config', 'check', '--json', `--config=${file}`])
+      const document = JSON.parse(json.stdout) as { valid: boolean; problems: { file: string; line: number; key: string }[] }
+      expect(document.valid).toBe(false)
+      expect(`${document.problems[0]!.file}:${document.problems[0]!.line}: ${document.problems[0]!.key}: `).toBe(
+        `${file}${expected.split(': ').slice(0, 2).join(': ')}: `,
+      )
+    }
+  }, 60_000)
 })

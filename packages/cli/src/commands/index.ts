@@ -5,7 +5,9 @@
  * loaded only when it runs.
  */
 import { UsageError } from '../errors.js'
+import { JOB_OPTIONS } from '../config/expand.js'
 import type { OptionDefinition } from '../kit/getopt.js'
+import { formatOptions } from '../kit/help.js'
 import type { MainIo } from '../main.js'
 
 /** What a command's parse gives: its help, its version line, or the typed arguments to run with. */
@@ -101,20 +103,13 @@ export const JOB_COMMANDS: ReadonlySet<string> = new Set([
 
 /** The help of a command as `rsb COMMAND --help` and `rsb help COMMAND` print it (with `--job` where it has it). */
 export function commandHelp(name: string, module: CommandModule<unknown>): string {
-  if (!JOB_COMMANDS.has(name)) return module.help()
+  // rsb backup's help (src/help.ts) has the section already
+  if (!JOB_COMMANDS.has(name) || name === 'backup') return module.help()
   return `${module.help().trimEnd()}\n\n${JOB_HELP}`
 }
 
 /** The section on jobs of the help of every command in {@link JOB_COMMANDS}. */
-export const JOB_HELP = [
-  'Jobs:',
-  '  --job=NAME',
-  "      Take DESTINATION (for rsb backup and rsb doctor also SOURCE) and the job's options from the job NAME of the",
-  '      configuration file, instead of the command line; options given here are added.',
-  '  --config=FILE',
-  '      The configuration file of jobs (default $RSB_CONFIG, else /etc/rsb/rsb.toml).',
-  '',
-].join('\n')
+export const JOB_HELP = `${['Jobs:', ...formatOptions(JOB_OPTIONS)].join('\n')}\n`
 
 /** The command of this word, if it is one. */
 export function findCommand(word: string | undefined): Command | undefined {

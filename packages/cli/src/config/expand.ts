@@ -10,7 +10,8 @@ export const JOB_OPTIONS: readonly OptionDefinition[] = Object.freeze([
     name: 'job',
     value: 'NAME',
     description:
-      "Take DESTINATION (for rsb backup also SOURCE) and the job's options from the job NAME of the configuration file, instead of the command line.",
+      "Take DESTINATION (for rsb backup and rsb doctor also SOURCE) and the job's options from the job NAME of the " +
+      'configuration file (see rsb config); options given here are added.',
   },
   {
     name: 'config',

@@ -73,6 +73,8 @@ export interface ConfigJob {
   readonly name: string
   /** The line of its `[jobs.NAME]` table. */
   readonly line: number
+  /** Where each of its keys is written (in its table or in `[defaults]`): the line and the key's path. */
+  readonly keys: Readonly<Record<string, { readonly line: number; readonly key: string }>>
   /** Its values by key (the job's own over `[defaults]`), as written. */
   readonly values: Readonly<Record<string, unknown>>
   /** What it backs up (`['/']` by default; empty for a daemon job). */
@@ -219,6 +221,7 @@ export function checkConfig(text: string, file: string): Config {
       const job: ConfigJob = {
         name,
         line: where(['jobs', name]),
+        keys: Object.fromEntries(Object.keys(merged).map((key) => [key, { line: where(origin(key)), key: keyText(origin(key)) }])),
         values: merged,
         sources,
         destination,

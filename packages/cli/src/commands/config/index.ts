@@ -40,7 +40,8 @@ export function help(): string {
         "and hooks. 'rsb run' runs the jobs, 'rsb systemd' schedules them, and every command that takes a DESTINATION " +
         'takes --job=NAME.',
       'check reads the file and prints every problem as FILE:LINE: KEY: MESSAGE: TOML errors, unknown keys, values of ' +
-        'the wrong type, values rsb backup would refuse, two jobs writing into one store. It also refuses a file (or ' +
+        'the wrong type, values rsb backup would refuse, two jobs writing into one store, schedules systemd-analyze ' +
+        'calendar cannot read (where it is installed). It also refuses a file (or ' +
         'directory) another user could write, since the hooks run as the user rsb runs as. jobs prints the names of ' +
         'the jobs, one per line. schema prints the JSON Schema of the file (for editors: taplo reads a "#:schema" ' +
         'comment). example prints an annotated example file.',
@@ -105,6 +106,14 @@ export async function run(args: ConfigArgs, io: MainIo): Promise<number> {
       io.stdout.write(config.jobs.map((job) => `${job.name}\n`).join(''))
       return 0
     }
+    // the schedules, as systemd reads them (where systemd-analyze is installed)
+    const [{ normalizeSchedules }, { LocalContext }] = await Promise.all([import('../systemd/index.js'), import('@rsb/exec')])
+    await normalizeSchedules(
+      config,
+      config.jobs.filter((job) => !job.daemon),
+      new LocalContext(),
+      io.signal,
+    )
     if (args.json) io.stdout.write(json({ schemaVersion: 1, file, valid: true, jobs: config.jobs.map((job) => job.name), problems: [] }))
     else if (!args.quiet) {
       const names = config.jobs.map((job) => (job.daemon ? `${job.name} (daemon)` : job.name))

@@ -13,7 +13,6 @@ import { errorReport } from '../../kit/render.js'
 import type { MainIo } from '../../main.js'
 import type { Parsed } from '../index.js'
 import { cronFields, normalizeCalendar, renderCrontab } from './cron.js'
-import { systemdError } from './errors.js'
 import { DEFAULT_UNIT_DIR, renderUnits, unitsText, type UnitSettings } from './units.js'
 
 /** The options of `rsb systemd`. */
@@ -212,7 +211,7 @@ async function runSystemd(args: SystemdArgs, io: MainIo, logger: Logger): Promis
  *
  * @throws {ConfigError} ERR_RSB_CLI_CONFIG_INVALID naming each job whose schedule systemd cannot read
  */
-async function normalizeSchedules(
+export async function normalizeSchedules(
   config: Config,
   jobs: readonly ConfigJob[],
   context: Context,
@@ -236,8 +235,8 @@ async function normalizeSchedules(
     for (const job of jobs.filter((job) => job.schedule === schedule)) {
       problems.push({
         file: config.file,
-        line: job.line,
-        key: `jobs.${job.name}.schedule`,
+        line: job.keys.schedule?.line ?? job.line,
+        key: job.keys.schedule?.key ?? `jobs.${job.name}`,
         message: `'${schedule}' is not a systemd OnCalendar expression (systemd-analyze calendar: ${why}).`,
       })
     }
@@ -279,7 +278,7 @@ export function cronEntries(
     return [{ job, fields: fields.fields }]
   })
   if (refused.length > 0) {
-    throw systemdError('ERR_RSB_CLI_SCHEDULE_UNSUPPORTED', `Cron cannot run on the schedule of ${refused.join('; ')}.`, {
+    throw new CliError('ERR_RSB_CLI_SCHEDULE_UNSUPPORTED', `Cron cannot run on the schedule of ${refused.join('; ')}.`, {
       hint:
         'Cron takes hourly, daily, weekly, monthly, yearly and [WEEKDAYS] [*-MONTH-DAY] HOUR:MINUTE with values, lists, ' +
         'ranges and steps (Mon..Fri 02:30, *-*-01 04:00, *:0/15). Change the schedule, or name the other jobs.',

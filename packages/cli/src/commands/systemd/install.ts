@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { systemdError } from './errors.js'
+import { CliError } from '../../errors.js'
 import { jobOfTimer, serviceName, timerName, WRITTEN_BY, type UnitFile } from './units.js'
 
 /** The system unit directories of systemd (systemd.unit(5)), where the running manager finds units. */
@@ -79,7 +79,7 @@ export function planActivation(unitDir: string, timers: readonly string[], stale
 export function checkUnitDirectory(unitDir: string): string {
   const uid = process.getuid?.() ?? 0
   const unsafe = (why: string, hint: string) =>
-    systemdError('ERR_RSB_CLI_UNIT_DIR_UNSAFE', `The unit directory ${unitDir} ${why}.`, { path: unitDir, hint })
+    new CliError('ERR_RSB_CLI_UNIT_DIR_UNSAFE', `The unit directory ${unitDir} ${why}.`, { path: unitDir, hint })
   let real: string
   try {
     real = fs.realpathSync(unitDir)
@@ -133,7 +133,7 @@ export function writeUnit(dir: string, unit: UnitFile): WriteOutcome {
   } catch (error) {
     fs.rmSync(temporary, { force: true })
     const code = (error as NodeJS.ErrnoException).code
-    throw systemdError('ERR_RSB_CLI_INSTALL_FAILED', `Cannot write ${target}: ${(error as Error).message}`, {
+    throw new CliError('ERR_RSB_CLI_INSTALL_FAILED', `Cannot write ${target}: ${(error as Error).message}`, {
       path: target,
       cause: error,
       ...(code === 'EACCES' || code === 'EPERM' ? { hint: 'Install as root: sudo rsb systemd --install …' } : {}),
@@ -181,7 +181,7 @@ export function removeUnits(dir: string, job: string): string[] {
       fs.rmSync(file)
       removed.push(file)
     } catch (error) {
-      throw systemdError('ERR_RSB_CLI_INSTALL_FAILED', `Cannot remove ${file}: ${(error as Error).message}`, { path: file, cause: error })
+      throw new CliError('ERR_RSB_CLI_INSTALL_FAILED', `Cannot remove ${file}: ${(error as Error).message}`, { path: file, cause: error })
     }
   }
   return removed

@@ -4,10 +4,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { quoteCommandLine, type Context } from '@rsb/exec'
 import type { Config, ConfigJob } from '../../config/load.js'
-import { UsageError } from '../../errors.js'
+import { CliError, UsageError } from '../../errors.js'
 import type { Logger } from '../../kit/log.js'
 import type { MainIo } from '../../main.js'
-import { systemdError } from './errors.js'
 import type { SystemdArgs } from './index.js'
 import { checkUnitDirectory, planActivation, removeUnits, staleTimers, writeUnit, writtenByRsb } from './install.js'
 import { jobOfTimer, timerName, unitsText, type UnitFile, type UnitSettings } from './units.js'
@@ -71,7 +70,7 @@ export async function install(request: InstallRequest): Promise<number> {
     const result = await context.run(argv, { check: false, signal: io.signal })
     if (result.exitCode !== 0) {
       const tail = result.stderr.trim().split('\n').at(-1) ?? ''
-      throw systemdError('ERR_RSB_CLI_INSTALL_FAILED', `${shown(argv)} failed${tail === '' ? '' : `: ${tail}`}`, {
+      throw new CliError('ERR_RSB_CLI_INSTALL_FAILED', `${shown(argv)} failed${tail === '' ? '' : `: ${tail}`}`, {
         hint:
           `The units are written in ${dir}. Is systemd running (systemctl needs it as PID 1)? ` +
           "Without systemd use 'rsb systemd --all --cron > /etc/cron.d/rsb'.",
