@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { isRoot, startRsyncDaemon, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { BIN, HOSTILE_NAME, runRsb, shellQuote, snapshotsIn, writeProgram } from './helpers.ts'
+import { BIN, HOSTILE_NAME, processes, runRsb, shellQuote, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
 import { startSyslogReceiver } from './syslog-receiver.ts'
 
 /** A TOML basic string (JSON's escapes are TOML's for these characters). */
@@ -413,5 +413,76 @@ describe('rsb run: hooks and alerts of one job', () => {
         `${file}${expected.split(': ').slice(0, 2).join(': ')}: `,
       )
     }
+  }, 60_000)
+
+  it('SIGTERM stops the job at work (its hook and what the hook started) and starts no other: exit 143', async () => {
+    const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-term-')
+    const marker = `${30_000 + Math.floor(Math.random() * 10_000)}.5`
+    const pidFile = path.join(t, 'hook.pid')
+    const config = await writeConfig(
+      t,
+      [
+        '[defaults]',
+        'sudo = false',
+        'notifications = false',
+        `source = ${toml(path.join(t, 'source'))}`,
+        '[jobs.first]',
+        `destination = ${toml(path.join(t, 'first/latest'))}`,
+        `before = ${toml(`echo $$ > ${shellQuote(pidFile)}; sleep ${marker}`)}`,
+        '[jobs.second]',
+        `destination = ${toml(path.join(t, 'second/latest'))}`,
+      ].join('\n'),
+    )
+    const rsb = startRsb(['run', `--config=${config}`])
+    await eventually(async () => ((await fs.readFile(pidFile, 'utf8').catch(() => '')) !== '' ? true : undefined), 'the hook')
+    rsb.child.kill('SIGTERM')
+    const result = await rsb.done
+    expect(result.code, result.stderr).toBe(143)
+    const sleeping = (await processes()).filter((p) => p.argv.includes(marker))
+    expect(sleeping).toEqual([])
+    await expect(fs.stat(path.join(t, 'first'))).rejects.toThrow()
+    await expect(fs.stat(path.join(t, 'second'))).rejects.toThrow()
+    expect(result.stdout).toBe('first: SKIPPED: the before hook was stopped\n')
+  }, 60_000)
+
+  it('--report-failure (systemd OnFailure=): alerts for a unit that failed without rsb reporting it, none when rsb did', async () => {
+    const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-report-')
+    const receiver = await startReceiver()
+    onTestFinished(() => receiver.close())
+    const mails = path.join(t, 'mails')
+    const bin = path.join(t, 'bin')
+    await writeProgram(bin, 'sendmail', `cat >> ${shellQuote(mails)}`)
+    const config = await writeConfig(
+      t,
+      [
+        '[jobs.home]',
+        `source = ${toml(path.join(t, 'source'))}`,
+        `destination = ${toml(path.join(t, 'store/latest'))}`,
+        `webhook = ${toml(`${receiver.url}/p/home`)}`,
+        'mail-to = "ops@example.org"',
+      ].join('\n'),
+    )
+    const reported = await runRsb(['run', `--config=${config}`, '--report-failure', 'home'], {
+      env: { MONITOR_SERVICE_RESULT: 'exit-code', MONITOR_EXIT_STATUS: '1', MONITOR_UNIT: 'rsb-home.service' },
+      path: [bin],
+    })
+    expect(reported.code, reported.stderr).toBe(0)
+    expect(receiver.pings).toEqual([])
+    const killed = await runRsb(['run', `--config=${config}`, '--report-failure', 'home'], {
+      env: { MONITOR_SERVICE_RESULT: 'signal', MONITOR_EXIT_STATUS: 'KILL', MONITOR_UNIT: 'rsb-home.service' },
+      path: [bin],
+    })
+    expect(killed.code, killed.stderr).toBe(0)
+    expect(receiver.pings.map((p) => p.url)).toEqual(['/p/home/fail'])
+    expect(receiver.pings[0]!.body).toMatchObject({
+      job: 'home',
+      status: 'failure',
+      result: 'signal',
+      exitStatus: 'KILL',
+      unit: 'rsb-home.service',
+    })
+    const mail = await fs.readFile(mails, 'utf8')
+    expect(mail).toMatch(/^Subject: .*home: backup failed/m)
+    expect(mail).toContain('rsb-home.service: the unit failed (signal, exit status KILL)')
   }, 60_000)
 })

@@ -22,6 +22,8 @@ export interface HookReport {
   readonly ok: boolean
   readonly exitCode: number | undefined
   readonly timedOut: boolean
+  /** Stopped by SIGINT or SIGTERM. */
+  readonly aborted: boolean
   /** Not run: a dry run. */
   readonly dryRun: boolean
 }
@@ -142,7 +144,7 @@ async function runOneHook(
   if (command === undefined) return undefined
   if (args.dryRun) {
     logger.log('info', `Job ${job.name}: dry run: the ${hook} hook would run: ${oneLine(command)}`)
-    return { hook, ok: true, exitCode: undefined, timedOut: false, dryRun: true }
+    return { hook, ok: true, exitCode: undefined, timedOut: false, aborted: false, dryRun: true }
   }
   logger.log('verbose', `Job ${job.name}: running the ${hook} hook: ${oneLine(command)}`)
   const result: HookResult = await runHook(command, variables, { timeout: job.hooks.timeout * 1000, signal: io.signal, baseEnv: io.env })
@@ -156,7 +158,7 @@ async function runOneHook(
         : `was ended by ${result.signal ?? 'a signal'}`
     logger.log('warning', `Job ${job.name}: the ${hook} hook ${why}.`)
   }
-  return { hook, ok: result.ok, exitCode: result.exitCode, timedOut: result.timedOut, dryRun: false }
+  return { hook, ok: result.ok, exitCode: result.exitCode, timedOut: result.timedOut, aborted: result.aborted, dryRun: false }
 }
 
 /** Sends one event of a job (not in a dry run); logs what could not be sent. */
@@ -213,7 +215,7 @@ async function runJob(job: ConfigJob, config: Config, args: RunArgs, io: MainIo,
   if (before !== undefined && !before.ok) {
     status = 'skipped'
     exitCode = 1
-    reason = `the before hook ${before.timedOut ? 'timed out' : `failed (exit ${before.exitCode ?? 'by a signal'})`}`
+    reason = `the before hook ${before.aborted ? 'was stopped' : before.timedOut ? 'timed out' : `failed (exit ${before.exitCode ?? 'by a signal'})`}`
   } else {
     if (!daemonPre) {
       push(
