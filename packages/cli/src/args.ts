@@ -560,9 +560,9 @@ export function parseDaemonHook(value: string): DaemonHook {
 function checkSeveralSources(sources: readonly string[]): void {
   const relative = sources.find((source) => !source.startsWith('/'))
   if (relative !== undefined) {
+    // no hint of its own: the message says what to type (the usage line's pointer to --help follows)
     throw new UsageError(
-      `SOURCE '${relative}' is a relative path: with several SOURCEs each is backed up under its absolute path, so each must be given as one.`,
-      { hint: `Write it as an absolute path (in a shell: "$PWD/${relative}").` },
+      `SOURCE '${relative}' is a relative path: with several SOURCEs each is backed up under its absolute path, so each must be given as one ("$PWD/${relative}" in a shell).`,
     )
   }
   const normal = sources.map((source) => path.posix.normalize(source).replace(/(.)\/+$/, '$1'))

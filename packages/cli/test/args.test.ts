@@ -323,7 +323,7 @@ describe('parseArgs', () => {
   it.each([
     [
       ['a', 'b', 'c'],
-      "SOURCE 'a' is a relative path: with several SOURCEs each is backed up under its absolute path, so each must be given as one.",
+      `SOURCE 'a' is a relative path: with several SOURCEs each is backed up under its absolute path, so each must be given as one ("$PWD/a" in a shell).`,
     ],
     [[''], 'Failed to parse expression! ()'],
     [['', 'dest/x'], 'SOURCE is empty.'],

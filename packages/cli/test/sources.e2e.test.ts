@@ -108,6 +108,19 @@ describe('several SOURCEs into one mirror', () => {
     await expect(fs.stat(under(path.join(store, one as string), srv))).rejects.toThrow()
   })
 
+  it('a mirror of one SOURCE that gets several keeps its old files at its top, and says so', async () => {
+    const t = await testdir()
+    const { etc, home } = await twoSources(t)
+    const latest = path.join(t, 'backups', 'latest')
+    expect((await runRsb([...QUIET, ...NO_ROTATION, etc, latest])).code).toBe(0)
+    expect((await fs.readdir(latest)).sort()).toEqual(['hosts', 'ssh'])
+    const result = await runRsb([...QUIET, ...NO_ROTATION, etc, home, latest])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toContain(`was of the one SOURCE ${etc}, whose files lie at its top: they are kept there`)
+    expect(await fs.readFile(path.join(latest, 'hosts'), 'utf8')).toBe('127.0.0.1 localhost\n')
+    expect(await fs.readFile(path.join(under(latest, home), 'alice', 'notes.txt'), 'utf8')).toBe('notes\n')
+  })
+
   it.each<[string, (t: string, s: { etc: string; home: string }) => string[], string]>([
     ['a SOURCE inside another', (_t, { etc }) => [etc, path.join(etc, 'ssh')], 'is inside SOURCE'],
     ['the same SOURCE twice', (_t, { etc }) => [etc, `${etc}/`], 'is given twice'],
