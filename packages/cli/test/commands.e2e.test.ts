@@ -145,6 +145,15 @@ describe('rsync-system-backup keeps the original grammar', () => {
     expect(fs.readFileSync(path.join(t, 'backups/latest/a'), 'utf8')).toBe('a')
   })
 
+  it('three positionals are the original error, not several SOURCEs (rsb takes them); nothing is written', async () => {
+    const t = await testdir({ 'a/x': 'x', 'b/y': 'y' })
+    const before = await listing(t)
+    const result = run(ORIGINAL_BIN, [...QUIET, path.join(t, 'a'), path.join(t, 'b'), path.join(t, 'backups/latest')], t)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('rsync-system-backup: error: Expected one or two positional arguments! (got 3) (ERR_RSB_CLI_USAGE)')
+    expect(await listing(t)).toEqual(before)
+  })
+
   it('its usage errors name it', () => {
     const result = run(ORIGINAL_BIN, ['--bogus', '/x'], '/')
     expect(result.code).toBe(2)

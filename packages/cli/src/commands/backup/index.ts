@@ -43,7 +43,7 @@ export async function runBackup(
   const name = program === 'rsync-system-backup' ? program : 'rsb'
   let parsed
   try {
-    parsed = parseArgs(argv, io.env)
+    parsed = parseArgs(argv, io.env, program === 'rsync-system-backup' ? 'rsync-system-backup' : 'rsb')
   } catch (error) {
     // parseArgs reads only the command line: whatever it refuses is a usage error (ERR_RSB_CLI_USAGE, and
     // @rsb/rsync's codes for --rsync-option), exit 2, nothing ran.
