@@ -1,4 +1,4 @@
-// The build's last step (after tsc -b): man/rsb.1 from the Markdown that dist/man.js makes of the help texts, with
+// The build's last step (after tsc -b): man/rsb.1 (and man/rsync-system-backup.1, man/rsb-rotate.1: `.so` of it) from the Markdown that dist/man.js makes of the help texts, with
 // marked-man (Markdown → roff). Definition lists (`* TERM` then the description) become .TP paragraphs. The date is
 // $SOURCE_DATE_EPOCH's when it is set (reproducible builds), else today's.
 import fs from 'node:fs'
@@ -32,5 +32,12 @@ marked.use({
 const roff = marked.parse(await manPageMarkdown()).replace(/^(\.TH .*\n)/, '$1.nh\n.ad l\n')
 const file = path.join(root, 'man', 'rsb.1')
 fs.mkdirSync(path.dirname(file), { recursive: true })
-fs.writeFileSync(`${file}.tmp`, roff)
-fs.renameSync(`${file}.tmp`, file)
+// the page, and for the other two programs a page that is rsb(1) (man rsb-rotate, man rsync-system-backup)
+const pages = [
+  [file, roff],
+  ...['rsync-system-backup', 'rsb-rotate'].map((name) => [path.join(root, 'man', `${name}.1`), '.so man1/rsb.1\n']),
+]
+for (const [page, text] of pages) {
+  fs.writeFileSync(`${page}.tmp`, text)
+  fs.renameSync(`${page}.tmp`, page)
+}

@@ -113,6 +113,15 @@ describe('npm install --global from the packed tarballs', () => {
     expect(stdout).toMatch(/^SEE ALSO\n {7}rsync\(1\)/m)
   })
 
+  it('man rsb-rotate and man rsync-system-backup (MANPATH the prefix’s) show rsb(1)', async () => {
+    const manEnv = { ...env, MANPATH: path.join(prefix, 'share', 'man'), MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat' }
+    for (const program of ['rsb', 'rsb-rotate', 'rsync-system-backup']) {
+      const { stdout } = await run('man', [program], { env: manEnv })
+      expect(stdout, program).toMatch(/^NAME\n {7}rsb - /m)
+      expect(stdout, program).toContain('EXIT STATUS')
+    }
+  })
+
   it('the installed rsb makes a real backup: the mirror, and one snapshot beside it', async () => {
     const source = path.join(work, 'source')
     await createSource(source)
