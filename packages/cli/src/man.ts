@@ -2,7 +2,7 @@
 // from what the help prints (helpText, each command's help() and option table), so that the page and `--help` never
 // disagree. Pure but for loading the command modules.
 import { OPTIONS } from './args.js'
-import { COMMANDS, type CommandModule } from './commands/index.js'
+import { commandHelp, commandOptions, COMMANDS, type CommandModule } from './commands/index.js'
 import type { OptionDefinition } from './kit/getopt.js'
 import { helpText } from './help.js'
 
@@ -212,13 +212,15 @@ export async function manPageMarkdown(): Promise<string> {
       out.push(markdownText('The backup described above, with the OPTIONS below: rsb backup [OPTIONS] [SOURCE] DESTINATION.'), '')
       continue
     }
-    const blocks = helpBlocks(module.help())
+    const blocks = helpBlocks(commandHelp(command.name, module))
     const usage = blocksOf(blocks, 'usage').flatMap((block) => (block.kind === 'usage' ? block.lines : []))
     if (usage.length > 0) out.push(usage.map(usageLine).join('  \n'), '')
     for (const block of blocks) if (block.kind === 'paragraph') out.push(markdownText(block.text), '')
-    if (module.options.length > 0) out.push(`**Options of rsb ${command.name}:**`, '', optionList(module.options), '')
+    const options = commandOptions(command.name, module.options)
+    if (options.length > 0) out.push(`**Options of rsb ${command.name}:**`, '', optionList(options), '')
     for (const block of blocks) {
-      if (block.kind !== 'section' || block.title === 'Options') continue
+      // the Jobs section's options are in the list above
+      if (block.kind !== 'section' || block.title === 'Options' || block.title === 'Jobs') continue
       out.push(`**${markdownText(block.title)}:**`, '')
       if (block.entries.every((entry) => entry.description === '')) out.push(codeBlock(block.entries.map((e) => e.term)), '')
       else out.push(entryList(block.entries), '')
@@ -232,7 +234,7 @@ export async function manPageMarkdown(): Promise<string> {
     '',
     markdownText('The options of the backup (rsb, rsb backup and rsync-system-backup).'),
     '',
-    optionList(OPTIONS),
+    optionList(commandOptions('backup', OPTIONS)),
     '',
     ...abbreviations.flatMap((text) => [markdownText(text), '']),
     '## EXIT STATUS',

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { OPTIONS } from '../src/args.ts'
 import { completionCommands, options, parse } from '../src/commands/completion/index.ts'
 import { completionScript, optionWords, positionalKinds, valueKind } from '../src/commands/completion/script.ts'
-import { COMMANDS } from '../src/commands/index.ts'
+import { COMMANDS, JOB_COMMANDS } from '../src/commands/index.ts'
+import { JOB_OPTIONS } from '../src/config/expand.ts'
 import type { OptionDefinition } from '../src/kit/getopt.ts'
 
 /** The words of the script's `options='…'` line for COMMAND. */
@@ -27,7 +28,9 @@ describe('the completion script', () => {
     const commands = await completionCommands()
     const script = completionScript(commands, '0.0.0')
     for (const command of COMMANDS) {
-      const table: readonly OptionDefinition[] = command.name === 'backup' ? OPTIONS : command.load ? (await command.load()).options : []
+      const own: readonly OptionDefinition[] = command.name === 'backup' ? OPTIONS : command.load ? (await command.load()).options : []
+      // and --job, --config on the commands that take a DESTINATION
+      const table = JOB_COMMANDS.has(command.name) ? [...own, ...JOB_OPTIONS] : own
       const expected = table.map((o) => (o.value === undefined ? `--${o.name}` : `--${o.name}=`))
       expect(optionsLine(script, command.name), command.name).toEqual(expected)
     }
@@ -35,6 +38,8 @@ describe('the completion script', () => {
     expect(optionsLine(script, 'backup')).toEqual(expect.arrayContaining(['--dry-run', '--mount=', '--exclude=', '--rotation=']))
     expect(optionsLine(script, 'list')).toContain('--json')
     expect(optionsLine(script, 'restore')).toContain('--snapshot=')
+    expect(optionsLine(script, 'verify')).toEqual(expect.arrayContaining(['--job=', '--config=']))
+    expect(optionsLine(script, 'run')).not.toContain('--job=')
   })
 
   it('lists the short letters of the options that take a value (their value is the next word)', async () => {

@@ -101,6 +101,14 @@ export const JOB_COMMANDS: ReadonlySet<string> = new Set([
   'doctor',
 ])
 
+/**
+ * Every option a command takes on its command line: its module's table, and `--job`/`--config` for the commands of
+ * {@link JOB_COMMANDS} (main.ts reads those two before the command's parse). For the man page and the completion.
+ */
+export function commandOptions(name: string, options: readonly OptionDefinition[]): readonly OptionDefinition[] {
+  return JOB_COMMANDS.has(name) ? [...options, ...JOB_OPTIONS] : options
+}
+
 /** The help of a command as `rsb COMMAND --help` and `rsb help COMMAND` print it (with `--job` where it has it). */
 export function commandHelp(name: string, module: CommandModule<unknown>): string {
   // rsb backup's help (src/help.ts) has the section already

@@ -7,7 +7,7 @@ import { getopt, type OptionDefinition } from '../../kit/getopt.js'
 import { formatOptions, paragraphs } from '../../kit/help.js'
 import type { MainIo } from '../../main.js'
 import { version } from '../../version.js'
-import { COMMANDS, type Command, type Parsed } from '../index.js'
+import { commandOptions, COMMANDS, type Command, type Parsed } from '../index.js'
 import { completionScript, positionalKinds, type CompletionCommand } from './script.js'
 
 /** The shells `rsb completion` writes a script for. */
@@ -60,7 +60,7 @@ export async function completionCommands(commands: readonly Command[] = COMMANDS
   return Promise.all(
     commands.map(async (command) => ({
       name: command.name,
-      options: command.name === 'backup' ? BACKUP_OPTIONS : ((await command.load?.())?.options ?? []),
+      options: commandOptions(command.name, command.name === 'backup' ? BACKUP_OPTIONS : ((await command.load?.())?.options ?? [])),
       positionals: positionalKinds(command.name, names),
     })),
   )
