@@ -438,6 +438,51 @@ describe('hooks', () => {
     expect(await waitGone(Number(await fs.readFile(pidFile, 'utf8')))).toBe(true)
   })
 
+  it('a process that left the group and keeps the output pipe open does not keep the hook running', async () => {
+    const dir = await testdir()
+    const pidFile = path.join(dir, 'daemon.pid')
+    // setsid puts the sleep in a session of its own (out of the group rsb signals), with the hook's output as its own;
+    // the hook waits until it is there, so that the group's SIGTERM cannot reach it first
+    const started = Date.now()
+    const result = await runHook(
+      `setsid sh -c 'echo $$ > "$1"; exec sleep 31' sh ${shellQuote(pidFile)} & ` +
+        `while ! [ -s ${shellQuote(pidFile)} ]; do sleep 0.05; done; echo detached`,
+      {},
+      { timeout: 60_000, baseEnv: process.env },
+    )
+    const pid = Number(await fs.readFile(pidFile, 'utf8'))
+    onTestFinished(() => {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+    })
+    expect(Date.now() - started).toBeLessThan(4000)
+    expect(result).toMatchObject({ ok: true, exitCode: 0, timedOut: false, aborted: false, output: 'detached\n' })
+    expect(await isGone(pid)).toBe(false)
+  })
+
+  it('a time-out resolves though a process outside the group holds the pipe', async () => {
+    const dir = await testdir()
+    const pidFile = path.join(dir, 'daemon.pid')
+    const started = Date.now()
+    const result = await runHook(
+      `setsid sh -c 'echo $$ > "$1"; exec sleep 31' sh ${shellQuote(pidFile)} & sleep 1000`,
+      {},
+      { timeout: 300, killAfter: 300, pipeGrace: 300, baseEnv: process.env },
+    )
+    onTestFinished(async () => {
+      try {
+        process.kill(Number(await fs.readFile(pidFile, 'utf8')), 'SIGKILL')
+      } catch {
+        // gone already, or never started
+      }
+    })
+    expect(Date.now() - started).toBeLessThan(4000)
+    expect(result).toMatchObject({ ok: false, timedOut: true, signal: 'SIGTERM' })
+  })
+
   it('keeps the last 64 KiB of a long output', async () => {
     const result = await runHook(`head -c 200000 /dev/zero | tr '\\0' a; echo; echo END`, {}, { timeout: 10_000, baseEnv: process.env })
     expect(result.ok).toBe(true)

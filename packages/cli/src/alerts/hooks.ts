@@ -39,7 +39,16 @@ export interface RunHookOptions {
   readonly outputLimit?: number | undefined
   /** The working directory. Default: `/`, so that a hook never depends on where rsb was started. */
   readonly cwd?: string | undefined
+  /**
+   * How long, in milliseconds, the output pipe may stay open once the shell has exited (and its group was signalled)
+   * before it is closed from this end: a process that left the group (setsid, a daemon) may hold it for ever.
+   * Default: {@link HOOK_PIPE_GRACE}.
+   */
+  readonly pipeGrace?: number | undefined
 }
+
+/** How long the output pipe may stay open after the hook's shell exited (and its group was signalled): 1.5 s. */
+export const HOOK_PIPE_GRACE = 1500
 
 /** Keeps the last `limit` bytes of what it is given. */
 class Tail {
@@ -87,7 +96,10 @@ class Tail {
  * The hook ends when its shell exits: processes it left in its process group are then sent SIGTERM (like
  * systemd's KillMode=control-group), so nothing it started outlives it unless it left the group (setsid,
  * systemd-run, a daemon that detaches). On a time-out or abort the whole group gets SIGTERM, then SIGKILL after
- * `killAfter`.
+ * `killAfter`. Output is read until the pipe closes, but never longer than `pipeGrace` after the shell exited and its
+ * group is empty (or was sent SIGKILL): a process outside the group that keeps the pipe open (`setsid sleep 100 &`)
+ * cannot make the hook, or the run that waits for it, last for ever. Even a shell that never exits (stuck in the
+ * kernel) is given up `pipeGrace` after the SIGKILL of a time-out or abort.
  *
  * Never throws for the command's own failure (a non-zero status, a signal, a time-out, a missing `sh`).
  *
@@ -114,6 +126,9 @@ export function runHook(command: string, env: Readonly<Record<string, string>>, 
     let aborted = false
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
     let killTimer: NodeJS.Timeout | undefined
+    let killed = false
+    let pipeTimer: NodeJS.Timeout | undefined
+    const grace = options.pipeGrace ?? HOOK_PIPE_GRACE
     // one pipe for both streams, so that the output keeps the order in which the hook wrote it: the outer shell
     // points its standard error at its standard output and becomes (exec) the hook's shell, same PID and group
     const child = spawn('/bin/sh', ['-c', 'exec 2>&1; exec /bin/sh -c "$1"', 'sh', command], {
@@ -123,17 +138,31 @@ export function runHook(command: string, env: Readonly<Record<string, string>>, 
       detached: true,
     })
     const group = child.pid
-    const signalGroup = (name: NodeJS.Signals) => {
-      if (group === undefined) return
+    // signal 0 only asks whether anything is left in the group
+    const signalGroup = (name: NodeJS.Signals | 0): boolean => {
+      if (group === undefined) return false
       try {
         process.kill(-group, name)
+        return true
       } catch {
         // ESRCH: nothing is left in the group
+        return false
       }
+    }
+    // the end of waiting for the pipe: what is still in it is lost, the output so far is the hook's
+    const giveUp = () => {
+      child.stdout.destroy()
+      child.stderr.destroy()
+      done(exit?.code ?? null, exit?.signal ?? null)
     }
     const stop = () => {
       signalGroup('SIGTERM')
-      killTimer ??= setTimeout(() => signalGroup('SIGKILL'), options.killAfter ?? 5000)
+      killTimer ??= setTimeout(() => {
+        killed = true
+        signalGroup('SIGKILL')
+        clearTimeout(pipeTimer)
+        pipeTimer = setTimeout(giveUp, grace)
+      }, options.killAfter ?? 5000)
     }
     const onAbort = () => {
       aborted = true
@@ -154,6 +183,11 @@ export function runHook(command: string, env: Readonly<Record<string, string>>, 
       clearTimeout(deadline)
       // what the hook left behind in its group (it may hold the output pipes open)
       if (!timedOut && !aborted) stop()
+      // a process outside the group may hold the pipe for ever: wait `grace` for it, once the group is gone (what
+      // is still in it holds the pipe until its SIGKILL, which starts a grace of its own)
+      pipeTimer ??= setTimeout(() => {
+        if (killed || !signalGroup(0)) giveUp()
+      }, grace)
     })
     child.once('error', (error: NodeJS.ErrnoException) => {
       // the shell could not start (it never emits 'exit' then)
@@ -171,6 +205,7 @@ export function runHook(command: string, env: Readonly<Record<string, string>>, 
       settled = true
       clearTimeout(deadline)
       clearTimeout(killTimer)
+      clearTimeout(pipeTimer)
       options.signal?.removeEventListener('abort', onAbort)
       resolve(finished({ exitCode: code ?? undefined, signal: signal ?? undefined, timedOut, aborted }))
     }
