@@ -14,6 +14,7 @@ import {
   renderUnits,
   unitsText,
 } from '../src/commands/systemd/units.ts'
+import { findJob } from '../src/config/expand.ts'
 import { checkConfig, type Config, type ConfigJob } from '../src/config/load.ts'
 
 const CONFIG = `
@@ -55,11 +56,11 @@ function args(argv: string[], env: Record<string, string> = {}): SystemdArgs {
   return parsed.args
 }
 
-function errorOf(run: () => unknown): { code?: string; message: string; hint?: string } {
+function errorOf(run: () => unknown): { code?: string; message: string; hint?: string; path?: string } {
   try {
     run()
   } catch (error) {
-    return error as { code?: string; message: string; hint?: string }
+    return error as { code?: string; message: string; hint?: string; path?: string }
   }
   throw new Error('did not throw')
 }
@@ -149,6 +150,9 @@ describe('selectJobs', () => {
     expect(error.message).toContain("'hoem'")
     expect(error.message).toContain('/etc/rsb/rsb.toml')
     expect(error.hint).toBe('Its jobs: home, etc, module.')
+    // the one refusal of an unknown job (config/expand.ts's findJob), as rsb run and --job=NAME give it
+    const fromFindJob = errorOf(() => findJob(config(), 'hoem'))
+    expect([error.message, error.hint, error.path]).toEqual([fromFindJob.message, fromFindJob.hint, fromFindJob.path])
   })
 
   it('refuses a daemon job by name: its rsync daemon runs it', () => {

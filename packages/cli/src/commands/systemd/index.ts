@@ -5,6 +5,7 @@
 import path from 'node:path'
 import type { Context } from '@rsb/exec'
 import { CliError, isRsbError, UsageError } from '../../errors.js'
+import { findJob } from '../../config/expand.js'
 import { ConfigError, configFile, formatProblem, loadConfig, type Config, type ConfigJob, type ConfigProblem } from '../../config/load.js'
 import { getopt, type OptionDefinition } from '../../kit/getopt.js'
 import { formatOptions, HELP_WIDTH, paragraphs, wrap } from '../../kit/help.js'
@@ -142,13 +143,7 @@ export interface SelectedJobs {
 export function selectJobs(config: Config, names: readonly string[], all: boolean): SelectedJobs {
   if (all) return { jobs: config.jobs.filter((job) => !job.daemon), daemons: config.jobs.filter((job) => job.daemon) }
   const jobs = names.map((name) => {
-    const job = config.jobs.find((job) => job.name === name)
-    if (job === undefined) {
-      throw new CliError('ERR_RSB_CLI_JOB_UNKNOWN', `There is no job '${name}' in ${config.file}.`, {
-        path: config.file,
-        hint: `Its jobs: ${config.jobs.map((job) => job.name).join(', ')}.`,
-      })
-    }
+    const job = findJob(config, name)
     if (job.daemon) {
       throw new UsageError(`Job '${name}' is a daemon job: its rsync daemon's hooks run it (rsb run --daemon-hook), it gets no timer.`, {
         hint: 'Leave it out (with --all it is skipped).',
