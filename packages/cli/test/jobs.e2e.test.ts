@@ -415,10 +415,13 @@ describe('rsb run: hooks and alerts of one job', () => {
     }
   }, 60_000)
 
-  it('SIGTERM stops the job at work (its hook and what the hook started) and starts no other: exit 143', async () => {
+  it('SIGTERM during a before hook: the hook and what it started stop, the after hook and the failure alert still run, no other job starts (exit 143)', async () => {
     const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-term-')
+    const receiver = await startReceiver()
+    onTestFinished(() => receiver.close())
     const marker = `${30_000 + Math.floor(Math.random() * 10_000)}.5`
     const pidFile = path.join(t, 'hook.pid')
+    const hooksLog = path.join(t, 'hooks.log')
     const config = await writeConfig(
       t,
       [
@@ -426,9 +429,11 @@ describe('rsb run: hooks and alerts of one job', () => {
         'sudo = false',
         'notifications = false',
         `source = ${toml(path.join(t, 'source'))}`,
+        `after = ${toml(`echo "after $RSB_JOB $RSB_STATUS" >> ${shellQuote(hooksLog)}`)}`,
         '[jobs.first]',
         `destination = ${toml(path.join(t, 'first/latest'))}`,
-        `before = ${toml(`echo $$ > ${shellQuote(pidFile)}; sleep ${marker}`)}`,
+        `webhook = ${toml(`${receiver.url}/p/first`)}`,
+        `before = ${toml(`echo $$ > ${shellQuote(pidFile)}; sleep ${marker} & wait`)}`,
         '[jobs.second]',
         `destination = ${toml(path.join(t, 'second/latest'))}`,
       ].join('\n'),
@@ -438,11 +443,76 @@ describe('rsb run: hooks and alerts of one job', () => {
     rsb.child.kill('SIGTERM')
     const result = await rsb.done
     expect(result.code, result.stderr).toBe(143)
-    const sleeping = (await processes()).filter((p) => p.argv.includes(marker))
-    expect(sleeping).toEqual([])
+    expect((await processes()).filter((p) => p.argv.includes(marker))).toEqual([])
     await expect(fs.stat(path.join(t, 'first'))).rejects.toThrow()
     await expect(fs.stat(path.join(t, 'second'))).rejects.toThrow()
-    expect(result.stdout).toBe('first: SKIPPED: the before hook was stopped\n')
+    expect(result.stdout).toBe('first: SKIPPED: stopped by SIGTERM: the before hook was stopped\n')
+    expect(await fs.readFile(hooksLog, 'utf8')).toBe('after first failure\n')
+    expect(receiver.pings.map((p) => p.url)).toEqual(['/p/first/fail'])
+  }, 60_000)
+
+  it('SIGTERM during the backup: rsync stops, no snapshot, the after hook runs with the failure (exit 143)', async () => {
+    const t = await testdir({}, 'rsb-jobs-term-backup-')
+    await fs.mkdir(path.join(t, 'source'))
+    await fs.writeFile(path.join(t, 'source/big.bin'), Buffer.alloc(8 * 1024 * 1024, 7))
+    const hooksLog = path.join(t, 'hooks.log')
+    const config = await writeConfig(
+      t,
+      [
+        '[jobs.slow]',
+        'sudo = false',
+        'notifications = false',
+        `source = ${toml(path.join(t, 'source'))}`,
+        `destination = ${toml(path.join(t, 'store/latest'))}`,
+        'rsync-option = ["--bwlimit=256"]',
+        `after = ${toml(`echo "after $RSB_STATUS $RSB_EXIT_CODE" >> ${shellQuote(hooksLog)}`)}`,
+      ].join('\n'),
+    )
+    const rsb = startRsb(['run', `--config=${config}`])
+    await rsb.waitForStderr('Creating system backup using rsync')
+    await new Promise((r) => setTimeout(r, 500))
+    rsb.child.kill('SIGTERM')
+    const result = await rsb.done
+    expect(result.code, result.stderr).toBe(143)
+    expect(await snapshotsIn(path.join(t, 'store'))).toEqual([])
+    expect(await fs.readFile(hooksLog, 'utf8')).toBe('after failure 143\n')
+    expect(result.stdout).toMatch(/^slow: FAILED \(exit 143\): stopped by SIGTERM/)
+  }, 60_000)
+
+  it('one run of a job at a time: a second rsb run of a job at work is skipped, runs none of its hooks and alerts nothing', async () => {
+    const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-lock-')
+    const receiver = await startReceiver()
+    onTestFinished(() => receiver.close())
+    const hooksLog = path.join(t, 'hooks.log')
+    const go = path.join(t, 'go')
+    const config = await writeConfig(
+      t,
+      [
+        '[jobs.home]',
+        'sudo = false',
+        'notifications = false',
+        `source = ${toml(path.join(t, 'source'))}`,
+        `destination = ${toml(path.join(t, 'store/latest'))}`,
+        `webhook = ${toml(`${receiver.url}/p/home`)}`,
+        `before = ${toml(`echo before >> ${shellQuote(hooksLog)}; while [ ! -e ${shellQuote(go)} ]; do sleep 0.1; done`)}`,
+        `after = ${toml(`echo after >> ${shellQuote(hooksLog)}`)}`,
+      ].join('\n'),
+    )
+    const first = startRsb(['run', `--config=${config}`])
+    onTestFinished(() => {
+      if (first.child.exitCode === null) first.child.kill('SIGKILL')
+    })
+    await eventually(async () => ((await fs.readFile(hooksLog, 'utf8').catch(() => '')) === 'before\n' ? true : undefined), 'the first run')
+    const second = await runRsb(['run', `--config=${config}`, 'home'])
+    expect(second.code, second.stderr).toBe(1)
+    expect(second.stdout).toMatch(/^home: SKIPPED: Another rsb run \(.*\) is working on job home\. \(ERR_RSB_CLI_LOCKED\)/)
+    expect(await fs.readFile(hooksLog, 'utf8')).toBe('before\n')
+    expect(receiver.pings.map((p) => p.url)).toEqual([])
+    await fs.writeFile(go, '')
+    const result = await first.done
+    expect(result.code, result.stderr).toBe(0)
+    expect(await fs.readFile(hooksLog, 'utf8')).toBe('before\nafter\n')
+    expect(receiver.pings.map((p) => p.url)).toEqual(['/p/home/start', '/p/home'])
   }, 60_000)
 
   it('--report-failure (systemd OnFailure=): alerts for a unit that failed without rsb reporting it, none when rsb did', async () => {

@@ -4,6 +4,13 @@ import { CliError, UsageError } from '../errors.js'
 import { getopt, type OptionDefinition, type OptionOccurrence } from '../kit/getopt.js'
 import type { Config, ConfigJob } from './load.js'
 
+/** `--config=FILE`: the configuration file of jobs (rsb run, rsb config, rsb systemd and, with --job, the others). */
+export const CONFIG_OPTION: OptionDefinition = Object.freeze({
+  name: 'config',
+  value: 'FILE',
+  description: 'The configuration file of jobs (default $RSB_CONFIG, else /etc/rsb/rsb.toml).',
+})
+
 /** `--job=NAME` and `--config=FILE`, as every command that takes a DESTINATION has them. */
 export const JOB_OPTIONS: readonly OptionDefinition[] = Object.freeze([
   {
@@ -11,13 +18,10 @@ export const JOB_OPTIONS: readonly OptionDefinition[] = Object.freeze([
     value: 'NAME',
     description:
       "Take DESTINATION (for rsb backup and rsb doctor also SOURCE) and the job's options from the job NAME of the " +
-      'configuration file (see rsb config); options given here are added.',
+      'configuration file (see rsb config); options given here are added. An unknown job or a configuration file ' +
+      'that cannot be used is refused like a wrong command line (exit 2).',
   },
-  {
-    name: 'config',
-    value: 'FILE',
-    description: 'The configuration file of jobs (default $RSB_CONFIG, else /etc/rsb/rsb.toml).',
-  },
+  CONFIG_OPTION,
 ])
 
 /** The words of `--job`, `--config` as typed: only the whole names count, so that no abbreviation of an older option changes meaning. */
@@ -30,7 +34,7 @@ export function mentionsJob(argv: readonly string[]): boolean {
 }
 
 /** An option occurrence as one argument again (`--name=value`, `--name`). */
-function formatOccurrence(option: OptionOccurrence): string {
+export function formatOccurrence(option: OptionOccurrence): string {
   return option.value === undefined ? `--${option.name}` : `--${option.name}=${option.value}`
 }
 

@@ -11,6 +11,7 @@ import { checkMailAddress } from '../alerts/mail.js'
 import { checkWebhookUrl } from '../alerts/webhook.js'
 import { parseArgs } from '../args.js'
 import { CliError, isRsbError } from '../errors.js'
+import { findUnsafePath } from '../kit/owner.js'
 import { parseDuration } from '../kit/values.js'
 import {
   CONFIG_KEYS,
@@ -49,7 +50,7 @@ export class ConfigError extends CliError {
   constructor(
     code: 'ERR_RSB_CLI_CONFIG_MISSING' | 'ERR_RSB_CLI_CONFIG_UNSAFE' | 'ERR_RSB_CLI_CONFIG_INVALID',
     message: string,
-    details: { hint?: string; path: string; problems?: readonly ConfigProblem[]; cause?: unknown },
+    details: { hint?: string | undefined; path: string; problems?: readonly ConfigProblem[]; cause?: unknown },
   ) {
     super(code, message, details)
     this.problems = details.problems ?? []
@@ -313,6 +314,7 @@ function readConfigText(file: string): string {
     throw new ConfigError('ERR_RSB_CLI_CONFIG_INVALID', `Cannot read the configuration file ${file}: ${messageOf(error)}`, {
       path: file,
       cause: error,
+      hint: code === 'EACCES' ? 'Run rsb as the user the file belongs to (root, with sudo), or give --config=FILE.' : undefined,
     })
   }
   try {
@@ -320,42 +322,36 @@ function readConfigText(file: string): string {
     if (!stat.isFile()) {
       throw new ConfigError('ERR_RSB_CLI_CONFIG_INVALID', `The configuration file ${file} is not a regular file.`, { path: file })
     }
-    checkOwner(file, stat, 'file')
-    checkOwner(path.dirname(file), fs.statSync(path.dirname(file)), 'directory')
+    // the file read is the file checked, and nobody but root and this user can change it or a directory above it
+    const real = fs.statSync(file)
+    const unsafe =
+      real.dev === stat.dev && real.ino === stat.ino ? findUnsafePath(file) : { path: file, reason: 'was replaced while rsb read it' }
+    if (unsafe !== undefined) {
+      const what = unsafe.path === fs.realpathSync(file) ? 'file' : 'directory'
+      throw new ConfigError(
+        'ERR_RSB_CLI_CONFIG_UNSAFE',
+        `The configuration ${what} ${unsafe.path} ${unsafe.reason}, so another user could change what rsb runs (its hooks run as rsb's user).`,
+        {
+          path: unsafe.path,
+          hint: `Make it root's (or yours) and not writable by others: chown root: '${unsafe.path}' && chmod go-w '${unsafe.path}'.`,
+        },
+      )
+    }
     if (stat.size > MAX_SIZE) {
       throw new ConfigError('ERR_RSB_CLI_CONFIG_INVALID', `The configuration file ${file} is larger than 1 MiB.`, { path: file })
     }
     const bytes = fs.readFileSync(fd)
-    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
-    return text
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
   } catch (error) {
     if (error instanceof ConfigError) throw error
     throw new ConfigError('ERR_RSB_CLI_CONFIG_INVALID', `Cannot read the configuration file ${file}: ${messageOf(error)}`, {
       path: file,
       cause: error,
+      hint: error instanceof TypeError ? 'Save it as UTF-8.' : undefined,
     })
   } finally {
     fs.closeSync(fd)
   }
-}
-
-/**
- * The file (and its directory) must belong to root or to the user rsb runs as, and be writable by nobody else (a
- * directory may be sticky, as /tmp): its commands (`before`, `after`, `on-failure`) run as that user.
- */
-function checkOwner(name: string, stat: fs.Stats, what: 'file' | 'directory'): void {
-  const uid = process.getuid?.() ?? 0
-  const writable = (stat.mode & 0o022) !== 0 && !(what === 'directory' && (stat.mode & 0o1000) !== 0)
-  if ((stat.uid === 0 || stat.uid === uid) && !writable) return
-  const reason = writable ? `may be written by ${(stat.mode & 0o002) !== 0 ? 'every user' : 'its group'}` : `belongs to user ${stat.uid}`
-  throw new ConfigError(
-    'ERR_RSB_CLI_CONFIG_UNSAFE',
-    `The configuration ${what} ${name} ${reason}, so another user could change what rsb runs.`,
-    {
-      path: name,
-      hint: `Make it root's (or yours) and not writable by others: chown root: '${name}' && chmod go-w '${name}'.`,
-    },
-  )
 }
 
 function invalid(file: string, problems: readonly ConfigProblem[]): ConfigError {

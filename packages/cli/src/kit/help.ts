@@ -55,3 +55,18 @@ function optionHeading(option: OptionDefinition): string {
 export function formatOptions(options: readonly OptionDefinition[]): string[] {
   return options.flatMap((option) => [optionHeading(option), ...wrap(option.description, HELP_WIDTH, ' '.repeat(INDENT))])
 }
+
+/**
+ * An exit status table as help lines: each status in a column of 10, its meaning wrapped beside it.
+ *
+ * @example
+ * ```ts
+ * formatExitStatuses([['0', 'success'], ['130, 143', 'interrupted']])
+ * // ['  0         success', '  130, 143  interrupted']
+ * ```
+ */
+export function formatExitStatuses(statuses: readonly (readonly [string, string])[]): string[] {
+  return statuses.flatMap(([code, meaning]) =>
+    wrap(meaning, HELP_WIDTH, ' '.repeat(12)).map((line, i) => (i === 0 ? `  ${code.padEnd(10)}${line.trimStart()}` : line)),
+  )
+}

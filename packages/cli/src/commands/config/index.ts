@@ -7,13 +7,14 @@ import { getopt, type OptionDefinition } from '../../kit/getopt.js'
 import { formatOptions, paragraphs } from '../../kit/help.js'
 import { errorReport, json } from '../../kit/render.js'
 import type { MainIo } from '../../main.js'
+import { CONFIG_OPTION } from '../../config/expand.js'
 import type { Parsed } from '../index.js'
 
 const ACTIONS = ['check', 'jobs', 'schema', 'example'] as const
 type Action = (typeof ACTIONS)[number]
 
 export const options: readonly OptionDefinition[] = [
-  { name: 'config', value: 'FILE', description: 'The configuration file (default $RSB_CONFIG, else /etc/rsb/rsb.toml).' },
+  CONFIG_OPTION,
   { name: 'json', description: 'check: print the result as one JSON document on standard output (the problems with file, line, key).' },
   { name: 'quiet', short: 'q', description: 'check: print nothing when the file is valid.' },
   { name: 'help', short: 'h', description: 'Print this help and exit.' },

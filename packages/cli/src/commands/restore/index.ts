@@ -2,7 +2,7 @@
 // from a snapshot with rsync. The option table and the pure parse are ./args.ts, the choices ./plan.ts, the workflow
 // ./run.ts (loaded only when the command runs).
 import { createLogger } from '../../kit/log.js'
-import { formatOptions, HELP_WIDTH, paragraphs, wrap } from '../../kit/help.js'
+import { formatExitStatuses, formatOptions, HELP_WIDTH, paragraphs, wrap } from '../../kit/help.js'
 import type { MainIo } from '../../main.js'
 import type { Parsed } from '../index.js'
 import { OPTIONS, parseRestoreArgs, type RestoreArgs } from './args.js'
@@ -66,9 +66,7 @@ export function help(): string {
     ...formatOptions(OPTIONS),
     '',
     'Exit status:',
-    ...EXIT_STATUSES.flatMap(([code, meaning]) =>
-      wrap(meaning, HELP_WIDTH, ' '.repeat(12)).map((line, i) => (i === 0 ? `  ${code.padEnd(10)}${line.trimStart()}` : line)),
-    ),
+    ...formatExitStatuses(EXIT_STATUSES),
     '',
     'Examples:',
     '  rsb restore --to=./restored /mnt/backups/latest /etc/hosts',

@@ -4,12 +4,13 @@
 import { parseDaemonHook, type DaemonHook } from '../../args.js'
 import { UsageError } from '../../errors.js'
 import { getopt, type OptionDefinition } from '../../kit/getopt.js'
-import { formatOptions, HELP_WIDTH, paragraphs, wrap } from '../../kit/help.js'
+import { formatExitStatuses, formatOptions, paragraphs } from '../../kit/help.js'
 import type { MainIo } from '../../main.js'
+import { CONFIG_OPTION } from '../../config/expand.js'
 import type { Parsed } from '../index.js'
 
 export const options: readonly OptionDefinition[] = [
-  { name: 'config', value: 'FILE', description: 'The configuration file of jobs (default $RSB_CONFIG, else /etc/rsb/rsb.toml).' },
+  CONFIG_OPTION,
   {
     name: 'dry-run',
     short: 'n',
@@ -81,9 +82,7 @@ export function help(): string {
     ...formatOptions(options),
     '',
     'Exit status:',
-    ...EXIT_STATUSES.flatMap(([code, meaning]) =>
-      wrap(meaning, HELP_WIDTH, ' '.repeat(12)).map((line, i) => (i === 0 ? `  ${code.padEnd(10)}${line.trimStart()}` : line)),
-    ),
+    ...formatExitStatuses(EXIT_STATUSES),
     '',
     'Examples:',
     '  rsb run                      # every job',

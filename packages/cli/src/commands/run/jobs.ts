@@ -10,6 +10,7 @@ import { findJob } from '../../config/expand.js'
 import { backupArgv, configFile, loadConfig, type Config, type ConfigJob } from '../../config/load.js'
 import { runHook, sendAlert, type AlertEvent, type AlertOutcome, type HookResult } from '../../alerts/index.js'
 import type { RunSummary } from '../../backup/summary.js'
+import { acquireRunLock, lockDirectory, type RunLock } from '../../session/lock.js'
 import { backupOnce } from '../backup/index.js'
 import type { RunArgs } from './index.js'
 
@@ -55,9 +56,10 @@ export async function runJobs(args: RunArgs, io: MainIo): Promise<number> {
     jobs = args.jobs.length === 0 ? config.jobs.filter((job) => !job.daemon) : args.jobs.map((name) => findJob(config, name))
     for (const job of jobs) checkMode(job, args)
   } catch (error) {
+    const exitCode = isRsbError(error) ? 2 : 1
     io.stderr.write(errorReport(error, 'rsb'))
-    if (args.json) io.stdout.write(json({ schemaVersion: 1, jobs: [], exitCode: 2, error: refusal(error) }))
-    return isRsbError(error) ? 2 : 1
+    if (args.json) io.stdout.write(json({ schemaVersion: 1, jobs: [], exitCode, error: refusal(error) }))
+    return exitCode
   }
   if (args.reportFailure) return reportFailure(jobs[0] as ConfigJob, config, io, logger)
   if (jobs.length === 0)
@@ -117,7 +119,7 @@ function jobOptions(job: ConfigJob, args: RunArgs, env: MainIo['env']): RunOptio
     ]
   }
   const parsed = parseArgs(argv, env)
-  if (parsed.kind !== 'run') throw new Error(`the command line of job ${job.name} is not a run`)
+  if (parsed.kind !== 'run') throw new UsageError(`The command line of job ${job.name} asks for ${parsed.kind}, not a backup.`)
   return parsed.options
 }
 
@@ -186,7 +188,29 @@ async function alert(
   return { event, outcomes }
 }
 
+/**
+ * Runs one job with its run lock held from its before hook to its after hook: a second `rsb run` of the same job (a
+ * cron line that overlaps, a run by hand during the timer's) neither runs its hooks nor its backup, and alerts nothing.
+ * The daemon's pre hook takes none (it only records the connection, and must never fail for a lock).
+ */
 async function runJob(job: ConfigJob, config: Config, args: RunArgs, io: MainIo, logger: Logger): Promise<JobReport> {
+  if (args.daemonHook === 'pre' || args.dryRun) return runLockedJob(job, config, args, io, logger)
+  let lock: RunLock
+  try {
+    lock = acquireRunLock(`rsb job\0${config.file}\0${job.name}`, `job ${job.name}`, lockDirectory(io.env).directory)
+  } catch (error) {
+    const reason = isRsbError(error) ? errorLine(error) : String(error)
+    logger.log(isRsbError(error) && error.code === 'ERR_RSB_CLI_LOCKED' ? 'warning' : 'error', `Job ${job.name}: ${reason}`)
+    return { job: job.name, status: 'skipped', exitCode: 1, reason, summary: undefined, hooks: [], alerts: [] }
+  }
+  try {
+    return await runLockedJob(job, config, args, io, logger)
+  } finally {
+    lock.release()
+  }
+}
+
+async function runLockedJob(job: ConfigJob, config: Config, args: RunArgs, io: MainIo, logger: Logger): Promise<JobReport> {
   const variables = hookEnv(job, config, args, io.env)
   const hooks: HookReport[] = []
   const alerts: JobReport['alerts'] = []
@@ -201,7 +225,7 @@ async function runJob(job: ConfigJob, config: Config, args: RunArgs, io: MainIo,
   } catch (error) {
     // checked by rsb config check; reachable through $RSYNC_MODULE_PATH (a daemon hook) only
     logger.log('error', `Job ${job.name}: ${isRsbError(error) ? errorLine(error) : String(error)}`)
-    return { job: job.name, status: 'failure', exitCode: 2, reason: refusal(error).message, summary: undefined, hooks, alerts }
+    return { job: job.name, status: 'failure', exitCode: 1, reason: refusal(error).message, summary: undefined, hooks, alerts }
   }
 
   let status: JobStatus
@@ -234,19 +258,25 @@ async function runJob(job: ConfigJob, config: Config, args: RunArgs, io: MainIo,
     }
     const result = await backupOnce(options, io, 'rsb', logger)
     summary = result.summary
-    exitCode = result.exitCode
+    // a job's own refusal (exit 2 of rsb backup) is a failed job: 2 is rsb run's own usage error
+    exitCode = result.exitCode === 2 ? 1 : result.exitCode
     status = exitCode === 0 ? 'success' : 'failure'
     if (exitCode !== 0) reason = summary.error ? errorLine(summary.error) : `exit status ${exitCode}`
   }
 
-  if (!daemonPre && !io.signal?.aborted) {
+  // Also when rsb was stopped (SIGTERM from systemd or cron): the alerts and the after hook (which may undo what
+  // before did: start a database again) still run, each within its own time limit.
+  const stopped = io.signal?.aborted === true
+  if (stopped) reason = `stopped by ${String(io.signal?.reason)}${reason ? `: ${reason}` : ''}`
+  const later: MainIo = stopped ? { ...io, signal: undefined } : io
+  if (!daemonPre) {
     const event: AlertEvent = status === 'success' ? 'success' : 'failure'
     const line =
       status === 'success'
         ? `job ${job.name}: backup succeeded on ${host}${summary?.snapshot ? `: ${summary.snapshot}` : ''}`
         : `job ${job.name}: backup ${status === 'skipped' ? 'skipped' : 'failed'} on ${host}: ${reason ?? ''}`
     const record = { schemaVersion: 1, job: job.name, host, event, status, exitCode, reason, summary }
-    push(alerts, await alert(job, event, line, record, reason, args, io, logger))
+    push(alerts, await alert(job, event, line, record, reason, args, later, logger))
     const after = {
       ...variables,
       RSB_STATUS: status === 'success' ? 'success' : 'failure',
@@ -254,8 +284,8 @@ async function runJob(job: ConfigJob, config: Config, args: RunArgs, io: MainIo,
       RSB_SNAPSHOT: summary?.snapshot ?? '',
       RSB_ERROR: reason ?? '',
     }
-    if (status !== 'success') push(hooks, await runOneHook('on-failure', job.hooks.onFailure, after, job, args, io, logger))
-    push(hooks, await runOneHook('after', job.hooks.after, after, job, args, io, logger))
+    if (status !== 'success') push(hooks, await runOneHook('on-failure', job.hooks.onFailure, after, job, args, later, logger))
+    push(hooks, await runOneHook('after', job.hooks.after, after, job, args, later, logger))
   }
   return { job: job.name, status, exitCode, reason, summary, hooks, alerts }
 }
@@ -277,13 +307,15 @@ export function summaryLine(report: JobReport): string {
 
 /**
  * `rsb run --report-failure JOB`, in the job's systemd OnFailure= unit: sends the failure alerts (and runs the
- * on-failure hook) when the unit failed without rsb reporting it (killed, timed out, an internal error); a unit that
- * ended with exit status 1 or 2 from rsb itself was reported by that run already.
+ * on-failure hook) when the unit failed without rsb reporting it (killed, out of memory, an internal error, a wrong
+ * command line or configuration: exit 2); a unit that ended with exit status 1, 130 or 143 from rsb itself was reported
+ * by that run already. Without systemd's `$MONITOR_*` variables (systemd before 251) it cannot tell, and alerts: a
+ * second alert rather than none.
  */
 async function reportFailure(job: ConfigJob, config: Config, io: MainIo, logger: Logger): Promise<number> {
   const result = io.env.MONITOR_SERVICE_RESULT
   const status = io.env.MONITOR_EXIT_STATUS
-  if (result === 'exit-code' && (status === '1' || status === '2')) {
+  if (result === 'exit-code' && (status === '1' || status === '130' || status === '143')) {
     logger.log('info', `Job ${job.name}: the unit failed with rsb's exit status ${status}; rsb reported it then.`)
     return 0
   }

@@ -6,7 +6,7 @@ import { UsageError } from '../../errors.js'
 import { getopt } from '../../kit/getopt.js'
 import { json } from '../../kit/render.js'
 import type { MainIo } from '../../main.js'
-import { jobCommandLine, type JobSelection } from '../../config/expand.js'
+import { formatOccurrence, jobCommandLine, type JobSelection } from '../../config/expand.js'
 import type { CommandModule } from '../index.js'
 
 /**
@@ -27,7 +27,7 @@ export async function allJobsStatus(
   try {
     const split = selection ?? getopt(rest, module.options)
     if (split.positionals.length > 0) return undefined
-    options = 'job' in split ? split.options : split.options.map((o) => (o.value === undefined ? `--${o.name}` : `--${o.name}=${o.value}`))
+    options = 'job' in split ? split.options : split.options.map(formatOccurrence)
     positionals = split.positionals
   } catch {
     return undefined
