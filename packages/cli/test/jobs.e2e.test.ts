@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { isRoot, startRsyncDaemon, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { BIN, HOSTILE_NAME, processes, runRsb, shellQuote, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
+import { BIN, HOSTILE_NAME, processes, runRecords, runRsb, shellQuote, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
 import { startSyslogReceiver } from './syslog-receiver.ts'
 
 /** A TOML basic string (JSON's escapes are TOML's for these characters). */
@@ -115,6 +115,10 @@ describe.skipIf(!isRoot)('rsb run: three jobs (local, SSH, rsync daemon), one fa
     const check = await runRsb(['config', 'check', `--config=${config}`])
     expect(check.code, check.stderr).toBe(0)
     expect(check.stdout).toContain('valid, 3 jobs: local, ssh, daemon')
+    // the webhook's path is a secret: a file others may read is warned about, a private one is not
+    expect(check.stderr).toContain(`rsb: warning: ${config} holds webhook URLs, whose paths are secrets, and other users may read it`)
+    await fs.chmod(config, 0o600)
+    expect((await runRsb(['config', 'check', `--config=${config}`])).stderr).toBe('')
 
     const run = await runRsb(['run', `--config=${config}`], { env, path: [bin] })
     expect(run.code, run.stderr).toBe(1)
@@ -201,7 +205,19 @@ describe.skipIf(!isRoot)('rsb run: three jobs (local, SSH, rsync daemon), one fa
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain("There is no job 'nope'")
     expect(unknown.stderr).toContain('(ERR_RSB_CLI_JOB_UNKNOWN) Hint: Its jobs: local, ssh, daemon.')
-    expect(await fs.readdir(t)).not.toContain('pwned')
+    // nothing evaluated the hostile name: not the hooks (they run in /), not rsb (in the test's directory)
+    for (const dir of ['/', process.cwd(), base, t]) {
+      expect(await fs.readdir(dir), dir).not.toContain('pwned')
+      expect(await fs.readdir(dir), dir).not.toContain('pwned2')
+    }
+    // nor did a webhook's secret path reach the log, the --json document or the store's records
+    const runJson = await runRsb(['run', '--json', `--config=${config}`, 'local'], { env, path: [bin] })
+    expect(runJson.code, runJson.stderr).toBe(0)
+    const records = JSON.stringify(await runRecords(path.join(base, 'local-store')))
+    for (const text of [run.stderr, run.stdout, runJson.stdout, runJson.stderr, records]) expect(text).not.toContain('-uuid')
+    expect(
+      (JSON.parse(runJson.stdout) as { jobs: { alerts: { outcomes: { detail: string }[] }[] }[] }).jobs[0]!.alerts[0]!.outcomes[0]!.detail,
+    ).toContain('127.0.0.1')
   }, 180_000)
 })
 
@@ -329,10 +345,14 @@ describe('rsb run: hooks and alerts of one job', () => {
     expect(receiver.pings[0]!.body).toMatchObject({ job: 'first', status: 'skipped', reason: 'the before hook failed (exit 7)' })
   }, 60_000)
 
-  it('--dry-run runs no hook, sends no alert and writes nothing', async () => {
+  it('--dry-run runs no hook, sends no alert (webhook, mail, syslog) and writes nothing', async () => {
     const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-dry-')
     const receiver = await startReceiver()
     onTestFinished(() => receiver.close())
+    const syslog = await startSyslogReceiver()
+    const mails = path.join(t, 'mails')
+    const bin = path.join(t, 'bin')
+    await writeProgram(bin, 'sendmail', `cat >> ${shellQuote(mails)}`)
     const marker = path.join(t, 'hook-ran')
     const config = await writeConfig(
       t,
@@ -342,15 +362,47 @@ describe('rsb run: hooks and alerts of one job', () => {
         `destination = ${toml(path.join(t, 'store/latest'))}`,
         'sudo = false',
         `webhook = ${toml(`${receiver.url}/p`)}`,
+        'mail-to = "ops@example.org"',
+        'mail-on-success = true',
+        'syslog = true',
         `before = ${toml(`touch ${shellQuote(marker)}`)}`,
         `after = ${toml(`touch ${shellQuote(marker)}`)}`,
       ].join('\n'),
     )
-    const run = await runRsb(['run', '-n', `--config=${config}`, 'only'])
+    const run = await runRsb(['run', '-n', `--config=${config}`, 'only'], { path: [bin], env: { RSB_SYSLOG_SOCKET: syslog.socket } })
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toMatch(/^only: ok \(dry run\)/)
     expect(run.stderr).toContain('dry run: the before hook would run')
     expect(receiver.pings).toEqual([])
+    await expect(fs.stat(mails)).rejects.toThrow()
+    await expect(fs.stat(marker)).rejects.toThrow()
+    await expect(fs.stat(path.join(t, 'store'))).rejects.toThrow()
+    // the same job for real sends on every channel: the dry run's silence is not an unreachable receiver
+    const real = await runRsb(['run', `--config=${config}`, 'only'], { path: [bin], env: { RSB_SYSLOG_SOCKET: syslog.socket } })
+    expect(real.code, real.stderr).toBe(0)
+    expect(receiver.pings.map((p) => p.url)).toEqual(['/p/start', '/p'])
+    expect(await fs.readFile(mails, 'utf8')).toMatch(/^Subject: .*only: backup succeeded/m)
+    expect((await syslog.waitFor(2)).map((line) => /job only: backup (\w+)/.exec(line)?.[1])).toEqual(['started', 'succeeded'])
+    await new Promise((r) => setTimeout(r, 300))
+    expect(syslog.messages).toHaveLength(2)
+  }, 60_000)
+
+  it('--dry-run writes nothing and runs no hook', async () => {
+    const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-dry-nothing-')
+    const marker = path.join(t, 'hook-ran')
+    const config = await writeConfig(
+      t,
+      [
+        '[jobs.only]',
+        `source = ${toml(path.join(t, 'source'))}`,
+        `destination = ${toml(path.join(t, 'store/latest'))}`,
+        'sudo = false',
+        `before = ${toml(`touch ${shellQuote(marker)}`)}`,
+        `after = ${toml(`touch ${shellQuote(marker)}`)}`,
+      ].join('\n'),
+    )
+    const run = await runRsb(['run', '--dry-run', `--config=${config}`])
+    expect(run.code, run.stderr).toBe(0)
     await expect(fs.stat(marker)).rejects.toThrow()
     await expect(fs.stat(path.join(t, 'store'))).rejects.toThrow()
   }, 60_000)
@@ -378,6 +430,46 @@ describe('rsb run: hooks and alerts of one job', () => {
     expect(missing.stderr).toContain('(ERR_RSB_CLI_CONFIG_MISSING)')
     await expect(fs.stat(path.join(t, 'store'))).rejects.toThrow()
   }, 60_000)
+
+  it.skipIf(!isRoot)(
+    'a configuration file another user could change is refused (needs root: chown), also through a directory above it',
+    async () => {
+      const t = await testdir({ 'source/a.txt': 'a\n' }, 'rsb-jobs-owner-')
+      await fs.chmod(t, 0o755)
+      const text = `[jobs.a]\nsource = ${toml(path.join(t, 'source'))}\ndestination = ${toml(path.join(t, 'store/latest'))}\nsudo = false\n`
+      const nested = path.join(t, 'above/conf')
+      await fs.mkdir(nested, { recursive: true, mode: 0o755 })
+      const file = path.join(nested, 'rsb.toml')
+      await fs.writeFile(file, text, { mode: 0o644 })
+      const refused = async (expected: string) => {
+        const run = await runRsb(['run', `--config=${file}`])
+        expect(run.code, run.stderr).toBe(2)
+        expect(run.stderr).toContain(expected)
+        expect(run.stderr).toContain('(ERR_RSB_CLI_CONFIG_UNSAFE)')
+        const check = await runRsb(['config', 'check', `--config=${file}`])
+        expect(check.code).toBe(1)
+        expect(check.stderr).toContain(expected)
+        await expect(fs.stat(path.join(t, 'store'))).rejects.toThrow()
+      }
+      expect((await runRsb(['config', 'check', `--config=${file}`])).code).toBe(0)
+      await fs.chown(file, 65534, 65534)
+      await refused(`The configuration file ${file} belongs to user 65534`)
+      await fs.chown(file, 0, 0)
+      await fs.chmod(nested, 0o775)
+      await refused(`The configuration directory ${nested} may be written by its group`)
+      await fs.chmod(nested, 0o755)
+      await fs.chown(path.join(t, 'above'), 65534, 65534)
+      await refused(`The configuration directory ${path.join(t, 'above')} belongs to user 65534`)
+      await fs.chown(path.join(t, 'above'), 0, 0)
+      const link = path.join(t, 'link.toml')
+      await fs.symlink(file, link)
+      const viaLink = await runRsb(['run', `--config=${link}`])
+      expect(viaLink.code).toBe(2)
+      expect(viaLink.stderr).toContain(`The configuration file ${link} is a symbolic link. (ERR_RSB_CLI_CONFIG_UNSAFE)`)
+      expect((await runRsb(['run', `--config=${file}`])).code).toBe(0)
+    },
+    60_000,
+  )
 
   it('rsb config check on broken files: each problem as FILE:LINE: KEY: MESSAGE on stderr (also --json), exit 1', async () => {
     const t = await testdir({}, 'rsb-config-check-')

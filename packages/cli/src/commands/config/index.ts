@@ -57,7 +57,7 @@ export function help(): string {
     '  2         usage error',
     '',
     'Examples:',
-    '  rsb config example > /etc/rsb/rsb.toml && rsb config check',
+    '  (umask 077; rsb config example > /etc/rsb/rsb.toml) && rsb config check',
     '  rsb config check --config=./rsb.toml',
     '',
   ].join('\n')
@@ -115,7 +115,13 @@ export async function run(args: ConfigArgs, io: MainIo): Promise<number> {
       new LocalContext(),
       io.signal,
     )
-    if (args.json) io.stdout.write(json({ schemaVersion: 1, file, valid: true, jobs: config.jobs.map((job) => job.name), problems: [] }))
+    // a webhook's path is its secret (a healthchecks UUID): anyone who reads it can ping success for a failing job
+    const warnings: string[] = []
+    if (config.jobs.some((job) => job.alerts.webhook !== undefined) && (fs.statSync(file).mode & 0o044) !== 0) {
+      warnings.push(`${file} holds webhook URLs, whose paths are secrets, and other users may read it: chmod 600 '${file}'.`)
+    }
+    for (const warning of warnings) io.stderr.write(`rsb: warning: ${warning}\n`)
+    if (args.json) io.stdout.write(json({ schemaVersion: 1, file, valid: true, jobs: config.jobs.map((job) => job.name), problems: [], warnings }))
     else if (!args.quiet) {
       const names = config.jobs.map((job) => (job.daemon ? `${job.name} (daemon)` : job.name))
       io.stdout.write(`${file}: valid, ${names.length} job${names.length === 1 ? '' : 's'}: ${names.join(', ')}\n`)
