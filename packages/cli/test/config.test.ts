@@ -69,6 +69,11 @@ describe('rsb config check: each problem of a broken file with file, line and ke
         `${FILE}:7: jobs.etc.destination: jobs 'home' and 'etc' write into one store (/mnt/backups/home): each job needs a folder of its own`,
       ],
     ],
+    [
+      'two jobs into one store over SSH, as two users',
+      '[jobs.a]\ndestination = "alice@nas:/srv/b/latest"\n[jobs.b]\ndestination = "nas:/srv/b/other"\n',
+      [`${FILE}:4: jobs.b.destination: jobs 'a' and 'b' write into one store (nas:/srv/b)`],
+    ],
     ['a job without destination', '[jobs.home]\nsource = "/home"\n', [`${FILE}:1: jobs.home: job 'home' has no destination.`]],
     [
       'a job name that cannot name a unit',

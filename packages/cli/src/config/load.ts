@@ -511,7 +511,8 @@ function storeOf(text: string): string | undefined {
       case 'local':
         return parent
       case 'ssh':
-        return `${destination.username ?? ''}@${destination.hostname}:${parent}`
+        // another login to the same host writes into the same directories
+        return `${destination.hostname}:${parent}`
       case 'daemon':
         return `rsync://${destination.hostname}:${destination.port}/${destination.module}/${parent}`
     }
