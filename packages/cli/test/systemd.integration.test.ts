@@ -261,7 +261,7 @@ describe('rsb systemd --install (systemd-analyze, systemctl --root)', () => {
     const result = await runRsb(systemd(s, '--all', '--install', `--unit-dir=${s.unitDir}`))
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('ERR_RSB_CLI_UNIT_DIR_UNSAFE')
-    expect(result.stderr).toContain('may be written by other users')
+    expect(result.stderr).toContain('may be written by every user')
     expect(fs.readdirSync(s.unitDir)).toEqual([])
     const missing = await runRsb(systemd(s, '--all', '--install', `--unit-dir=${path.join(s.dir, 'nowhere')}`))
     expect(missing.code).toBe(1)
@@ -277,6 +277,76 @@ describe('rsb systemd --install (systemd-analyze, systemctl --root)', () => {
     expect(result.stderr).toContain('is not a systemd unit directory')
     expect(unitFiles(elsewhere)).toEqual(['rsb-etc.service', 'rsb-etc.timer', 'rsb-failure@.service'])
     expect(fs.existsSync(path.join(elsewhere, 'timers.target.wants'))).toBe(false)
+  })
+})
+
+describe('rsb systemd --install refuses a program another user could change (root runs it)', () => {
+  const isRoot = process.getuid?.() === 0
+
+  /** `rsb systemd --all --install --unit-dir=DIR --rsb=PROGRAM` into a directory that is no systemd unit directory. */
+  async function refused(s: Setup, program: string, message: string): Promise<void> {
+    const units = path.join(s.dir, 'units')
+    fs.mkdirSync(units, { recursive: true, mode: 0o755 })
+    for (const dry of [[], ['--dry-run']]) {
+      const result = await runRsb([
+        'systemd',
+        `--config=${s.config}`,
+        `--rsb=${program}`,
+        '--all',
+        '--install',
+        ...dry,
+        `--unit-dir=${units}`,
+      ])
+      expect(result.code, result.stderr).toBe(1)
+      expect(result.stdout).toBe('')
+      expect(result.stderr).toContain('(ERR_RSB_CLI_INSTALL_FAILED) Hint: Install rsb as root')
+      expect(result.stderr).toContain(message)
+      expect(fs.readdirSync(units)).toEqual([])
+    }
+    // printed, the units are the user's to judge
+    const printed = await runRsb(['systemd', `--config=${s.config}`, `--rsb=${program}`, '--all'])
+    expect(printed.code, printed.stderr).toBe(0)
+    expect(printed.stdout).toContain(`ExecStart=`)
+  }
+
+  it('in a directory its group may write to', async () => {
+    const s = setup()
+    fs.chmodSync(path.dirname(s.rsb), 0o775)
+    await refused(
+      s,
+      s.rsb,
+      `The units would run ${s.rsb} as root, but it lies in ${path.dirname(s.rsb)}, which may be written by its group`,
+    )
+  })
+
+  it('a program its group may write to, also through a symbolic link from a safe directory', async () => {
+    const s = setup()
+    fs.chmodSync(s.rsb, 0o775)
+    await refused(s, s.rsb, `but it may be written by its group`)
+    const safe = path.join(s.dir, 'safe')
+    fs.mkdirSync(safe, { mode: 0o755 })
+    fs.symlinkSync(s.rsb, path.join(safe, 'rsb'))
+    await refused(s, path.join(safe, 'rsb'), `The units would run ${path.join(safe, 'rsb')} as root, but it may be written by its group`)
+  })
+
+  it('a symbolic link in a directory others may write to (it could be pointed elsewhere), though the program is safe', async () => {
+    const s = setup()
+    const open = path.join(s.dir, 'open')
+    fs.mkdirSync(open, { mode: 0o755 })
+    fs.chmodSync(open, 0o777)
+    fs.symlinkSync(s.rsb, path.join(open, 'rsb'))
+    await refused(s, path.join(open, 'rsb'), 'but its directory may be written by every user')
+  })
+
+  it.skipIf(!isRoot)('in a directory another user owns (as root: nobody, 65534)', async () => {
+    const s = setup()
+    fs.chownSync(path.dirname(s.rsb), 65534, 65534)
+    await refused(s, s.rsb, `but it lies in ${path.dirname(s.rsb)}, which belongs to user 65534`)
+  })
+
+  it('a program that does not exist', async () => {
+    const s = setup()
+    await refused(s, path.join(s.dir, 'missing'), `The units would run ${path.join(s.dir, 'missing')} as root, but it does not exist`)
   })
 })
 

@@ -45,7 +45,9 @@ export const options: readonly OptionDefinition[] = [
   {
     name: 'rsb',
     value: 'PATH',
-    description: 'The rsb program the units run, an absolute path (default: this program, as it was started).',
+    description:
+      'The rsb program the units run, an absolute path (default: this program, as it was started). With --install, it ' +
+      "and every directory above it must be root's (or yours) and writable by nobody else: root runs it.",
   },
   {
     name: 'cron',
@@ -287,8 +289,8 @@ const EXIT_STATUSES: readonly [string, string][] = [
   [
     '1',
     'an error: no configuration file or a bad one (ERR_RSB_CLI_CONFIG_*, also a schedule systemd cannot read), a unit ' +
-      'directory others could write (ERR_RSB_CLI_UNIT_DIR_UNSAFE), a unit not written or systemctl failing ' +
-      '(ERR_RSB_CLI_INSTALL_FAILED), a schedule cron cannot express (ERR_RSB_CLI_SCHEDULE_UNSUPPORTED)',
+      'directory others could write (ERR_RSB_CLI_UNIT_DIR_UNSAFE), a unit not written, systemctl failing or ' +
+      'a program for the units that others could change (ERR_RSB_CLI_INSTALL_FAILED), a schedule cron cannot express (ERR_RSB_CLI_SCHEDULE_UNSUPPORTED)',
   ],
   ['2', 'a wrong command line (ERR_RSB_CLI_USAGE; a JOB the file does not have: ERR_RSB_CLI_JOB_UNKNOWN): nothing written'],
 ]

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { CliError } from '../../errors.js'
+import { findUnsafePath, type UnsafePath } from '../../kit/owner.js'
 import { jobOfTimer, serviceName, timerName, WRITTEN_BY, type UnitFile } from './units.js'
 
 /** The system unit directories of systemd (systemd.unit(5)), where the running manager finds units. */
@@ -69,15 +70,15 @@ export function planActivation(unitDir: string, timers: readonly string[], stale
 }
 
 /**
- * Refuses a unit directory that is missing or that another user could write: it must be a directory owned by root or
- * this user and writable by nobody else, and every directory above it owned by root or this user and writable by
- * others only with the sticky bit (as /tmp).
+ * Refuses a unit directory that is missing or that another user could write: it and every directory above it must be
+ * owned by root or this user and writable by nobody else (a directory above may be with the sticky bit, as /tmp):
+ * kit/owner.ts's rule, the one the program the units run ({@link checkProgram}) and the configuration file are
+ * checked by.
  *
  * @returns the directory's real path
  * @throws {CliError} ERR_RSB_CLI_UNIT_DIR_UNSAFE
  */
 export function checkUnitDirectory(unitDir: string): string {
-  const uid = process.getuid?.() ?? 0
   const unsafe = (why: string, hint: string) =>
     new CliError('ERR_RSB_CLI_UNIT_DIR_UNSAFE', `The unit directory ${unitDir} ${why}.`, { path: unitDir, hint })
   let real: string
@@ -86,20 +87,53 @@ export function checkUnitDirectory(unitDir: string): string {
   } catch {
     throw unsafe('does not exist', 'Give --unit-dir an existing directory (systemd reads /etc/systemd/system).')
   }
-  const stat = fs.statSync(real)
-  if (!stat.isDirectory()) throw unsafe('is not a directory', 'Give --unit-dir a directory.')
-  const fix = (dir: string) => `Make it root's (or yours) and not writable by others: chown root: '${dir}' && chmod go-w '${dir}'.`
-  if ((stat.uid !== 0 && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
-    throw unsafe(stat.uid !== 0 && stat.uid !== uid ? `belongs to user ${stat.uid}` : 'may be written by other users', fix(real))
-  }
-  for (let above = path.dirname(real); ; above = path.dirname(above)) {
-    const facts = fs.statSync(above)
-    if (facts.uid !== 0 && facts.uid !== uid) throw unsafe(`lies in ${above}, which user ${facts.uid} owns`, fix(above))
-    if ((facts.mode & 0o022) !== 0 && (facts.mode & 0o1000) === 0)
-      throw unsafe(`lies in ${above}, which other users may write to`, fix(above))
-    if (above === '/') break
-  }
+  if (!fs.statSync(real).isDirectory()) throw unsafe('is not a directory', 'Give --unit-dir a directory.')
+  const problem = findUnsafePath(real)
+  if (problem !== undefined) throw unsafe(where(problem, real), fix(problem.path))
   return real
+}
+
+/**
+ * Refuses a program for the units to run that another user could change or replace (the units run it as root), by
+ * the rule of {@link checkUnitDirectory}: its real path and every directory above it, and the directory that names
+ * it (where a symbolic link to it could be pointed elsewhere).
+ *
+ * @throws {CliError} ERR_RSB_CLI_INSTALL_FAILED, also for a program that does not exist
+ */
+export function checkProgram(program: string): void {
+  for (const checked of [program, path.dirname(program)]) {
+    let problem: UnsafePath | undefined
+    let self: string | undefined
+    try {
+      self = fs.realpathSync(checked)
+      problem = findUnsafePath(checked)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      self = checked
+      problem = { path: checked, reason: code === 'ENOENT' ? 'does not exist' : `cannot be checked (${code ?? (error as Error).message})` }
+    }
+    if (problem === undefined) continue
+    throw new CliError(
+      'ERR_RSB_CLI_INSTALL_FAILED',
+      `The units would run ${program} as root, but ${checked === program ? 'it' : 'its directory'} ${where(problem, self)}: ` +
+        'another user could change what root runs.',
+      {
+        path: problem.path,
+        hint:
+          'Install rsb as root (npm install --global @rsb/cli, or scripts/install.sh) and give it with --rsb, for example ' +
+          '--rsb=/usr/local/bin/rsb.',
+      },
+    )
+  }
+}
+
+/** What is wrong with a path, said of it: its own fault, or one of a directory it lies in. */
+function where(problem: UnsafePath, self: string | undefined): string {
+  return problem.path === self ? problem.reason : `lies in ${problem.path}, which ${problem.reason}`
+}
+
+function fix(file: string): string {
+  return `Make it root's (or yours) and not writable by others: chown root: '${file}' && chmod go-w '${file}'.`
 }
 
 /** What became of one unit file. */

@@ -8,7 +8,7 @@ import { CliError, UsageError } from '../../errors.js'
 import type { Logger } from '../../kit/log.js'
 import type { MainIo } from '../../main.js'
 import type { SystemdArgs } from './index.js'
-import { checkUnitDirectory, planActivation, removeUnits, staleTimers, writeUnit, writtenByRsb } from './install.js'
+import { checkProgram, checkUnitDirectory, planActivation, removeUnits, staleTimers, writeUnit, writtenByRsb } from './install.js'
 import { jobOfTimer, timerName, unitsText, type UnitFile, type UnitSettings } from './units.js'
 
 /** What the install works with. */
@@ -29,7 +29,8 @@ export interface InstallRequest {
  * prints them and the commands instead.
  *
  * @returns 0
- * @throws {CliError} ERR_RSB_CLI_UNIT_DIR_UNSAFE, ERR_RSB_CLI_INSTALL_FAILED
+ * @throws {CliError} ERR_RSB_CLI_UNIT_DIR_UNSAFE, ERR_RSB_CLI_INSTALL_FAILED (also for a program another user could
+ *   change: the units run it as root; not checked for ROOT/etc/systemd/system, whose units run another system's)
  * @throws {UsageError} ERR_RSB_CLI_USAGE when the program the units would run is not executable
  */
 export async function install(request: InstallRequest): Promise<number> {
@@ -49,6 +50,8 @@ export async function install(request: InstallRequest): Promise<number> {
       hint: 'Give the installed rsb with --rsb=PATH (for example --rsb=/usr/local/bin/rsb).',
     })
   }
+  // root runs it: nobody else may be able to change it (under ROOT it is a file of another system, not checked here)
+  if (activation.kind !== 'root') checkProgram(settings.rsb)
   const shown = (argv: readonly string[]) => quoteCommandLine(argv)
   if (args.dryRun) {
     io.stdout.write(unitsText(units, dir))
