@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import { otherConfigUnits, removeUnits, writtenByRsb } from '../src/commands/systemd/install.ts'
 import { BIN, HOSTILE_NAME, runRsb, writeProgram } from './helpers.ts'
 
 const JOBS = { home: 'Mon..Fri 02:30', etc: 'hourly', db: '*:0/15' } as const
@@ -253,6 +254,63 @@ describe('rsb systemd --install (systemd-analyze, systemctl --root)', () => {
     expect(names(s.unitDir)).not.toContain('rsb-old.timer')
     expect(names(s.unitDir)).toContain('rsb-theirs.timer')
     expect(fs.readdirSync(path.join(s.unitDir, 'timers.target.wants')).sort()).toEqual(['rsb-db.timer', 'rsb-etc.timer', 'rsb-home.timer'])
+  })
+
+  it('refuses the jobs of a second configuration file in a unit directory with the units of another, changing nothing', async () => {
+    const s = setup()
+    expect((await runRsb(systemd(s, 'home', 'etc', '--install', `--unit-dir=${s.unitDir}`))).code).toBe(0)
+    const before = Object.fromEntries(unitFiles(s.unitDir).map((name) => [name, fs.readFileSync(path.join(s.unitDir, name), 'utf8')]))
+    // b.toml has a job of its own and one named like a.toml's: its units would replace the other's
+    const second = path.join(path.dirname(s.config), 'b.toml')
+    fs.writeFileSync(second, `[jobs.db]\ndestination = "/mnt/b/db/latest"\n\n[jobs.home]\ndestination = "/mnt/b/home/latest"\n`, {
+      mode: 0o644,
+    })
+    for (const extra of [['--prune'], ['--dry-run'], ['--prune', '--dry-run'], []]) {
+      const result = await runRsb([
+        'systemd',
+        `--config=${second}`,
+        `--rsb=${s.rsb}`,
+        '--all',
+        '--install',
+        ...extra,
+        `--unit-dir=${s.unitDir}`,
+      ])
+      expect(result.code, result.stderr).toBe(1)
+      expect(result.stdout).toBe('')
+      expect(result.stderr).toContain(
+        `${s.unitDir} has units rsb wrote from another configuration file, ${s.config} (rsb-etc.service, rsb-etc.timer, ` +
+          'rsb-failure@.service, rsb-home.service, rsb-home.timer): one unit directory takes the jobs of one file',
+      )
+      expect(result.stderr).toContain('(ERR_RSB_CLI_INSTALL_FAILED) Hint: ')
+      expect(result.stderr).toContain(`systemctl --root=${s.root} disable rsb-etc.timer rsb-home.timer && rm -- `)
+      const after = Object.fromEntries(unitFiles(s.unitDir).map((name) => [name, fs.readFileSync(path.join(s.unitDir, name), 'utf8')]))
+      expect(after).toEqual(before)
+    }
+  })
+
+  it('--prune removes only units rsb wrote from this configuration file, compared exactly', async () => {
+    const s = setup()
+    const units = path.join(s.dir, 'units')
+    fs.mkdirSync(units, { mode: 0o755 })
+    expect((await runRsb(systemd(s, 'home', '--install', `--unit-dir=${units}`))).code).toBe(0)
+    const files = [path.join(units, 'rsb-home.timer'), path.join(units, 'rsb-home.service')]
+    for (const other of [`${s.config}x`, s.config.slice(0, -1), path.join(s.dir, 'rsb.toml'), `'${s.config}'`, `"${s.config}"`]) {
+      expect(writtenByRsb(files[0] as string, other), other).toBe(false)
+      expect(removeUnits(units, 'home', other), other).toEqual([])
+    }
+    expect(otherConfigUnits(units, s.config)).toEqual([])
+    expect(otherConfigUnits(units, path.join(s.dir, 'b.toml')).map((unit) => [path.basename(unit.file), unit.config])).toEqual([
+      ['rsb-failure@.service', s.config],
+      ['rsb-home.service', s.config],
+      ['rsb-home.timer', s.config],
+    ])
+    expect(names(units)).toEqual(['rsb-failure@.service', 'rsb-home.service', 'rsb-home.timer'])
+    // a link to a unit (systemctl link) or a FIFO is never read as rsb's
+    fs.symlinkSync(files[0] as string, path.join(units, 'rsb-link.timer'))
+    spawnSync('mkfifo', [path.join(units, 'rsb-fifo.timer')])
+    expect(writtenByRsb(path.join(units, 'rsb-link.timer'), s.config)).toBe(false)
+    expect(writtenByRsb(path.join(units, 'rsb-fifo.timer'), s.config)).toBe(false)
+    expect(removeUnits(units, 'home', s.config)).toEqual(files)
   })
 
   it('refuses a unit directory that other users may write, and writes nothing', async () => {

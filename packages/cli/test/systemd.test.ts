@@ -6,6 +6,7 @@ import { cronFields, cronLine, normalizeCalendar, renderCrontab } from '../src/c
 import { planActivation } from '../src/commands/systemd/install.ts'
 import {
   execLine,
+  isRsbUnitName,
   jobOfTimer,
   quoteExecArgument,
   renderFailureUnit,
@@ -13,6 +14,7 @@ import {
   renderTimer,
   renderUnits,
   unitsText,
+  writtenFrom,
 } from '../src/commands/systemd/units.ts'
 import { findJob } from '../src/config/expand.ts'
 import { checkConfig, type Config, type ConfigJob } from '../src/config/load.ts'
@@ -264,6 +266,27 @@ describe('the units', () => {
     const text = unitsText(units, '/etc/systemd/system')
     expect(text.startsWith('# /etc/systemd/system/rsb-home.service\n# ')).toBe(true)
     expect(text).toContain('\n\n# /etc/systemd/system/rsb-failure@.service\n')
+  })
+
+  it('reads back exactly the configuration file a unit was written from, whatever its path holds', () => {
+    const hostile = "/etc/my rsb/a.toml, written by 'rsb systemd --install' from /etc/b.toml: edit the job there and install again.\"$(x)%"
+    for (const file of ['/etc/rsb/rsb.toml', hostile, '/x: edit the job there and install again.']) {
+      const units = renderUnits(selectJobs(config(), [], true).jobs, { rsb: '/usr/local/bin/rsb', config: file })
+      for (const unit of units) expect(writtenFrom(unit.text.split('\n', 1)[0] as string), unit.name).toBe(file)
+    }
+    for (const line of [
+      '',
+      '[Unit]',
+      "# The backup job home, written by 'rsb systemd --install' from /etc/rsb.toml",
+      "# The backup job home, written by 'rsb systemd --install' from : edit the job there and install again.",
+      "The backup job home, written by 'rsb systemd --install' from /etc/rsb.toml: edit the job there and install again.",
+      '# edit the job there and install again.',
+    ]) {
+      expect(writtenFrom(line), line).toBeUndefined()
+    }
+    expect(
+      ['rsb-home.timer', 'rsb-home.service', 'rsb-failure@.service', 'rsb-.timer', 'rsb-home.socket', 'other.timer'].filter(isRsbUnitName),
+    ).toEqual(['rsb-home.timer', 'rsb-home.service', 'rsb-failure@.service'])
   })
 
   it('names the job of a timer file', () => {

@@ -34,8 +34,8 @@ export const options: readonly OptionDefinition[] = [
   {
     name: 'prune',
     description:
-      'With --install: disable and remove the rsb-NAME.timer and rsb-NAME.service that rsb wrote for jobs no longer in the ' +
-      'configuration file (without it they are only named).',
+      'With --install: disable and remove the rsb-NAME.timer and rsb-NAME.service that rsb wrote from this configuration ' +
+      'file for jobs no longer in it (without it they are only named).',
   },
   {
     name: 'unit-dir',
@@ -307,7 +307,8 @@ export function help(): string {
         'ionice class or idle, CPUSchedulingPolicy=batch, after the network is up) and rsb-JOB.timer (OnCalendar= its ' +
         'schedule, RandomizedDelaySec= its randomized-delay, Persistent=true: a run missed while the machine was off ' +
         'is made up at boot); the timer is what gets enabled. Once for all jobs: rsb-failure@.service, which a failed job ' +
-        "starts through OnFailure= and which runs rsb run --report-failure JOB to send the job's alert.",
+        "starts through OnFailure= and which runs rsb run --report-failure JOB to send the job's alert. So a unit " +
+        'directory takes the jobs of one configuration file: --install refuses one with units rsb wrote from another.',
       'A daemon job (daemon = true) gets no timer: its rsync daemon runs it. --all skips it and says so; named, it is ' +
         'refused. Timers rsb-NAME.timer in the unit directory whose NAME is no job of the file are named (removed with ' +
         '--prune).',

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { CliError } from '../../errors.js'
 import { findUnsafePath, type UnsafePath } from '../../kit/owner.js'
-import { jobOfTimer, serviceName, timerName, WRITTEN_BY, type UnitFile } from './units.js'
+import { isRsbUnitName, jobOfTimer, serviceName, timerName, writtenFrom, type UnitFile } from './units.js'
 
 /** The system unit directories of systemd (systemd.unit(5)), where the running manager finds units. */
 const SYSTEM_UNIT_DIRS = [
@@ -191,26 +191,67 @@ export function staleTimers(dir: string, jobs: readonly string[]): string[] {
     .sort()
 }
 
-/** Whether rsb wrote this unit file (its first line says so). */
-export function writtenByRsb(file: string): boolean {
+/**
+ * The configuration file rsb wrote this unit file from (its first line names it: see units.ts's writtenFrom), or
+ * undefined for a file rsb did not write: also a symbolic link (systemctl link), a file that is not a regular one, or
+ * one that cannot be read. Reads no more than the first 4 KiB.
+ */
+export function unitConfig(file: string): string | undefined {
+  let fd: number
   try {
-    return (fs.readFileSync(file, 'utf8').split('\n', 1)[0] ?? '').includes(WRITTEN_BY)
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK)
   } catch {
-    return false
+    return undefined
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) return undefined
+    const buffer = Buffer.alloc(4096)
+    const length = fs.readSync(fd, buffer, 0, buffer.length, 0)
+    const text = buffer.subarray(0, length).toString('utf8')
+    const end = text.indexOf('\n')
+    return end === -1 ? undefined : writtenFrom(text.slice(0, end))
+  } catch {
+    return undefined
+  } finally {
+    fs.closeSync(fd)
   }
 }
 
+/** Whether rsb wrote this unit file from this configuration file (its first line says so, exactly). */
+export function writtenByRsb(file: string, config: string): boolean {
+  return unitConfig(file) === config
+}
+
+/** The units in the directory that rsb wrote from another configuration file than this one, sorted by name. */
+export function otherConfigUnits(dir: string, config: string): { readonly file: string; readonly config: string }[] {
+  let entries: string[]
+  try {
+    entries = fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+  return entries
+    .filter(isRsbUnitName)
+    .sort()
+    .flatMap((entry) => {
+      const file = path.join(dir, entry)
+      const from = unitConfig(file)
+      return from === undefined || from === config ? [] : [{ file, config: from }]
+    })
+}
+
 /**
- * Removes the timer and service of a job that is gone, each only if rsb wrote it (see {@link writtenByRsb}).
+ * Removes the timer and service of a job that is gone, each only if rsb wrote it from this configuration file (see
+ * {@link writtenByRsb}).
  *
  * @returns the files removed
  * @throws {CliError} ERR_RSB_CLI_INSTALL_FAILED
  */
-export function removeUnits(dir: string, job: string): string[] {
+export function removeUnits(dir: string, job: string, config: string): string[] {
   const removed: string[] = []
   for (const name of [timerName(job), serviceName(job)]) {
     const file = path.join(dir, name)
-    if (!writtenByRsb(file)) continue
+    if (!writtenByRsb(file, config)) continue
     try {
       fs.rmSync(file)
       removed.push(file)

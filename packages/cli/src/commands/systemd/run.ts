@@ -8,8 +8,17 @@ import { CliError, UsageError } from '../../errors.js'
 import type { Logger } from '../../kit/log.js'
 import type { MainIo } from '../../main.js'
 import type { SystemdArgs } from './index.js'
-import { checkProgram, checkUnitDirectory, planActivation, removeUnits, staleTimers, writeUnit, writtenByRsb } from './install.js'
-import { jobOfTimer, timerName, unitsText, type UnitFile, type UnitSettings } from './units.js'
+import {
+  checkProgram,
+  checkUnitDirectory,
+  otherConfigUnits,
+  planActivation,
+  removeUnits,
+  staleTimers,
+  writeUnit,
+  writtenByRsb,
+} from './install.js'
+import { FAILURE_UNIT, jobOfTimer, timerName, unitsText, type UnitFile, type UnitSettings } from './units.js'
 
 /** What the install works with. */
 export interface InstallRequest {
@@ -36,13 +45,14 @@ export interface InstallRequest {
 export async function install(request: InstallRequest): Promise<number> {
   const { args, config, jobs, units, settings, context, logger, io } = request
   const dir = checkUnitDirectory(args.unitDir)
+  refuseOtherConfig(dir, config.file)
   const timers = jobs.map((job) => timerName(job.name))
   const stale = staleTimers(
     dir,
     config.jobs.filter((job) => !job.daemon).map((job) => job.name),
   )
-  // --prune touches only the timers rsb wrote; another's rsb-NAME.timer is named, never disabled
-  const prunable = args.prune ? stale.filter((timer) => writtenByRsb(path.join(dir, timer))) : []
+  // --prune touches only the timers rsb wrote from this file; another's rsb-NAME.timer is named, never disabled
+  const prunable = args.prune ? stale.filter((timer) => writtenByRsb(path.join(dir, timer), config.file)) : []
   const kept = stale.filter((timer) => !prunable.includes(timer))
   const activation = planActivation(args.unitDir, timers, prunable)
   if (activation.kind === 'live' && !isExecutable(settings.rsb)) {
@@ -83,7 +93,7 @@ export async function install(request: InstallRequest): Promise<number> {
   }
   await systemctl(activation.disable)
   for (const timer of prunable) {
-    for (const file of removeUnits(dir, jobOfTimer(timer) as string)) logger.log('info', `Removed ${file}.`)
+    for (const file of removeUnits(dir, jobOfTimer(timer) as string, config.file)) logger.log('info', `Removed ${file}.`)
   }
   reportStale(kept, args.prune, config, dir, logger)
   await systemctl(activation.reload)
@@ -93,6 +103,33 @@ export async function install(request: InstallRequest): Promise<number> {
     logger.log('success', `Enabled ${timers.join(', ')} in ${activation.root} (not started: another system's units).`)
   else logger.log('warning', notEnabled(dir))
   return 0
+}
+
+/**
+ * Refuses a unit directory with units rsb wrote from another configuration file: one unit directory takes the jobs of
+ * one file, since rsb-failure@.service runs `rsb run --config=FILE --report-failure` of one FILE (and two files may
+ * name a job alike, whose units would replace each other).
+ *
+ * @throws {CliError} ERR_RSB_CLI_INSTALL_FAILED
+ */
+function refuseOtherConfig(dir: string, config: string): void {
+  const others = otherConfigUnits(dir, config)
+  if (others.length === 0) return
+  const files = others.map((unit) => unit.file)
+  const configs = [...new Set(others.map((unit) => unit.config))]
+  const timers = others.map((unit) => path.basename(unit.file)).filter((name) => name.endsWith('.timer'))
+  const disable = planActivation(dir, [], timers).disable
+  const remove = [...(disable === undefined ? [] : [quoteCommandLine(disable)]), quoteCommandLine(['rm', '--', ...files])]
+  throw new CliError(
+    'ERR_RSB_CLI_INSTALL_FAILED',
+    `${dir} has units rsb wrote from another configuration file, ${configs.join(', ')} ` +
+      `(${files.map((file) => path.basename(file)).join(', ')}): one unit directory takes the jobs of one file ` +
+      `(its ${FAILURE_UNIT} sends the alerts of that file's jobs, and two files may name a job alike).`,
+    {
+      path: dir,
+      hint: `Put the jobs of ${config} into ${configs.join(', ')}, or give another --unit-dir, or remove the other units first: ${remove.join(' && ')}`,
+    },
+  )
 }
 
 function notEnabled(dir: string): string {

@@ -96,8 +96,34 @@ export function failureArgv(settings: UnitSettings): string[] {
 /** In the first line of every unit rsb writes: only such files are ever removed (`--prune`). */
 export const WRITTEN_BY = "written by 'rsb systemd --install'"
 
+const WRITTEN_FROM = `, ${WRITTEN_BY} from `
+const HEADER_END = ': edit the job there and install again.'
+
 function header(what: string, settings: UnitSettings): string {
-  return `# ${what}, ${WRITTEN_BY} from ${settings.config}: edit the job there and install again.`
+  return `# ${what}${WRITTEN_FROM}${settings.config}${HEADER_END}`
+}
+
+/**
+ * The configuration file a unit's first line says rsb wrote it from, exactly as it was written there (no quoting: the
+ * line is a comment); undefined for a line rsb did not write. What precedes the path names a job, whose name has
+ * only letters, digits, - and _, so the path starts after the first `written by … from `, whatever it holds. Pure.
+ *
+ * @example
+ * ```ts
+ * writtenFrom("# The backup job home, written by 'rsb systemd --install' from /etc/rsb/rsb.toml: edit the job there and install again.")
+ * // '/etc/rsb/rsb.toml'
+ * ```
+ */
+export function writtenFrom(firstLine: string): string | undefined {
+  if (!firstLine.startsWith('# ') || !firstLine.endsWith(HEADER_END)) return undefined
+  const at = firstLine.indexOf(WRITTEN_FROM)
+  if (at === -1 || at + WRITTEN_FROM.length >= firstLine.length - HEADER_END.length) return undefined
+  return firstLine.slice(at + WRITTEN_FROM.length, firstLine.length - HEADER_END.length)
+}
+
+/** Whether a unit's file name is one rsb writes: `rsb-JOB.service`, `rsb-JOB.timer`, {@link FAILURE_UNIT}. */
+export function isRsbUnitName(file: string): boolean {
+  return /^rsb-.+\.(service|timer)$/.test(file)
 }
 
 function sections(parts: readonly (readonly string[])[]): string {
