@@ -94,7 +94,9 @@
  *
  * - `ERR_RSB_CLI_UNIT_DIR_UNSAFE`: the unit directory is missing, no directory, or another user could write it (or a
  *   directory above it without the sticky bit): the units' commands run as root.
- * - `ERR_RSB_CLI_INSTALL_FAILED`: a unit file could not be written, or an old one removed, or systemctl failed.
+ * - `ERR_RSB_CLI_INSTALL_FAILED`: a unit file could not be written, or an old one removed, or systemctl failed; or the
+ *   rsb program the units would run (or a directory above it, or the directory of a link to it) could be changed by
+ *   another user; or the unit directory has units rsb wrote from another configuration file.
  * - `ERR_RSB_CLI_SCHEDULE_UNSUPPORTED`: `--cron` for a job whose schedule cron cannot express.
  */
 export type CliErrorCode =
