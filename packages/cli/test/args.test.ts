@@ -225,6 +225,15 @@ describe('parseArgs', () => {
     expect(parsed.kind === 'run' && parsed.options.sources).toEqual(['/etc'])
   })
 
+  it('records --exclude-from FILEs for a backup into $RSYNC_MODULE_PATH (-b) as well', () => {
+    expect(run(['-b', '--exclude-from=/etc/rsb.excludes'], { RSYNC_MODULE_PATH: '/srv/module' })).toMatchObject({
+      destination: '/srv/module',
+      destinationFromEnv: true,
+      backup: true,
+      excludeFrom: ['/etc/rsb.excludes'],
+    })
+  })
+
   it('records --exclude-from FILEs as given, in order, without reading them', () => {
     const options = run(['--exclude-from=/no/such/file', '--exclude-from', 'rel ative', '--exclude-f=x', '-x', 'a', 'd/x'])
     expect(options.excludeFrom).toEqual(['/no/such/file', 'rel ative', 'x'])

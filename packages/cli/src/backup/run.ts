@@ -202,9 +202,10 @@ async function leaveRecord(options: RunOptions, io: WorkflowIo, trail: RunTrail,
 async function workflow(given: RunOptions, io: WorkflowIo, scope: CleanupScope, summary: RunSummary, trail: RunTrail): Promise<void> {
   const { logger, signal } = io
   // the --exclude-from files, read before anything else happens (nothing is written when one cannot be read): their
-  // patterns join the --exclude ones (rsync's command line, the exactness fingerprint, the manifest's excludes)
+  // patterns join the --exclude ones (rsync's command line, the exactness fingerprint, the manifest's excludes); also
+  // for a backup into $RSYNC_MODULE_PATH (-b); only a daemon hook's run without the backup action never reads them
   const options: RunOptions =
-    given.excludeFrom.length === 0 || given.destinationFromEnv
+    given.excludeFrom.length === 0 || (given.destinationFromEnv && !given.backup)
       ? given
       : { ...given, exclude: [...given.exclude, ...(await readExcludeFiles(given.excludeFrom))] }
   const checkAbort = () => {
