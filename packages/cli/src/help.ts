@@ -26,8 +26,10 @@ const SEVERAL_SOURCES =
   'whole paths, as rsync --relative does: rsb /etc /home /mnt/backups/latest makes latest/etc and latest/home ' +
   '(and /srv/a/b becomes latest/srv/a/b). Each is a SOURCE of its own for every check and for --one-file-system ' +
   '(/home on its own filesystem is copied whole). A SOURCE left out of a later run is never deleted from the ' +
-  'mirror: its copy stays as it was, and rsb warns with the command that removes it. The records name / as ' +
-  'their SOURCE, so rsb restore --in-place etc/hosts writes /etc/hosts.'
+  'mirror: its copy stays as it was, and rsb warns with the command that removes it. So a mirror that had several ' +
+  'keeps that layout when one is left: rsb /home /mnt/backups/latest then still writes latest/home (rsync ' +
+  '--relative), and latest/etc stays. The records name / as their SOURCE, so rsb restore --in-place etc/hosts ' +
+  'writes /etc/hosts.'
 
 function commandLines(): string[] {
   const lines = ['Commands:']

@@ -121,6 +121,112 @@ describe('several SOURCEs into one mirror', () => {
     expect(await fs.readFile(path.join(under(latest, home), 'alice', 'notes.txt'), 'utf8')).toBe('notes\n')
   })
 
+  it('several SOURCEs, then one: the mirror keeps the layout of whole paths (rsync --relative), the other SOURCE stays, with a warning', async () => {
+    const t = await testdir()
+    const { etc, home } = await twoSources(t)
+    const store = path.join(t, 'backups')
+    const latest = path.join(store, 'latest')
+    expect((await runRsb([...QUIET, ...NO_ROTATION, etc, home, latest])).code).toBe(0)
+    const etcBefore = await listing(under(latest, etc))
+    await fs.rm(path.join(home, 'alice', 'old.txt'))
+    await fs.writeFile(path.join(home, 'alice', 'new.txt'), 'new\n')
+    await fs.writeFile(path.join(home, 'alice', 'notes.txt'), 'notes, changed\n')
+    const second = await runRsb([...QUIET, ...NO_ROTATION, '--verbose', '--json', home, latest])
+    expect(second.code, second.stderr).toBe(0)
+    // rsync got --relative with the one SOURCE, so --delete acted only under its whole path
+    expect(second.stderr).toMatch(/Running rsync .*--relative/)
+    expect(second.stderr).toContain(`${etc} was a SOURCE of the last backup into ${latest} and is not now`)
+    expect(second.stderr).toContain(`${home} is backed up under its whole path beside it`)
+    expect(second.stderr).toContain('rm -r -- ')
+    // the other SOURCE untouched (inodes, times and all: no link count, the snapshot adds one); the one's changes in place
+    const strip = (lines: string[]) => lines.map((line) => line.replace(/ \d+$/, ''))
+    expect(strip(await listing(under(latest, etc)))).toEqual(strip(etcBefore))
+    expect(await fs.readFile(path.join(under(latest, home), 'alice', 'notes.txt'), 'utf8')).toBe('notes, changed\n')
+    expect(await fs.readFile(path.join(under(latest, home), 'alice', 'new.txt'), 'utf8')).toBe('new\n')
+    await expect(fs.stat(path.join(under(latest, home), 'alice', 'old.txt'))).rejects.toThrow()
+    expect(await fs.readdir(latest)).toEqual([t.split('/')[1]])
+    // the new snapshot holds both; the first one what it held
+    const [one, two] = await snapshotsIn(store)
+    expect(await fs.readFile(path.join(under(path.join(store, two as string), etc), 'hosts'), 'utf8')).toBe('127.0.0.1 localhost\n')
+    expect(await fs.readFile(path.join(under(path.join(store, two as string), home), 'alice', 'new.txt'), 'utf8')).toBe('new\n')
+    expect(await fs.readFile(path.join(under(path.join(store, one as string), home), 'alice', 'old.txt'), 'utf8')).toBe('old\n')
+    // the records name / as SOURCE (the mirror holds it under its whole path) and list the one
+    expect(JSON.parse(second.stdout)).toMatchObject({ source: '/', sources: [home] })
+    expect(await manifest(store, two as string)).toMatchObject({ source: '/', sources: [home] })
+    expect((await runRecords(store)).at(-1)).toMatchObject({ source: '/', sources: [home], outcome: 'succeeded' })
+    const synced = path.join(store, '.rsb', 'synced')
+    expect((await readJson(path.join(synced, (await fs.readdir(synced))[0] as string))).source).toBe(JSON.stringify([home]))
+
+    // and the next run of that one SOURCE too (the layout is recorded); the warning again
+    await fs.writeFile(path.join(home, 'alice', 'third.txt'), 'third\n')
+    const third = await runRsb([...QUIET, ...NO_ROTATION, '--verbose', home, latest])
+    expect(third.code, third.stderr).toBe(0)
+    expect(third.stderr).toMatch(/Running rsync .*--relative/)
+    // said once, when etc was left out (as for several SOURCEs): the record now lists the one
+    expect(third.stderr).not.toContain('was a SOURCE of the last backup')
+    expect(await fs.readFile(path.join(under(latest, home), 'alice', 'third.txt'), 'utf8')).toBe('third\n')
+    expect(await fs.readFile(path.join(under(latest, etc), 'hosts'), 'utf8')).toBe('127.0.0.1 localhost\n')
+    // rsb restore --in-place of the one SOURCE's file writes it at its path
+    await fs.writeFile(path.join(home, 'alice', 'third.txt'), 'broken\n')
+    const restore = await runRsb(['restore', '--no-sudo', '--in-place', latest, path.join(home, 'alice', 'third.txt')])
+    expect(restore.code, restore.stderr).toBe(0)
+    expect(await fs.readFile(path.join(home, 'alice', 'third.txt'), 'utf8')).toBe('third\n')
+  })
+
+  it('a mirror of one SOURCE that never had several keeps its rsync command line: no --relative, the files at its top', async () => {
+    const t = await testdir()
+    const { etc } = await twoSources(t)
+    const latest = path.join(t, 'backups', 'latest')
+    for (const round of [1, 2]) {
+      const result = await runRsb([...QUIET, ...NO_ROTATION, '--verbose', '--json', etc, latest])
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stderr).toMatch(/Running rsync /)
+      expect(result.stderr, `round ${round}`).not.toContain('--relative')
+      expect(JSON.parse(result.stdout)).toMatchObject({ source: etc })
+      expect(JSON.parse(result.stdout)).not.toHaveProperty('sources')
+    }
+    expect((await fs.readdir(latest)).sort()).toEqual(['hosts', 'ssh'])
+  })
+
+  it('a backup of several SOURCEs that rsync did not finish (23) still records the layout: one SOURCE after it deletes nothing', async () => {
+    const t = await testdir()
+    const { etc, home } = await twoSources(t)
+    const store = path.join(t, 'backups')
+    const latest = path.join(store, 'latest')
+    // a mirror of etc alone (its files at the top), then several SOURCEs that rsync ends with 23 (a partial
+    // transfer, which rsb reports as a warning: a dangling symlink with --copy-links), so no moment is recorded
+    expect((await runRsb([...QUIET, ...NO_ROTATION, etc, latest])).code).toBe(0)
+    await fs.symlink(path.join(t, 'nowhere'), path.join(home, 'dangling'))
+    const partial = await runRsb([...QUIET, ...NO_ROTATION, '--rsync-option=--copy-links', etc, home, latest])
+    expect(partial.code, partial.stderr).toBe(0)
+    expect(partial.stderr).toContain('rsync exited with 23')
+    await fs.rm(path.join(home, 'dangling'))
+    const result = await runRsb([...QUIET, ...NO_ROTATION, '--verbose', home, latest])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toMatch(/Running rsync .*--relative/)
+    expect(result.stderr).toContain(`${etc} was a SOURCE of the last backup into ${latest} and is not now`)
+    // etc's copy at the top (of the first run) and under its whole path (of the partial one) are both still there
+    expect(await fs.readFile(path.join(latest, 'hosts'), 'utf8')).toBe('127.0.0.1 localhost\n')
+    expect(await fs.readFile(path.join(under(latest, etc), 'hosts'), 'utf8')).toBe('127.0.0.1 localhost\n')
+    expect(await fs.readFile(path.join(under(latest, home), 'alice', 'notes.txt'), 'utf8')).toBe('notes\n')
+  })
+
+  it('--rsync-option=--no-relative is refused for a mirror of whole paths (exit 2, nothing written)', async () => {
+    const t = await testdir()
+    const { etc, home } = await twoSources(t)
+    const latest = path.join(t, 'backups', 'latest')
+    expect((await runRsb([...QUIET, ...NO_ROTATION, etc, home, latest])).code).toBe(0)
+    for (const sources of [[etc, home], [home]]) {
+      const before = await listing(t, { runRecords: false })
+      const result = await runRsb([...QUIET, ...NO_ROTATION, '--rsync-option=--no-relative', ...sources, latest])
+      expectRefused(result, 2, 'ERR_RSB_CLI_USAGE')
+      expect(result.stderr).toContain('keeps its SOURCEs under their whole paths')
+      // (the mirror's lock comes and goes in .rsb/mirrors: its mtime)
+      const unlocked = (lines: string[]) => lines.filter((line) => !line.startsWith('backups/.rsb/mirrors '))
+      expect(unlocked(await listing(t, { runRecords: false }))).toEqual(unlocked(before))
+    }
+  })
+
   it.each<[string, (t: string, s: { etc: string; home: string }) => string[], string]>([
     ['a SOURCE inside another', (_t, { etc }) => [etc, path.join(etc, 'ssh')], 'is inside SOURCE'],
     ['the same SOURCE twice', (_t, { etc }) => [etc, `${etc}/`], 'is given twice'],
@@ -366,6 +472,43 @@ describe.skipIf(!isRoot)('exact snapshots with several SOURCEs (needs root: chow
     expect(synced).toHaveLength(1)
     expect((await readJson(path.join(store, '.rsb', 'synced', synced[0] as string))).source).toBe(JSON.stringify([etc, home]))
   })
+
+  it('several SOURCEs, then one: its attribute changes never reach an older snapshot, and the other SOURCE is never moved aside', async () => {
+    const t = await testdir()
+    const { etc, home } = await twoSources(t)
+    const notes = path.join(home, 'alice', 'notes.txt')
+    const old = path.join(home, 'alice', 'old.txt')
+    for (const file of [notes, old, path.join(etc, 'hosts')]) fsSync.utimesSync(file, new Date(2020, 0, 1), new Date(2020, 0, 1))
+    const store = path.join(t, 'backups')
+    const latest = path.join(store, 'latest')
+    const run = async (sources: string[], expected: RegExp) => {
+      const result = await runRsb([...QUIET, ...NO_ROTATION, '--verbose', ...sources, latest])
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stderr).toMatch(expected)
+      return (await snapshotsIn(store)).at(-1) as string
+    }
+    const kept = new Map<string, string[]>()
+    const first = await run([etc, home], /Creating snapshot/)
+    kept.set(first, exactListing(path.join(store, first)))
+    // the other SOURCE's copy in the mirror, inodes and all (its link counts grow with each snapshot)
+    const etcCopy = () => exactListing(under(latest, etc)).map((line) => line.split(' ').slice(0, 3).join(' '))
+    const etcBefore = etcCopy()
+    for (const round of [1, 2]) {
+      fsSync.chmodSync(notes, round === 1 ? 0o600 : 0o640)
+      fsSync.chownSync(old, 4000 + round, 4000 + round)
+      execFileSync('setfattr', ['--name=user.round', `--value=${round}`, notes])
+      // round 1: another list of SOURCEs (every file of the one checked); round 2: the recorded moment
+      const made = await run([home], round === 1 ? /Every file of .* gets checked/ : /file\(s\) of SOURCE changed since the last backup/)
+      for (const [name, before] of kept) expect(exactListing(path.join(store, name)), `snapshot ${name}`).toEqual(before)
+      expect(etcCopy()).toEqual(etcBefore)
+      const copy = (file: string) => fsSync.lstatSync(path.join(store, made, file))
+      expect(copy(notes).mode & 0o777).toBe(round === 1 ? 0o600 : 0o640)
+      expect(copy(old).uid).toBe(4000 + round)
+      expect(fsSync.readFileSync(path.join(store, made, etc, 'hosts'), 'utf8')).toBe('127.0.0.1 localhost\n')
+      kept.set(made, exactListing(path.join(store, made)))
+    }
+    expect(fsSync.readdirSync(path.join(store, '.rsb', 'staged'), { withFileTypes: true }).length).toBe(0)
+  })
 })
 
 describe('--exclude-from=FILE', () => {
@@ -391,6 +534,23 @@ describe('--exclude-from=FILE', () => {
     const [snapshot] = await snapshotsIn(store)
     expect((await manifest(store, snapshot as string)).excludes).toEqual(['keep.none', '*.log', '- literal', HOSTILE_NAME])
     expect((await runRecords(store)).at(-1)?.argv).toContain(`--exclude-from=${list}`)
+  })
+
+  it('a backup into $RSYNC_MODULE_PATH (-b) reads them too: its patterns reach rsync, a missing FILE is refused', async () => {
+    const t = await testdir({ 'backups/latest/.keep': '' })
+    const latest = path.join(t, 'backups', 'latest')
+    // SOURCE is / here: a dry run, and a pattern that leaves everything out
+    await fs.writeFile(path.join(t, 'all'), '/*\n')
+    const env = { RSYNC_MODULE_PATH: latest }
+    const dry = await runRsb([...QUIET, '-b', '--dry-run', '--verbose', '--accept-destination', `--exclude-from=${path.join(t, 'all')}`], {
+      env,
+    })
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stderr).toMatch(/Running rsync .*'--exclude=\/\*' /)
+    const before = await listing(t)
+    const missing = await runRsb([...QUIET, '-b', `--exclude-from=${path.join(t, 'no such file')}`], { env })
+    expectRefused(missing, 1, 'ERR_RSB_CLI_EXCLUDE_FROM')
+    expect(await listing(t)).toEqual(before)
   })
 
   it('with several SOURCEs: a pattern applies in each', async () => {

@@ -67,11 +67,22 @@ export function optionsFingerprint(shape: RsyncShape): string {
 }
 
 /**
- * What a sync record's `source` holds: the resolved SOURCE, or for several SOURCEs their JSON array (`["/etc","/home"]`,
- * which no absolute path can be), so that a run with another list is another SOURCE.
+ * What a sync record's `source` holds: the resolved SOURCE, or for a mirror that keeps its SOURCEs under their whole
+ * paths (rsync `--relative`: several SOURCEs, or one in a mirror that had several) their JSON array (`["/etc","/home"]`,
+ * `["/home"]`, which no absolute path can be), so that a run with another list is another SOURCE, and the mirror's
+ * layout stays known (see {@link keepsWholePaths}).
  */
-export function sourceKey(sources: readonly string[]): string {
-  return sources.length === 1 ? (sources[0] as string) : JSON.stringify(sources)
+export function sourceKey(sources: readonly string[], wholePaths = sources.length > 1): string {
+  return sources.length === 1 && !wholePaths ? (sources[0] as string) : JSON.stringify(sources)
+}
+
+/**
+ * Whether a sync record's `source` ({@link sourceKey}) says the mirror keeps its SOURCEs under their whole paths (the
+ * layout of several SOURCEs): then a run with one SOURCE keeps that layout, so that rsync's `--delete` never reaches
+ * the other SOURCEs' copies. False for one SOURCE at the top of the mirror and for a damaged record.
+ */
+export function keepsWholePaths(key: string): boolean {
+  return !key.startsWith('/') && recordedSources(key) !== undefined
 }
 
 /** The SOURCEs a sync record's `source` names ({@link sourceKey} read back); undefined for a damaged one. */
@@ -118,6 +129,7 @@ export function planExact(input: PlanInput): ExactPlan {
   const { record, clock } = input
   const all = (reason: string): ExactPlan => ({ kind: 'all', reason })
   if (record === undefined) return all('rsb has no record of its last backup into it')
+  if (record.started === '') return all('its last backup did not finish')
   if (record.host !== input.host) return all(`its last backup came from another machine (${record.host})`)
   if (record.source !== input.source) return all(`its last backup was of another SOURCE (${record.source})`)
   if (record.options !== input.options) return all('its last backup had other excludes or rsync options')
@@ -207,16 +219,28 @@ export async function findChanged(
 }
 
 /**
+ * The paths in the mirror of SOURCEs kept under their whole paths (no leading or trailing `/`); undefined when one of
+ * them is `/`, whose whole path is the mirror itself (rsync `--relative` or not: the same layout).
+ */
+export function pathsInMirror(roots: readonly string[]): string[] | undefined {
+  const paths = roots.map((root) => root.replace(/^\/+|\/+$/g, ''))
+  return paths.includes('') ? undefined : paths
+}
+
+/**
  * {@link findChanged} in each of `roots`: one root's names as they are (relative to the mirror), several roots' (rsync
- * `--relative`) each below the root's path without its leading `/`, as they lie in the mirror. The first error wins.
+ * `--relative`, also one with `wholePaths`) each below the root's path without its leading `/`, as they lie in the
+ * mirror. The first error wins.
  */
 export async function findChangedIn(
   context: Context,
   roots: readonly string[],
   since: number,
   options: Parameters<typeof findChanged>[3],
+  wholePaths = roots.length > 1,
 ): ReturnType<typeof findChanged> {
-  if (roots.length === 1) return findChanged(context, roots[0] as string, since, options)
+  if (roots.length === 1 && (!wholePaths || pathsInMirror(roots) === undefined))
+    return findChanged(context, roots[0] as string, since, options)
   const names: Buffer[] = []
   const facts = new Map<Buffer, { size: number; mtime: number }>()
   for (const root of roots) {
@@ -590,6 +614,11 @@ export interface ExactStep {
    * changed in each are found under that path, and the record keeps them all (see {@link sourceKey}).
    */
   readonly sources?: readonly string[] | undefined
+  /**
+   * Whether the mirror keeps its SOURCEs under their whole paths (rsync `--relative`; default: with several). With one
+   * SOURCE, a mirror that had several: only what lies under its path is moved aside, the record keeps the layout.
+   */
+  readonly wholePaths?: boolean | undefined
   readonly shape: RsyncShape
   /** Absolute locations find leaves out. */
   readonly prune: readonly string[]
@@ -641,9 +670,11 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
   const mirrorName = step.directory.slice(step.directory.lastIndexOf('/') + 1)
   const others = [...state.entries.keys()].some((name) => name !== mirrorName)
   const roots = step.sources !== undefined && step.sources.length > 1 ? step.sources : [step.source]
-  const key = sourceKey(roots)
+  const wholePaths = step.wholePaths ?? roots.length > 1
+  const key = sourceKey(roots, wholePaths)
+  const recorded = state.synced?.get(mirror.id)
   let plan = planExact({
-    record: state.synced?.get(mirror.id),
+    record: recorded,
     clock,
     host,
     source: key,
@@ -651,16 +682,44 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
     shared: step.mirrorExists && others,
   })
   const stage = metadataPath(step.store, 'staged', `${prefix}${process.pid}-${clock.now.getTime()}`)
+  // a mirror that gets the whole-paths layout says so before rsync writes anything: a backup that rsync does not
+  // finish (exit 23, a kill) leaves the record of its SOURCEs with no moment (`started` empty: every file is checked
+  // next time), so that a later run of one SOURCE still keeps the others' copies (see keepsWholePaths)
+  if (!step.dryRun && wholePaths && recorded?.source !== key) {
+    const placeholder: SyncRecord = {
+      version: STORE_VERSION,
+      mirror: mirror.id,
+      started: '',
+      boot: '',
+      uptime: -1,
+      host,
+      source: key,
+      options,
+    }
+    await writeRecords(
+      step.destinationContext,
+      metadataPath(step.store, 'synced'),
+      new Map([[`${mirror.id}.json`, placeholder]]),
+      'replace',
+      step.signal,
+    )
+  }
   let staged = false
   let removing: Promise<Error | undefined> | undefined
   let renewed = 0
   if (plan.kind === 'changed') {
-    const found = await findChangedIn(step.sourceContext, roots, plan.since, {
-      follow: step.shape.rsyncOptions.some((option) => COPY_LINKS.test(option)),
-      multiFs: step.shape.multiFs,
-      prune: step.prune,
-      signal: step.signal,
-    })
+    const found = await findChangedIn(
+      step.sourceContext,
+      roots,
+      plan.since,
+      {
+        follow: step.shape.rsyncOptions.some((option) => COPY_LINKS.test(option)),
+        multiFs: step.shape.multiFs,
+        prune: step.prune,
+        signal: step.signal,
+      },
+      wholePaths,
+    )
     if ('error' in found) {
       plan = { kind: 'all', reason: `finding the files changed since its last backup failed (${found.error})` }
     } else if (found.names.length > 0) {
@@ -712,7 +771,8 @@ export async function prepareExact(step: ExactStep): Promise<ExactRun> {
       `Every file of ${step.directory} gets checked for a new inode this time, because ${plan.reason}: rsync links the unchanged ones back (slower than a usual run; older snapshots never change).`,
     )
     if (!step.dryRun) {
-      await moveAll(step.destinationContext, step.directory, stage, step.signal, roots.length > 1 ? roots : undefined)
+      // under whole paths, only what lies in this run's SOURCEs: the others' copies stay (/ among them: everything)
+      await moveAll(step.destinationContext, step.directory, stage, step.signal, wholePaths ? pathsInMirror(roots) : undefined)
       staged = true
     }
   }

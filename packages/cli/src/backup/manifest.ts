@@ -142,9 +142,12 @@ export interface FinishedRun {
   readonly ended: Date
   readonly argv: readonly string[]
   readonly actions: readonly string[]
-  /** SOURCE as given; with several SOURCEs `/` (the root the mirror keeps their whole paths from). */
+  /**
+   * SOURCE as given; with several SOURCEs `/` (the root the mirror keeps their whole paths from), also with one into a
+   * mirror that keeps its SOURCEs under their whole paths (it had several).
+   */
   readonly source: string | undefined
-  /** Every SOURCE as given, only when there are several. */
+  /** Every SOURCE as given, only when there are several (or one under its whole path, see `source`). */
   readonly sources?: readonly string[] | undefined
   readonly destination: string
   readonly outcome: RunOutcome
@@ -178,7 +181,8 @@ export async function recordRun(trail: RunTrail, run: FinishedRun): Promise<stri
     mirror = state.mirrors.find((m) => m.name === (trail.mirrorName ?? path.posix.basename(store)))
     if (mirror === undefined) return `${store} has no mirror named ${trail.mirrorName ?? ''}`
   }
-  // several SOURCEs: `sources` lists them (RunRecord's `source` is then `/`); a record of one SOURCE is as it was
+  // several SOURCEs (or one under its whole path): `sources` lists them (RunRecord's `source` is then `/`); a record of
+  // one SOURCE at the top of its mirror is as it was
   const record: RunRecord & { readonly sources?: readonly string[] } = {
     version: STORE_VERSION,
     mirror: mirror.id,
@@ -193,7 +197,7 @@ export async function recordRun(trail: RunTrail, run: FinishedRun): Promise<stri
     actions: run.actions,
     argv: run.argv,
     source: run.source,
-    ...(run.sources !== undefined && run.sources.length > 1 ? { sources: run.sources } : {}),
+    ...(run.sources !== undefined && (run.sources.length > 1 || run.source === '/') ? { sources: run.sources } : {}),
     destination: run.destination,
     outcome: run.outcome,
     exitCode: run.exitCode,

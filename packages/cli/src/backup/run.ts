@@ -14,7 +14,7 @@ import { checkSource, checkSourcesApart, inspectPaths, isInside, literalFilterPa
 import { probePath } from './probe.js'
 import { adoptSnapshots, createSnapshot, removeLeftovers } from './snapshot.js'
 import { linkHealthWarning, previousSnapshot, recordIntegrity, type IntegrityReport } from './integrity.js'
-import { prepareExact, recordedSources, stagePrefix, type ExactRun } from './exact.js'
+import { keepsWholePaths, prepareExact, recordedSources, stagePrefix, type ExactRun } from './exact.js'
 import { readExcludeFiles } from './excludes.js'
 import { metadataPath, readStore, registerMirror, STORE_VERSION, type MirrorRecord } from '../session/store.js'
 import { createSummary, type RunSummary } from './summary.js'
@@ -176,8 +176,9 @@ async function leaveRecord(options: RunOptions, io: WorkflowIo, trail: RunTrail,
       ended: new Date(),
       argv: redactArgv(options.argv),
       actions: [options.backup && 'backup', options.snapshot && 'snapshot', options.rotate && 'rotate'].filter((a) => a !== false),
-      source: options.backup ? options.source : undefined,
-      sources: options.backup && options.sources.length > 1 ? options.sources : undefined,
+      // as the summary: with several SOURCEs, or one kept under its whole path (wholePaths), `/` and the list
+      source: options.backup ? summary.source : undefined,
+      sources: options.backup ? summary.sources : undefined,
       destination: options.destination,
       outcome,
       exitCode,
@@ -346,9 +347,11 @@ async function workflow(given: RunOptions, io: WorkflowIo, scope: CleanupScope, 
         local: rsyncVersion(source, signal),
         remote: target.destination.kind === 'ssh' && destination ? rsyncVersion(destination, signal) : Promise.resolve(undefined),
       }
+    // the mirror's layout: SOURCEs under their whole paths with several, and with one into a mirror that had several
+    const wholePaths = actions.backup && paths && mirror ? keepsLayout(paths, mirror, options, summary) : false
     if (actions.backup && paths && mirror) warnDroppedSources(paths, mirror, logger, summary)
     if (actions.backup) {
-      renewed = await backupStep(options, io, target, source, destination, summary, paths, mirror, daemonSources)
+      renewed = await backupStep(options, io, target, source, destination, summary, paths, mirror, daemonSources, wholePaths)
       done.push('create backup')
       summary.actions.push('backup')
     }
@@ -394,9 +397,10 @@ async function workflow(given: RunOptions, io: WorkflowIo, scope: CleanupScope, 
             utcOffset: utcOffset(startedAt),
             host: os.hostname(),
             user: userName(),
-            source: actions.backup ? plan.source : undefined,
-            // several SOURCEs: `source` is `/` (the mirror holds each under its whole path), `sources` lists them
-            ...(actions.backup && plan.sources !== undefined && plan.sources.length > 1 ? { sources: plan.sources } : {}),
+            // several SOURCEs (or one kept under its whole path): `source` is `/` (the mirror holds each under its
+            // whole path), `sources` lists them
+            source: actions.backup ? (wholePaths ? '/' : plan.source) : undefined,
+            ...(actions.backup && wholePaths && plan.sources !== undefined ? { sources: plan.sources } : {}),
             destination: target.expression,
             rsbVersion: version(),
             rsyncVersion: { local: await versions?.local, remote: await versions?.remote },
@@ -469,6 +473,7 @@ async function backupStep(
   paths: Inspection | undefined,
   mirror: MirrorRecord | undefined,
   daemonSources: readonly string[] | undefined,
+  wholePaths: boolean,
 ): Promise<number> {
   const { logger, signal } = io
   const directory = paths?.plan.destination ?? target.destination.directory
@@ -509,6 +514,7 @@ async function backupStep(
             state: paths.state,
             source: paths.plan.source,
             sources: paths.plan.sources,
+            wholePaths,
             shape: { excludes: options.exclude, excludedRoots, rsyncOptions: options.rsyncOptions, multiFs: options.multiFs },
             prune: [
               ...DEFAULT_EXCLUDED_ROOTS.filter((root) => !/[*?[]/.test(root)).map((root) => root.replace(/\/+$/, '')),
@@ -526,6 +532,7 @@ async function backupStep(
       destination: paths && target.rsync.kind !== 'daemon' ? { ...target.rsync, directory: paths.plan.destination } : target.rsync,
       source: paths?.plan.source ?? options.source,
       sources: paths?.plan.sources ?? daemonSources,
+      wholePaths,
       excludedRoots,
       linkDest: exact?.linkDest ?? [],
       tunnel: gateway,
@@ -644,10 +651,40 @@ function storeNeedsExclude({ plan }: Inspection): boolean {
 }
 
 /**
- * A SOURCE that this mirror's last finished backup had and this run has not is never deleted from the mirror: rsync
- * `--delete` acts only inside the SOURCEs it is given. Its copy stays as it was (and in every snapshot); this says
- * so, once per run, with the command that removes it. Likewise a mirror of one SOURCE (its files at the top) that now
- * gets several (each under its whole path): the old files stay beside them.
+ * Whether this run keeps the mirror's SOURCEs under their whole paths (rsync `--relative`): with several SOURCEs, and
+ * with one into a mirror whose record says it keeps them so (it had several, exact.ts `keepsWholePaths`). Then a run
+ * of one SOURCE never goes back to the layout of one SOURCE at the top of the mirror, whose `--delete` would remove
+ * the other SOURCEs' copies: it lands at its whole path, the others stay (warnDroppedSources says so). The summary
+ * (and so the run record) then names `/` as SOURCE and lists the one, as the manifest does.
+ *
+ * @throws {UsageError} ERR_RSB_CLI_USAGE for `--rsync-option=--no-relative` (or `--no-R`) with that layout: rsync would
+ *   put the SOURCEs' files at the top of the mirror and delete what lies there
+ */
+function keepsLayout(paths: Inspection, mirror: MirrorRecord, options: RunOptions, summary: RunSummary): boolean {
+  const sources = paths.plan.sources
+  if (sources === undefined) return false
+  const record = paths.state.synced?.get(mirror.id)
+  const wholePaths = sources.length > 1 || (record !== undefined && keepsWholePaths(record.source))
+  if (!wholePaths) return false
+  const undo = options.rsyncOptions.find((option) => option === '--no-relative' || option === '--no-R')
+  if (undo !== undefined)
+    throw new UsageError(
+      `--rsync-option=${undo} cannot be used with ${paths.plan.destination}: it keeps its SOURCEs under their whole paths (rsync --relative), and without them rsync would put the files at its top and delete what lies there.`,
+      { hint: `Leave out --rsync-option=${undo}, or back up into a new DESTINATION.` },
+    )
+  if (sources.length === 1) {
+    summary.source = '/'
+    summary.sources = [...options.sources]
+  }
+  return true
+}
+
+/**
+ * A SOURCE that this mirror's last backup had and this run has not is never deleted from the mirror: rsync `--delete`
+ * acts only inside the SOURCEs it is given (each under its whole path, also when one SOURCE is left: keepsLayout).
+ * Its copy stays as it was (and in every snapshot); this says so, once per run, with the command that removes it. A
+ * SOURCE inside one of this run's is not left out (its copy is updated with it). Likewise a mirror of one SOURCE (its
+ * files at the top) that now gets several (each under its whole path): the old files stay beside them.
  */
 function warnDroppedSources(paths: Inspection, mirror: MirrorRecord, logger: Logger, summary: RunSummary): void {
   const now = paths.plan.sources
@@ -655,18 +692,26 @@ function warnDroppedSources(paths: Inspection, mirror: MirrorRecord, logger: Log
   if (now === undefined || record === undefined) return
   const before = recordedSources(record.source)
   if (before === undefined) return
+  const wholePaths = keepsWholePaths(record.source)
   let message: string | undefined
-  if (now.length > 1 && before.length === 1) {
+  if (now.length > 1 && !wholePaths) {
     message =
       `The last backup into ${paths.plan.destination} was of the one SOURCE ${before[0]}, whose files lie at its top: they are kept there ` +
       `beside the SOURCEs' whole paths (never updated again). Back up into a new DESTINATION for a clean layout, or remove them by hand.`
-  } else if (now.length > 1) {
-    const dropped = before.filter((s) => !now.includes(s))
-    if (dropped.length > 0)
+  } else if (wholePaths) {
+    const dropped = before.filter((s) => !now.some((n) => s === n || isInside(s, n)))
+    // one that holds a SOURCE of this run: its copy holds this run's, so no rm of it
+    const removable = dropped.filter((s) => !now.some((n) => isInside(n, s)))
+    if (dropped.length > 0) {
+      const one = dropped.length === 1
       message =
-        `${dropped.join(', ')} ${dropped.length === 1 ? 'was a SOURCE' : 'were SOURCEs'} of the last backup into ${paths.plan.destination} and ${dropped.length === 1 ? 'is' : 'are'} not now: ` +
-        `${dropped.length === 1 ? 'its copy is' : 'their copies are'} kept in the mirror as ${dropped.length === 1 ? 'it was' : 'they were'} (never updated, never deleted; the snapshots keep theirs). ` +
-        `To drop ${dropped.length === 1 ? 'it' : 'them'}: rm -r -- ${dropped.map((s) => quoteArgument(path.posix.join(paths.plan.destination, s))).join(' ')}`
+        `${dropped.join(', ')} ${one ? 'was a SOURCE' : 'were SOURCEs'} of the last backup into ${paths.plan.destination} and ${one ? 'is' : 'are'} not now: ` +
+        `${one ? 'its copy is' : 'their copies are'} kept in the mirror as ${one ? 'it was' : 'they were'} (never updated, never deleted; the snapshots keep theirs)` +
+        (now.length === 1 ? `, and ${now[0]} is backed up under its whole path beside ${one ? 'it' : 'them'}, as before.` : '.') +
+        (removable.length > 0
+          ? ` To drop ${removable.length === 1 && one ? 'it' : removable.join(', ')}: rm -r -- ${removable.map((s) => quoteArgument(path.posix.join(paths.plan.destination, s))).join(' ')}`
+          : '')
+    }
   }
   if (message === undefined) return
   logger.log('warning', message)

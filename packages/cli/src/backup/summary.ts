@@ -6,9 +6,12 @@ import type { RsyncStats } from '@rsb/rsync'
  */
 export interface RunSummary {
   schemaVersion: 1
-  /** SOURCE as given; with several SOURCEs `/` (the mirror holds each under its whole path), and `sources` lists them. */
+  /**
+   * SOURCE as given; with several SOURCEs `/` (the mirror holds each under its whole path), and `sources` lists them;
+   * likewise with one SOURCE backed up into a mirror that keeps its SOURCEs under their whole paths (it had several).
+   */
   source: string
-  /** Every SOURCE as given, only when there are several. */
+  /** Every SOURCE as given, only when there are several (or one under its whole path, see `source`). */
   sources?: string[] | undefined
   destination: string
   dryRun: boolean

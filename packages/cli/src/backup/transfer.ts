@@ -14,6 +14,12 @@ export interface TransferStep {
   readonly source: string
   /** Several resolved SOURCEs (rsync `--relative`: each at its whole path in DESTINATION); `source` is then ignored. */
   readonly sources?: readonly string[] | undefined
+  /**
+   * One SOURCE into a mirror that keeps its SOURCEs under their whole paths (it had several): rsync `--relative` with
+   * that one, so that it lands at its whole path and `--delete` acts only inside it (the others' copies stay). `/`
+   * needs no `--relative` (its whole path is the mirror). Ignored with several `sources` (they have it anyway).
+   */
+  readonly wholePaths?: boolean | undefined
   /** Absolute locations never copied (default: rsync's DEFAULT_EXCLUDED_ROOTS). */
   readonly excludedRoots?: readonly string[] | undefined
   /** rsync's `--link-dest` directories on the destination (exact.ts: the files moved aside for new inodes). */
@@ -61,17 +67,20 @@ export async function runTransfer(step: TransferStep): Promise<TransferResult> {
     if (value !== undefined) env[name] = value
   }
   logger.log('info', 'Creating system backup using rsync ..')
+  const several = step.sources !== undefined && step.sources.length > 1
+  // before the user's options (a --no-relative among them is refused, run.ts)
+  const relative = !several && step.wholePaths === true && step.source.replace(/\/+$/, '') !== ''
   try {
     const result = await runRsync({
       context: step.context,
-      ...(step.sources !== undefined && step.sources.length > 1 ? { sources: step.sources } : { source: step.source }),
+      ...(several ? { sources: step.sources } : { source: step.source }),
       excludedRoots: step.excludedRoots,
       linkDest: step.linkDest,
       destination: step.destination,
       dryRun: options.dryRun,
       multiFs: options.multiFs,
       excludes: options.exclude,
-      rsyncOptions: options.rsyncOptions,
+      rsyncOptions: relative ? ['--relative', ...options.rsyncOptions] : options.rsyncOptions,
       progress: bar !== undefined,
       // the statistics also go into the snapshot's manifest and the run record (rsync's summary lines are never shown)
       stats: options.json || !options.dryRun,
