@@ -393,7 +393,7 @@ describe('rsb systemd --install refuses a program another user could change (roo
     fs.mkdirSync(open, { mode: 0o755 })
     fs.chmodSync(open, 0o777)
     fs.symlinkSync(s.rsb, path.join(open, 'rsb'))
-    await refused(s, path.join(open, 'rsb'), 'but its directory may be written by every user')
+    await refused(s, path.join(open, 'rsb'), `but it lies in ${open}, which may be written by every user`)
   })
 
   it.skipIf(!isRoot)('in a directory another user owns (as root: nobody, 65534)', async () => {

@@ -101,30 +101,28 @@ export function checkUnitDirectory(unitDir: string): string {
  * @throws {CliError} ERR_RSB_CLI_INSTALL_FAILED, also for a program that does not exist
  */
 export function checkProgram(program: string): void {
-  for (const checked of [program, path.dirname(program)]) {
-    let problem: UnsafePath | undefined
-    let self: string | undefined
-    try {
-      self = fs.realpathSync(checked)
-      problem = findUnsafePath(checked)
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      self = checked
-      problem = { path: checked, reason: code === 'ENOENT' ? 'does not exist' : `cannot be checked (${code ?? (error as Error).message})` }
-    }
-    if (problem === undefined) continue
-    throw new CliError(
-      'ERR_RSB_CLI_INSTALL_FAILED',
-      `The units would run ${program} as root, but ${checked === program ? 'it' : 'its directory'} ${where(problem, self)}: ` +
-        'another user could change what root runs.',
-      {
-        path: problem.path,
-        hint:
-          'Install rsb as root (npm install --global @rsb/cli, or scripts/install.sh) and give it with --rsb, for example ' +
-          '--rsb=/usr/local/bin/rsb.',
-      },
-    )
+  let problem: UnsafePath | undefined
+  let self: string | undefined
+  try {
+    self = fs.realpathSync(program)
+    // one component at a time: the directory of a link on the way is checked too
+    problem = findUnsafePath(program)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    self = program
+    problem = { path: program, reason: code === 'ENOENT' ? 'does not exist' : `cannot be checked (${code ?? (error as Error).message})` }
   }
+  if (problem === undefined) return
+  throw new CliError(
+    'ERR_RSB_CLI_INSTALL_FAILED',
+    `The units would run ${program} as root, but it ${where(problem, self)}: another user could change what root runs.`,
+    {
+      path: problem.path,
+      hint:
+        'Install rsb as root (npm install --global @rsb/cli, or scripts/install.sh) and give it with --rsb, for example ' +
+        '--rsb=/usr/local/bin/rsb.',
+    },
+  )
 }
 
 /** What is wrong with a path, said of it: its own fault, or one of a directory it lies in. */
