@@ -121,7 +121,8 @@ export async function run(args: ConfigArgs, io: MainIo): Promise<number> {
       warnings.push(`${file} holds webhook URLs, whose paths are secrets, and other users may read it: chmod 600 '${file}'.`)
     }
     for (const warning of warnings) io.stderr.write(`rsb: warning: ${warning}\n`)
-    if (args.json) io.stdout.write(json({ schemaVersion: 1, file, valid: true, jobs: config.jobs.map((job) => job.name), problems: [], warnings }))
+    if (args.json)
+      io.stdout.write(json({ schemaVersion: 1, file, valid: true, jobs: config.jobs.map((job) => job.name), problems: [], warnings }))
     else if (!args.quiet) {
       const names = config.jobs.map((job) => (job.daemon ? `${job.name} (daemon)` : job.name))
       io.stdout.write(`${file}: valid, ${names.length} job${names.length === 1 ? '' : 's'}: ${names.join(', ')}\n`)
