@@ -9,7 +9,7 @@ import { isRoot, runChecked, startRsyncDaemon, testdir, type RsyncDaemon } from 
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { checkModulePath, classifyConnection } from '../src/backup/hook.ts'
 import { parseArgs } from '../src/index.ts'
-import { BIN, runRsb, snapshotsIn } from './helpers.ts'
+import { BIN, eventually, runRsb, snapshotsIn } from './helpers.ts'
 
 const RSB = `${process.execPath} ${BIN}`
 const QUIET = '--no-sudo --disable-notifications'
@@ -23,17 +23,6 @@ function hooks(log: string): { pre: string; post: string; original: string } {
     pre: `${RSB} --daemon-hook=pre 2>> ${log}`,
     post: `${RSB} --daemon-hook=post --snapshot --rotate --rotation=daily=1 ${QUIET} >> ${log} 2>&1`,
     original: `${RSB} --snapshot --rotate --rotation=daily=1 ${QUIET} >> ${log} 2>&1`,
-  }
-}
-
-/** Polls until `check` gives a value (the daemon runs post-xfer exec after the client has gone). */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs / 1000} s`)
-    await new Promise((r) => setTimeout(r, 100))
   }
 }
 

@@ -284,3 +284,14 @@ export function clockAt(date: Date, options: { fakeStat?: boolean } = {}): Recor
     ...(options.fakeStat === false ? { NO_FAKE_STAT: '1' } : {}),
   }
 }
+
+/** Polls every 100 ms until `check` gives a value (what a daemon or a background run does after the client has gone). */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs / 1000} s`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { isRoot, startRsyncDaemon, startSshd, testdir, type SshServer } from '@rsb/testkit'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { BIN, HOSTILE_NAME, processes, runRecords, runRsb, shellQuote, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
+import { BIN, eventually, HOSTILE_NAME, processes, runRecords, runRsb, shellQuote, snapshotsIn, startRsb, writeProgram } from './helpers.ts'
 import { startSyslogReceiver } from './syslog-receiver.ts'
 
 /** A TOML basic string (JSON's escapes are TOML's for these characters). */
@@ -220,17 +220,6 @@ describe.skipIf(!isRoot)('rsb run: three jobs (local, SSH, rsync daemon), one fa
     ).toContain('127.0.0.1')
   }, 180_000)
 })
-
-/** Polls until `check` gives a value (the daemon runs post-xfer exec after the client has gone). */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs / 1000} s`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 describe.skipIf(!isRoot)('the server end: an rsync daemon module whose hooks name a job (needs root: the daemon runs as root)', () => {
   it("rsb run --daemon-hook=pre|post nas in rsyncd.conf snapshots and rotates a push with the job's options, alerts and syslog lines", async () => {
